@@ -1,0 +1,54 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Finding record every module returns (contract shared with the role and the report)."""
+
+from __future__ import annotations
+
+PLATFORMS = ("dns", "google", "microsoft365", "exchange")
+
+# What a real run does -> what check mode says it would do. Everything else
+# (manual, reported, kept) reads the same in both modes.
+_PLANNED = {
+    "removed": "would_remove",
+    "disabled": "would_disable",
+    "changed": "would_change",
+    "added": "would_add",
+}
+
+
+def planned(action, check_mode):
+    """The action word for this mode: ``removed`` in a real run is ``would_remove`` in check mode."""
+    if check_mode:
+        return _PLANNED.get(action, action)
+    return action
+
+
+def finding(platform, kind, obj, evidence, action, before=None, after=None, manual_steps=None, why=None):
+    """One finding. ``evidence`` is a list of strings saying what matched and how."""
+    if platform not in PLATFORMS:
+        raise ValueError("unknown platform %r" % platform)
+    if isinstance(evidence, str):
+        evidence = [evidence]
+    record = {
+        "platform": platform,
+        "kind": kind,
+        "object": obj,
+        "evidence": list(evidence or []),
+        "action": action,
+        "before": before,
+        "after": after,
+    }
+    if manual_steps:
+        record["manual_steps"] = manual_steps
+    if why:
+        record["why"] = why
+    return record
+
+
+def result(findings, changed, removed=None, added=None, before=None, after=None, diff_mode=False, **extra):
+    """Assemble a module result; ``diff`` only when diff mode is on (even when unchanged)."""
+    out = dict(changed=bool(changed), findings=findings, removed=removed or [], added=added or [])
+    if diff_mode:
+        out["diff"] = {"before": before, "after": after}
+    out.update(extra)
+    return out

@@ -1,0 +1,1 @@
+"""The mxhero-unroute lab: a real BIND 9 plus emulated mail platforms on loopback."""

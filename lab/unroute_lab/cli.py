@@ -1,0 +1,185 @@
+"""``unroute-lab``: bring the lab up and down, show and dump its state, switch faults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import estate as estate_mod
+from .bind import Bind
+from .manifest import Lab
+from .pki import LabPKI
+
+DEFAULT_ESTATE = Path(__file__).parent / "estates" / "default.yml"
+DEFAULT_DIR = os.environ.get("UNROUTE_LAB_DIR", ".lab")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _pids(directory):
+    path = Path(directory) / "pids.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def up(estate_path, directory, quiet=False):
+    directory = Path(directory).resolve()
+    if any(_alive(pid) for pid in _pids(directory).values()):
+        raise SystemExit("unroute-lab: a lab is already running in %s; run 'unroute-lab down --dir %s'"
+                         % (directory, directory))
+    estate = estate_mod.load(estate_path)
+    for stale in ("supervisor.json", "lab.json", "inventory.yml"):
+        (directory / stale).unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = LabPKI(directory / "pki")
+    bind = Bind(directory / "bind").write(estate.domains)
+    pids = {"named": bind.start(first_zone=estate.domains[0].name if estate.domains else None)}
+    (directory / "pids.json").write_text(json.dumps(pids))
+    zones = [d.name for d in estate.domains]
+    manifest = {"dir": str(directory), "estate": str(Path(estate_path).resolve()), "ca": str(pki.ca_path),
+                "services": {"dns": bind.manifest(zones)}, "domains": {}}
+    sup = _start_supervisor(directory, estate_path)
+    if sup:
+        pids["supervisor"] = sup["pid"]
+        (directory / "pids.json").write_text(json.dumps(pids))
+        manifest["control_port"] = sup["control_port"]
+        manifest["services"].update(sup["services"])
+    for domain in estate.domains:
+        manifest["domains"][domain.name] = {"platform": domain.platform,
+                                            "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
+    (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
+    if not quiet:
+        print("lab up in %s: %d domains, services: %s" % (directory, len(zones), ", ".join(manifest["services"])))
+        print("manifest: %s\ninventory: %s" % (directory / "lab.json", directory / "inventory.yml"))
+    return manifest
+
+
+def _start_supervisor(directory, estate_path):
+    from .services import load_services
+    estate = estate_mod.load(estate_path)
+    if not any(cls.wanted(estate) for cls in load_services()):
+        return None
+    log = open(directory / "supervisor.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "unroute_lab.supervisor", "--dir", str(directory),
+                             "--estate", str(Path(estate_path).resolve())],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    ready = directory / "supervisor.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ready.exists():
+            info = json.loads(ready.read_text())
+            info["pid"] = proc.pid
+            return info
+        if proc.poll() is not None:
+            raise SystemExit("unroute-lab: the emulated services failed to start; see %s"
+                             % (directory / "supervisor.log"))
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("unroute-lab: the emulated services did not start within 60s")
+
+
+def inventory_yaml(manifest, estate):
+    """One host per domain, grouped by platform, ready for playbooks/ (connection local)."""
+    dns = manifest["services"]["dns"]
+    groups = {}
+    for domain in estate.domains:
+        host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
+        host.update(manifest["domains"][domain.name]["vars"])
+        groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
+    inventory = {"all": {
+        "vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "unroute_lab_manifest": str(Path(manifest["dir"]) / "lab.json"),
+            "unroute_dns_server": dns["server"],
+            "unroute_dns_port": dns["port"],
+            "unroute_dns_protocol": dns["protocol"],
+            "unroute_dns_key_name": dns["key_name"],
+            "unroute_dns_key_algorithm": dns["key_algorithm"],
+            "unroute_dns_key_secret": "{{ lookup('ansible.builtin.file', '%s') }}" % dns["key_secret_file"],
+        },
+        "children": groups,
+    }}
+    return "# Generated by unroute-lab up; do not edit.\n" + yaml.safe_dump(inventory, sort_keys=False)
+
+
+def down(directory):
+    directory = Path(directory)
+    pids = _pids(directory)
+    for pid in pids.values():
+        if _alive(pid):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except OSError:
+                os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
+        time.sleep(0.05)
+    for pid in pids.values():
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    (directory / "pids.json").unlink(missing_ok=True)
+    return len(pids)
+
+
+def status(directory):
+    directory = Path(directory)
+    pids = _pids(directory)
+    out = {"dir": str(directory.resolve()), "running": {name: _alive(pid) for name, pid in pids.items()}}
+    if (directory / "lab.json").exists():
+        manifest = json.loads((directory / "lab.json").read_text())
+        out["services"] = {name: {k: v for k, v in svc.items() if k in ("server", "port", "url", "endpoint")}
+                           for name, svc in manifest["services"].items()}
+        out["domains"] = len(manifest["domains"])
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="unroute-lab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="start BIND and the emulated services for an estate")
+    p_up.add_argument("--estate", default=str(DEFAULT_ESTATE), help="estate file (default: the shipped estate)")
+    p_up.add_argument("--dir", default=DEFAULT_DIR)
+    for name, text in (("down", "stop the lab"), ("status", "show what runs"), ("dump", "print full state as JSON")):
+        sub.add_parser(name, help=text).add_argument("--dir", default=DEFAULT_DIR)
+    p_fault = sub.add_parser("fault", help="switch a fault on in an emulated service (or --clear)")
+    p_fault.add_argument("--dir", default=DEFAULT_DIR)
+    p_fault.add_argument("--service", required=True)
+    p_fault.add_argument("--clear", action="store_true")
+    p_fault.add_argument("spec", nargs="?", default="{}", help='JSON, e.g. \'{"kind": "429", "count": 2}\'')
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            up(args.estate, args.dir)
+        elif args.command == "down":
+            print("stopped %d process(es)" % down(args.dir))
+        elif args.command == "status":
+            print(json.dumps(status(args.dir), indent=2))
+        elif args.command == "dump":
+            print(json.dumps(Lab(args.dir).state(), indent=2, sort_keys=True))
+        elif args.command == "fault":
+            lab = Lab(args.dir)
+            result = lab.clear_faults(args.service) if args.clear else lab.fault(args.service, **json.loads(args.spec))
+            print(json.dumps(result))
+    except (estate_mod.EstateError, FileNotFoundError, RuntimeError) as err:
+        print("unroute-lab: %s" % err, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

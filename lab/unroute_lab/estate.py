@@ -1,0 +1,117 @@
+"""Load and check an estate file (format: docs/lab.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.zone
+import yaml
+
+PLATFORMS = ("google", "microsoft365", "exchange", "other")
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class EstateError(ValueError):
+    pass
+
+
+@dataclass
+class Domain:
+    name: str
+    platform: str
+    description: str = ""
+    dns: dict = field(default_factory=dict)
+    sections: dict = field(default_factory=dict)
+
+    @property
+    def records(self):
+        return list(self.dns.get("records") or [])
+
+    @property
+    def updates_allowed(self):
+        return bool(self.dns.get("updates", True))
+
+    @property
+    def ttl(self):
+        return int(self.dns.get("ttl", 3600))
+
+    def section(self, name):
+        """A platform section of this domain (``google``, ``microsoft365``, ``exchange``...)."""
+        return self.sections.get(name)
+
+
+@dataclass
+class Estate:
+    domains: list
+    source: str = ""
+    raw: dict = field(default_factory=dict)
+
+    def domain(self, name):
+        for item in self.domains:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    def with_section(self, name):
+        return [d for d in self.domains if d.section(name) is not None]
+
+
+def load(path):
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise EstateError("%s: cannot read estate file: %s" % (path, err))
+    return parse(data, source=str(path))
+
+
+def parse(data, source="<estate>"):
+    if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
+        raise EstateError("%s: an estate is a mapping with a 'domains' list" % source)
+    seen = set()
+    domains = []
+    for index, item in enumerate(data["domains"]):
+        where = "%s: domains[%d]" % (source, index)
+        if not isinstance(item, dict) or "name" not in item:
+            raise EstateError("%s: each domain needs a 'name'" % where)
+        name = str(item["name"]).lower().rstrip(".")
+        if not all(_LABEL.match(label) for label in name.split(".")) or "." not in name:
+            raise EstateError("%s: %r is not a domain name" % (where, item["name"]))
+        if name in seen:
+            raise EstateError("%s: domain %s is listed twice" % (where, name))
+        seen.add(name)
+        platform = item.get("platform", "other")
+        if platform not in PLATFORMS:
+            raise EstateError("%s (%s): platform must be one of %s" % (where, name, ", ".join(PLATFORMS)))
+        dns_section = item.get("dns") or {}
+        sections = {k: v for k, v in item.items() if k not in ("name", "platform", "description", "dns")}
+        domain = Domain(name=name, platform=platform, description=str(item.get("description", "")),
+                        dns=dns_section, sections=sections)
+        _check_records(domain, where)
+        domains.append(domain)
+    return Estate(domains=domains, source=source, raw=data)
+
+
+def zone_text(domain, nameserver="ns1"):
+    """The zone file BIND loads for a domain: generated SOA/NS plus the estate's records."""
+    lines = [
+        "$ORIGIN %s." % domain.name,
+        "$TTL %d" % domain.ttl,
+        "@ IN SOA %s hostmaster 1 3600 600 86400 300" % nameserver,
+        "@ IN NS %s" % nameserver,
+        "%s IN A 127.0.0.1" % nameserver,
+    ]
+    lines.extend(str(r) for r in domain.records)
+    return "\n".join(lines) + "\n"
+
+
+def _check_records(domain, where):
+    try:
+        dns.zone.from_text(zone_text(domain), origin=dns.name.from_text(domain.name), relativize=False,
+                           check_origin=True)
+    except (dns.exception.DNSException, ValueError) as err:
+        raise EstateError("%s (%s): dns.records do not parse as zone-file lines: %s" % (where, domain.name, err))

@@ -1,0 +1,54 @@
+"""Read a running lab: its manifest, its state, its faults (used by the CLI and the tests)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from .bind import dump_zone
+
+
+class Lab:
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        path = self.dir / "lab.json"
+        if not path.exists():
+            raise FileNotFoundError("no lab in %s (run 'unroute-lab up --dir %s' first)" % (self.dir, self.dir))
+        self.manifest = json.loads(path.read_text())
+
+    @property
+    def dns(self):
+        return self.manifest["services"]["dns"]
+
+    @property
+    def tsig_secret(self):
+        return Path(self.dns["key_secret_file"]).read_text().strip()
+
+    def service(self, name):
+        return self.manifest["services"][name]
+
+    def _control(self, path, body=None):
+        port = self.manifest.get("control_port")
+        if not port:
+            raise RuntimeError("this lab runs no emulated service")
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def records(self, zone):
+        return dump_zone(self.dns, zone)
+
+    def state(self):
+        out = {"dns": {zone: self.records(zone) for zone in self.dns["zones"]}}
+        if self.manifest.get("control_port"):
+            out.update(self._control("/state"))
+        return out
+
+    def fault(self, service, **spec):
+        return self._control("/fault", dict(spec, service=service))
+
+    def clear_faults(self, service):
+        return self._control("/faults/clear", {"service": service})

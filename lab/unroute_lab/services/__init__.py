@@ -1,0 +1,23 @@
+"""Registry of the lab's emulated services, run by the supervisor process.
+
+Each entry is "module:Class" for a :class:`unroute_lab.services.base.LabService`.
+A service starts only when some domain of the estate has its section.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+REGISTRY = [
+    # "unroute_lab.services.google:GoogleService",
+    # "unroute_lab.services.exo:ExchangeOnlineService",
+    # "unroute_lab.services.winrm:WinRMService",
+]
+
+
+def load_services():
+    classes = []
+    for entry in REGISTRY:
+        module_name, class_name = entry.split(":")
+        classes.append(getattr(importlib.import_module(module_name), class_name))
+    return classes

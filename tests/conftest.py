@@ -1,0 +1,51 @@
+"""Shared fixtures: the collection on sys.path, labs started from estate files, modules run in-process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / ".collections"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from unroute_lab import cli as lab_cli  # noqa: E402
+from unroute_lab.manifest import Lab  # noqa: E402
+
+DEFAULT_ESTATE = ROOT / "lab" / "unroute_lab" / "estates" / "default.yml"
+
+
+@pytest.fixture(scope="session")
+def default_lab(tmp_path_factory):
+    """The shipped default estate, started once per test session. Tests that write must use ``lab_factory``."""
+    directory = tmp_path_factory.mktemp("default-lab")
+    lab_cli.up(str(DEFAULT_ESTATE), str(directory), quiet=True)
+    yield Lab(directory)
+    lab_cli.down(str(directory))
+
+
+@pytest.fixture
+def lab_factory(tmp_path):
+    """Start a private lab from an estate (a dict, or a path); stopped after the test."""
+    started = []
+
+    def start(estate=None, name="lab"):
+        directory = tmp_path / name
+        directory.mkdir()
+        if estate is None:
+            path = DEFAULT_ESTATE
+        elif isinstance(estate, dict):
+            path = directory / "estate.yml"
+            path.write_text(yaml.safe_dump(estate))
+        else:
+            path = Path(estate)
+        lab_cli.up(str(path), str(directory / "run"), quiet=True)
+        started.append(directory / "run")
+        return Lab(directory / "run")
+
+    yield start
+    for directory in started:
+        lab_cli.down(str(directory))
