@@ -11,6 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / ".collections"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "lab"))
 
 from unroute_lab import cli as lab_cli  # noqa: E402
 from unroute_lab.manifest import Lab  # noqa: E402

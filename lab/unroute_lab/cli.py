@@ -74,9 +74,13 @@ def _start_supervisor(directory, estate_path):
     if not any(cls.wanted(estate) for cls in load_services()):
         return None
     log = open(directory / "supervisor.log", "ab")
+    # The supervisor must import this very lab package, even from a checkout that is not the installed one.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                                     os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen([sys.executable, "-m", "unroute_lab.supervisor", "--dir", str(directory),
                              "--estate", str(Path(estate_path).resolve())],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                            env=env)
     ready = directory / "supervisor.json"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
