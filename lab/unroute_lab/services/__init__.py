@@ -9,9 +9,12 @@ from __future__ import annotations
 import importlib
 
 REGISTRY = [
-    # "unroute_lab.services.google:GoogleService",
-    # "unroute_lab.services.exo:ExchangeOnlineService",
-    # "unroute_lab.services.winrm:WinRMService",
+    # Google Workspace (issue 5) below this line
+
+    # Exchange Online (issue 4) below this line
+
+    # Exchange Server over WinRM (issue 3) below this line
+
 ]
 
 
