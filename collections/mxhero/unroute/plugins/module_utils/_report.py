@@ -130,8 +130,8 @@ def to_html(record):
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
            "<h1>%s</h1>" % _e(title),
-           "<div class='sub'>%s to %s &middot; %d domains</div>" % (_e(run["started"]), _e(run["finished"]),
-                                                                   summary["domains"])]
+           "<div class='sub'>%s to %s &middot; %d domains</div>"
+           % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
     out.append("<div class='cards' id='summary'>")
     cards = [("domains", "domains"), ("error", "errors"), ("manual", "need manual action"),
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
