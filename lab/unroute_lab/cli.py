@@ -24,6 +24,12 @@ DEFAULT_DIR = os.environ.get("UNROUTE_LAB_DIR", ".lab")
 
 def _alive(pid):
     try:
+        # Reap it first when it is our own child, or a dead child would look alive as a zombie.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
         os.kill(pid, 0)
     except OSError:
         return False
