@@ -39,6 +39,13 @@ def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _thumb(value):
+    try:
+        return b64url_decode(str(value).rstrip("="))
+    except (ValueError, TypeError):
+        return b""
+
+
 class AuthError(Exception):
     """An Entra-style refusal: HTTP status, OAuth error, AADSTS code and text."""
 
@@ -122,7 +129,8 @@ class AppRegistration:
         if not (x5t or x5t256):
             raise AuthError(401, "invalid_client", 700027,
                             "Client assertion contains an invalid signature. [Reason - The key was not found.]")
-        if (x5t and x5t != b64url(self.sha1)) or (x5t256 and x5t256 != b64url(self.sha256)):
+        # Compare decoded bytes: msal pads its base64url thumbprints, other clients do not.
+        if (x5t and _thumb(x5t) != self.sha1) or (x5t256 and _thumb(x5t256) != self.sha256):
             raise AuthError(401, "invalid_client", 700027,
                             "The certificate with identifier used to sign the client assertion is not registered "
                             "on application. [Reason - The key was not found., Thumbprint of key used by client: "

@@ -266,6 +266,10 @@ class ExoClient(object):
             raise ExoNotFound("%s: %s" % (cmdlet, message), status=status, code=code)
         raise ExoError("%s: HTTP %d %s: %s" % (cmdlet, status, code or "", message), status=status, code=code)
 
+    def secret_values(self):
+        """Everything that must never appear in output (secrets, passwords, tokens)."""
+        return list(self._secrets)
+
     def _clean(self, text):
         out = str(text)
         for secret in self._secrets:

@@ -285,7 +285,7 @@ class ExoEngine(object):
             if match.decision == "manual":
                 findings.append(self._rule_finding(rule, match, "manual", manual_steps=self._manual_rule(rule, match)))
             elif match.decision:
-                findings.append(self._rule_finding(rule, match, "reported", why=_why_reported(match)))
+                findings.append(self._rule_finding(rule, match, "reported", why=_why_info(match, rule, "rule")))
         findings.extend(self._optional("ARC configuration", self._arc_findings))
         findings.extend(self._optional("connection filter policies", self._filter_findings))
         findings.extend(self._optional("journal rules", self._journal_findings))
@@ -297,7 +297,7 @@ class ExoEngine(object):
             findings.append(self._conn_finding(side, conn, match, "manual",
                                                manual_steps=self._manual_connector(conn, match)))
         elif match.decision:
-            findings.append(self._conn_finding(side, conn, match, "reported", why=_why_reported(match)))
+            findings.append(self._conn_finding(side, conn, match, "reported", why=_why_info(match, conn, side)))
 
     def _optional(self, what, func):
         """Reading these needs more roles than the rest; a refusal is a warning, not a failure."""
@@ -367,3 +367,17 @@ def _why_reported(match):
         return ("a network wider than one mxHero address; it may hold other senders too (set match_cidrs to treat "
                 "it as mxHero's)")
     return "only the name matches; its content does not reference mxHero"
+
+
+def _why_info(match, obj, what):
+    if match.decision != "act":
+        return _why_reported(match)
+    if what == "rule":
+        off = str(obj.get("State")).lower() == "disabled"
+        module = "exo_transport_rule"
+    else:
+        off = obj.get("Enabled") is False
+        module = "exo_connector"
+    if off:
+        return "disabled already; %s with state=absent would remove it" % module
+    return "%s would disable it (or remove it with state=absent)" % module
