@@ -43,7 +43,7 @@ class ExchangeOnlineService(LabService):
         self.by_name = {}      # GUID or domain (lower case) -> tenant GUID
         self.pages = {}        # skiptoken -> paging snapshot
         self.seen_jti = set()
-        self.requests = []     # (method, path, status) for tests and debugging
+        self.requests = []     # one dict per answered request, for tests and debugging
         self.server = None
         self.base = None
         self.signer = None
@@ -128,7 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         with self.svc.lock:
-            self.svc.requests.append([self.command, self.path.split("?")[0], status])
+            self.svc.requests.append({"method": self.command, "path": self.path.split("?")[0], "status": status,
+                                      "cmdlet": getattr(self, "cmdlet", None),
+                                      "page": "$skiptoken" in self.path})
 
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -139,6 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing ---------------------------------------------------------------
     def do_GET(self):
+        self.cmdlet = None
         parts = self._parts()
         if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             return self._openid(parts[0])
@@ -148,6 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(404, {"error": {"code": "NotFound", "message": "No such endpoint: %s" % self.path}})
 
     def do_POST(self):
+        self.cmdlet = None
         parts = self._parts()
         body = self._body()
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
@@ -263,6 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
             cmdlet_input = request["CmdletInput"]
             cmdlet = cmdlet_input["CmdletName"]
             params = cmdlet_input.get("Parameters") or {}
+            self.cmdlet = cmdlet
         except (ValueError, KeyError, TypeError):
             return self._reply(400, {"error": {"code": "BadRequest", "message":
                                                "The request body must be {\"CmdletInput\": {\"CmdletName\": ..., "
@@ -306,8 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
                 size = min(size, max(1, int(value)))
         return size
 
-    def _page(self, tid, tenant, cmdlet, items, offset):
-        size = self._page_size(tenant)
+    def _page(self, tid, tenant, cmdlet, items, offset, size=None):
+        # The skip token carries the page size chosen for the first page, as OData services do.
+        size = size or self._page_size(tenant)
         chunk = items[offset:offset + size]
         body = {"@odata.context": "%s/adminapi/beta/%s/$metadata#Collection(Exchange.GenericHashTable)"
                 % (self.svc.base, tid), "value": chunk}
@@ -315,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
             token = secrets.token_urlsafe(16)
             with self.svc.lock:
                 self.svc.pages[token] = {"tenant": tid, "cmdlet": cmdlet, "items": items, "offset": offset + size,
-                                         "expires": time.time() + NEXTLINK_TTL}
+                                         "size": size, "expires": time.time() + NEXTLINK_TTL}
             host = self.svc.base
             if self.svc.take_fault("foreign_nextlink", tenant=tenant.domain):
                 host = "https://adminapi.evil.example"
@@ -333,5 +339,5 @@ class _Handler(BaseHTTPRequestHandler):
         if page["cmdlet"] != cmdlet:
             return self._reply(400, {"error": {"code": "BadRequest", "message":
                                                "The nextLink belongs to %s, not %s." % (page["cmdlet"], cmdlet)}})
-        return self._page(tid, tenant, cmdlet, page["items"], page["offset"])
+        return self._page(tid, tenant, cmdlet, page["items"], page["offset"], page["size"])
 
