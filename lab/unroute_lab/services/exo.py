@@ -42,7 +42,6 @@ class ExchangeOnlineService(LabService):
         self.apps = {}         # tenant GUID -> AppRegistration
         self.by_name = {}      # GUID or domain (lower case) -> tenant GUID
         self.pages = {}        # skiptoken -> paging snapshot
-        self.seen_jti = set()
         self.requests = []     # one dict per answered request, for tests and debugging
         self.server = None
         self.base = None
@@ -130,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.svc.lock:
             self.svc.requests.append({"method": self.command, "path": self.path.split("?")[0], "status": status,
                                       "cmdlet": getattr(self, "cmdlet", None),
-                                      "page": "$skiptoken" in self.path})
+                                      "page": "skiptoken=" in self.path})
 
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -211,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
                     raise AuthError(400, "invalid_request", 50027, "Invalid client_assertion_type.")
                 audiences = {"%s/%s/oauth2/v2.0/token" % (svc.base, n) for n in (tid, name)}
                 with svc.lock:
-                    app.check_assertion(form["client_assertion"], audiences, svc.seen_jti)
+                    app.check_assertion(form["client_assertion"], audiences)
             elif form.get("client_secret"):
                 app.check_secret(form["client_secret"])
             else:

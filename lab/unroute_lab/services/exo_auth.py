@@ -112,7 +112,7 @@ class AppRegistration:
                             "the client secret value, not the client secret ID, for a secret added to app '%s'."
                             % self.client_id)
 
-    def check_assertion(self, assertion, audiences, seen_jti):
+    def check_assertion(self, assertion, audiences):
         """Verify a client assertion JWT (RFC 7523) as Entra does; raise AuthError on any flaw."""
         try:
             head_b64, body_b64, sig_b64 = str(assertion).split(".")
@@ -157,12 +157,10 @@ class AppRegistration:
         exp = claims.get("exp")
         if not isinstance(exp, (int, float)) or exp + SKEW < now or claims.get("nbf", 0) - SKEW > now:
             raise AuthError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
-        jti = claims.get("jti")
-        if not jti or jti in seen_jti:
-            raise AuthError(401, "invalid_client", 700021,
-                            "Client assertion application identifier doesn't match 'client_id' parameter or the "
-                            "assertion was replayed (jti).")
-        seen_jti.add(jti)
+        # Entra accepts an assertion again while it is valid (msal caches and re-sends it), so a
+        # repeated jti is not refused; a missing one is.
+        if not claims.get("jti"):
+            raise AuthError(400, "invalid_client", 50027, "JWT token is invalid: the jti claim is missing.")
 
 
 class TokenSigner:
