@@ -21,7 +21,7 @@ description:
     C(manual) and the steps to edit it. A connector that only has mxHero in its name is C(reported).
   - Each change is read back, tolerating Exchange's replication delay, before it is reported done.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.microsoft365
   - mxhero.unroute.fingerprint

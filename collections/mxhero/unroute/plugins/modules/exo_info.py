@@ -16,7 +16,7 @@ description:
   - When the app may not read the ARC configuration, connection filter or journal rules, a warning says so and
     the rest is still returned.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.microsoft365
   - mxhero.unroute.fingerprint

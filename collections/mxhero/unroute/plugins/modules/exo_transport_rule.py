@@ -19,7 +19,7 @@ description:
     A rule that only has mxHero in its name, or only a wide network containing an mxHero address, is C(reported).
   - Each change is read back, tolerating Exchange's replication delay, before it is reported done.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.microsoft365
   - mxhero.unroute.fingerprint

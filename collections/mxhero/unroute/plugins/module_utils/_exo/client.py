@@ -35,7 +35,7 @@ except ImportError as _err:  # pragma: no cover - reported by the module with mi
 
 try:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover
@@ -162,15 +162,14 @@ class ExoClient(object):
         try:
             reply = app.acquire_token_for_client(scopes=["%s/.default" % self.api_endpoint])
         except requests.RequestException as err:
-            raise ExoAuthError("cannot reach the token endpoint at %s: %s" % (self.authority_host,
-                                                                             self._clean(_reason(err))))
+            raise ExoAuthError("cannot reach the token endpoint at %s: %s"
+                               % (self.authority_host, self._clean(_reason(err))))
         except ValueError as err:
             raise ExoAuthError("cannot sign the client assertion: %s" % self._clean(_first_line(err)))
         if "access_token" not in reply:
             text = reply.get("error_description") or reply.get("error") or "no access token in the reply"
-            raise ExoAuthError("the token endpoint refused app %s: %s" % (self.client_id,
-                                                                         self._clean(_first_line(text))),
-                               code=reply.get("error"))
+            raise ExoAuthError("the token endpoint refused app %s: %s"
+                               % (self.client_id, self._clean(_first_line(text))), code=reply.get("error"))
         self._token = reply["access_token"]
         self._secrets.append(self._token)
         return self._token

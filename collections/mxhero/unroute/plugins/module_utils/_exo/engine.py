@@ -95,8 +95,9 @@ class ExoEngine(object):
     @staticmethod
     def _manual_connector(conn, match):
         return ("%s > Connectors > '%s': remove the mxHero entries (%s) and keep %s; or disable the connector "
-                "once no partner needs it" % (_EAC, conn.get("Name"), "; ".join(match.strong + match.secondary),
-                                               ", ".join(match.others) or "the rest"))
+                "once no partner needs it"
+                % (_EAC, conn.get("Name"), "; ".join(match.strong + match.secondary),
+                   ", ".join(match.others) or "the rest"))
 
     # -- writing ---------------------------------------------------------------
     def _confirm(self, noun, name, removal, check):
