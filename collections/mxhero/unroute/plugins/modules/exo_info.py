@@ -29,6 +29,18 @@ attributes:
     support: none
   idempotent:
     support: full
+options:
+  checks:
+    description:
+      - What to read. V(rules) and V(connectors) return the objects and their findings (outbound connectors are
+        read for V(rules) too, to know which connectors are mxHero's); V(arc), V(connection_filter) and
+        V(journal) return the read-only findings.
+      - The role C(mxhero.unroute.unroute) asks only for the read-only ones, since the other modules already
+        report rules and connectors.
+    type: list
+    elements: str
+    choices: [rules, connectors, arc, connection_filter, journal]
+    default: [rules, connectors, arc, connection_filter, journal]
 """
 
 EXAMPLES = r"""
@@ -65,17 +77,17 @@ findings:
       action: reported
       manual_steps: "Microsoft Defender portal > ... > ARC: remove 'mxhero.com'"
 transport_rules:
-  description: Every mail flow rule of the tenant, as Exchange returned it.
+  description: Every mail flow rule of the tenant, as Exchange returned it (empty unless O(checks) has V(rules)).
   returned: always
   type: list
   elements: dict
 outbound_connectors:
-  description: Every outbound connector of the tenant, as Exchange returned it.
+  description: Every outbound connector of the tenant, as Exchange returned it (empty unless O(checks) has V(rules) or V(connectors)).
   returned: always
   type: list
   elements: dict
 inbound_connectors:
-  description: Every inbound connector of the tenant, as Exchange returned it.
+  description: Every inbound connector of the tenant, as Exchange returned it (empty unless O(checks) has V(connectors)).
   returned: always
   type: list
   elements: dict
@@ -88,12 +100,15 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import INFO_CHECKS
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.module import MODULE_KWARGS, exo_argument_spec, run
 
 
 def main():
-    module = AnsibleModule(argument_spec=exo_argument_spec(), **MODULE_KWARGS)
-    run(module, lambda engine: engine.info())
+    spec = exo_argument_spec()
+    spec.update(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS)))
+    module = AnsibleModule(argument_spec=spec, **MODULE_KWARGS)
+    run(module, lambda engine: engine.info(module.params["checks"]))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ KINDS = {"outbound": "outbound_connector", "inbound": "inbound_connector", "rule
 # Re-reads after a write: Exchange replicates for seconds before every reader sees a change.
 CONFIRM_DELAYS = (0.25, 0.5, 1.0, 2.0, 2.0, 3.0)
 
+INFO_CHECKS = ("rules", "connectors", "arc", "connection_filter", "journal")
+
 _EAC = "Exchange admin center (admin.exchange.microsoft.com) > Mail flow"
 
 
@@ -271,25 +273,33 @@ class ExoEngine(object):
         return steps
 
     # -- read-only inventory ---------------------------------------------------
-    def info(self):
-        outbound = self._read("outbound connectors", self.client.list, NOUNS["outbound"])
-        inbound = self._read("inbound connectors", self.client.list, NOUNS["inbound"])
-        rules = self._read("transport rules", self.client.list, RULE)
-        mx = self._mx_outbound(outbound)
+    def info(self, checks=INFO_CHECKS):
         findings = []
-        for conn in outbound:
-            self._info_finding(findings, "outbound", conn, match_outbound(self.fp, conn))
-        for conn in inbound:
-            self._info_finding(findings, "inbound", conn, match_inbound(self.fp, conn))
-        for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
-            match = match_rule(self.fp, rule, mx)
-            if match.decision == "manual":
-                findings.append(self._rule_finding(rule, match, "manual", manual_steps=self._manual_rule(rule, match)))
-            elif match.decision:
-                findings.append(self._rule_finding(rule, match, "reported", why=_why_info(match, rule, "rule")))
-        findings.extend(self._optional("ARC configuration", self._arc_findings))
-        findings.extend(self._optional("connection filter policies", self._filter_findings))
-        findings.extend(self._optional("journal rules", self._journal_findings))
+        outbound = inbound = rules = []
+        if "connectors" in checks or "rules" in checks:
+            outbound = self._read("outbound connectors", self.client.list, NOUNS["outbound"])
+        if "connectors" in checks:
+            inbound = self._read("inbound connectors", self.client.list, NOUNS["inbound"])
+            for conn in outbound:
+                self._info_finding(findings, "outbound", conn, match_outbound(self.fp, conn))
+            for conn in inbound:
+                self._info_finding(findings, "inbound", conn, match_inbound(self.fp, conn))
+        if "rules" in checks:
+            rules = self._read("transport rules", self.client.list, RULE)
+            mx = self._mx_outbound(outbound)
+            for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
+                match = match_rule(self.fp, rule, mx)
+                if match.decision == "manual":
+                    findings.append(self._rule_finding(rule, match, "manual",
+                                                       manual_steps=self._manual_rule(rule, match)))
+                elif match.decision:
+                    findings.append(self._rule_finding(rule, match, "reported", why=_why_info(match, rule, "rule")))
+        if "arc" in checks:
+            findings.extend(self._optional("ARC configuration", self._arc_findings))
+        if "connection_filter" in checks:
+            findings.extend(self._optional("connection filter policies", self._filter_findings))
+        if "journal" in checks:
+            findings.extend(self._optional("journal rules", self._journal_findings))
         return dict(findings=findings, transport_rules=rules, outbound_connectors=outbound,
                     inbound_connectors=inbound, changed=False)
 
