@@ -299,5 +299,8 @@ def test_info_reports_the_read_only_leftovers(default_lab):
     assert ("journal_rule", "Archive to mxHero") in kinds
     assert ("journal_rule", "Archive to compliance vault") not in kinds
     assert all(kinds[k]["manual_steps"] for k in kinds if k[0] in ("arc_trusted_sealer", "journal_rule"))
+    only = run_module("exo_info", exo_args(default_lab, "m365-both.test", checks=["arc", "journal"]))
+    assert sorted(f["kind"] for f in only["findings"]) == ["arc_trusted_sealer", "journal_rule"]
+    assert only["transport_rules"] == [] and only["outbound_connectors"] == []
     partner = run_module("exo_info", exo_args(default_lab, "m365-partner.test"))
     assert partner["findings"] == [] and len(partner["outbound_connectors"]) == 1

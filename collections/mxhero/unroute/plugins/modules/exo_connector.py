@@ -97,11 +97,6 @@ removed:
   type: list
   elements: dict
   sample: [{kind: outbound_connector, object: mxHERO Outbound, properties: {Name: mxHERO Outbound, Enabled: true}}]
-added:
-  description: Always empty; this module adds nothing.
-  returned: always
-  type: list
-  elements: dict
 diff:
   description: Name and C(Enabled)/C(State) of the matching connectors and dependent rules before and after.
   returned: when diff mode is on

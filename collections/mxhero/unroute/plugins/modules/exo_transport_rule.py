@@ -87,11 +87,6 @@ removed:
   type: list
   elements: dict
   sample: [{kind: transport_rule, object: Route outbound mail through mxHERO, properties: {Name: "...", State: Enabled}}]
-added:
-  description: Always empty; this module adds nothing.
-  returned: always
-  type: list
-  elements: dict
 diff:
   description: Name and state of the matching rules before and after.
   returned: when diff mode is on
