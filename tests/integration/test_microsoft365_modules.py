@@ -47,6 +47,7 @@ def lab(tmp_path_factory):
         standard("stuck.test"),
         standard("expired.test"),
         standard("noright.test", app={"exchange_role": False}),
+        standard("partial.test"),
         tenant("paging.test", page_size=2,
                outbound_connectors=[PARTNER_OUT] + [{"Name": "Other %d" % i, "SmartHosts": ["relay%d.example" % i]}
                                                     for i in range(3)] + [MX_OUT],
@@ -304,3 +305,19 @@ def test_info_reports_the_read_only_leftovers(default_lab):
     assert only["transport_rules"] == [] and only["outbound_connectors"] == []
     partner = run_module("exo_info", exo_args(default_lab, "m365-partner.test"))
     assert partner["findings"] == [] and len(partner["outbound_connectors"]) == 1
+
+
+def test_a_failure_after_some_writes_says_what_was_done(lab):
+    domain = "partial.test"
+    lab.fault("exo", kind="429", retry_after=0, count=-1, tenant=domain, cmdlet="Set-OutboundConnector")
+    try:
+        result = run_module("exo_connector", exo_args(lab, domain))
+    finally:
+        lab.clear_faults("exo")
+    assert result["failed"] and "\n" not in result["msg"]
+    assert "OutboundConnector" in result["msg"] or "Set-OutboundConnector" in result["msg"]
+    assert "already done before this failure: disabled rule 'Route through mxHERO'" in result["msg"]
+    state = tenant_state(lab, domain)
+    assert by_name(state["transport_rules"])["Route through mxHERO"]["State"] == "Disabled"
+    assert by_name(state["outbound_connectors"])["mxHERO Outbound"]["Enabled"] is True
+    assert by_name(state["inbound_connectors"])["mxHERO Inbound"]["Enabled"] is True, "stopped at the failure"
