@@ -12,6 +12,7 @@ REGISTRY = [
     # Google Workspace (issue 5) below this line
 
     # Exchange Online (issue 4) below this line
+    "unroute_lab.services.exo:ExchangeOnlineService",
 
     # Exchange Server over WinRM (issue 3) below this line
 
