@@ -108,7 +108,7 @@ def execute(params, check_mode, diff_mode):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = params["started"] or now
     record = build_record(params["domains"], params["mode"], started, now, params["check_mode_run"])
-    dest = os.path.expanduser(params["dest"])
+    dest = params["dest"]
     base = os.path.join(dest, "%s-%s" % (params["mode"], started.replace(":", "").replace("-", "")))
     try:
         os.makedirs(dest, exist_ok=True)
