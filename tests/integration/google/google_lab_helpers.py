@@ -1,0 +1,26 @@
+"""Helpers for the Google integration tests (estates, module arguments, lab state)."""
+
+from __future__ import annotations
+
+
+def google_estate(domains):
+    """An estate of Google domains: {name: google section}."""
+    return {"domains": [{"name": name, "platform": "google",
+                         "dns": {"records": ["@ 3600 IN MX 1 smtp.google.com."]},
+                         "google": section} for name, section in domains.items()]}
+
+
+def module_args(lab, domain, **extra):
+    """Connection options for ``domain`` from the lab's inventory variables."""
+    v = lab.manifest["domains"][domain]["vars"]
+    args = dict(domain=domain, credentials_file=v["unroute_google_service_account_file"],
+                subject=v["unroute_google_subject"], api_endpoint=v["unroute_google_api_endpoint"],
+                admin_settings_endpoint=v["unroute_google_admin_settings_endpoint"],
+                ca_file=v["unroute_google_ca_file"],
+                mutable_setting_types=v["unroute_google_mutable_setting_types"])
+    args.update(extra)
+    return args
+
+
+def customer_state(lab, domain):
+    return lab.state()["google"]["customers"][domain]
