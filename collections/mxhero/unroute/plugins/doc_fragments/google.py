@@ -62,6 +62,12 @@ options:
     description:
       - CA bundle to verify the endpoints' and the token endpoint's TLS certificates with (TLS is always verified).
     type: path
+  token_uri:
+    description:
+      - OAuth 2.0 token endpoint for an authorized-user file; defaults to Google's. google-auth ignores the
+        file's own C(token_uri) on purpose, so the refresh token goes only where this option says.
+      - A service-account key's C(token_uri) is always used as written in the key.
+    type: str
   timeout:
     description:
       - Seconds to wait for each HTTP answer.

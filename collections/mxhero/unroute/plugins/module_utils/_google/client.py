@@ -53,13 +53,14 @@ class MutateUnsupported(Exception):
 class GoogleClient(object):
     def __init__(self, domain, credentials_file=None, credentials_data=None, subject=None, access_token=None,
                  scopes=(), api_endpoint=None, admin_settings_endpoint=None, ca_file=None, timeout=30,
-                 retry=None):
+                 retry=None, token_uri=None):
         self.domain = domain
         self.subject = subject
         self.scopes = list(scopes)
         self.api_endpoint = api_endpoint
         self.admin_settings_endpoint = admin_settings_endpoint or DEFAULT_ADMIN_SETTINGS_ENDPOINT
         self.ca_file = ca_file
+        self.token_uri = token_uri
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._secrets = [access_token, credentials_data]
@@ -120,6 +121,10 @@ class GoogleClient(object):
                                                                               subject=self.subject)
             else:
                 creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=self.scopes)
+                if self.token_uri:
+                    # google-auth ignores an authorized-user file's token_uri on purpose (the refresh token
+                    # must not follow a file to any host); only an explicit option moves it.
+                    creds = creds.with_token_uri(self.token_uri)
         except (ValueError, KeyError) as err:
             raise UnrouteError(self.domain, "credentials", "the credentials are incomplete: %s"
                                % scrub(err, self._secrets), "download the key or authorized-user file again")

@@ -40,7 +40,7 @@ def make_client(params, scopes):
         credentials_data=params.get("credentials_data"), subject=params.get("subject"),
         access_token=params.get("access_token"), scopes=scopes, api_endpoint=params.get("api_endpoint"),
         admin_settings_endpoint=params.get("admin_settings_endpoint"), ca_file=params.get("ca_file"),
-        timeout=params.get("timeout") or 30)
+        timeout=params.get("timeout") or 30, token_uri=params.get("token_uri"))
 
 
 def scopes_for(api, write):
