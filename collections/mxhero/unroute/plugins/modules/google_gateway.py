@@ -23,7 +23,7 @@ description:
   - Policies are patched, not deleted - deleting an org unit's policy makes it inherit its parent's value,
     which is a different change than removing the mxHero entries.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.google
   - mxhero.unroute.fingerprint

@@ -14,7 +14,7 @@ description:
   - With O(api=policy) also returns every Gmail policy read; with O(api=admin_settings) the outbound gateway.
   - The outbound gateway is not exposed by the Cloud Identity Policy API; see M(mxhero.unroute.google_gateway).
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.google
   - mxhero.unroute.fingerprint

@@ -303,8 +303,8 @@ class GoogleClient(object):
                                "turned it off on 2018-10-31)" % resp.status_code,
                                "use api: policy and clear the gateway in the Admin console as its manual step says")
         if resp.status_code >= 400:
-            raise UnrouteError(self.domain, what, "HTTP %d: %s" % (resp.status_code,
-                                                                  _short(scrub(_text(resp), self._secrets))), None)
+            detail = _short(scrub(_text(resp), self._secrets))
+            raise UnrouteError(self.domain, what, "HTTP %d: %s" % (resp.status_code, detail), None)
         return _parse_gateway(self.domain, resp.content)
 
     def get_gateway(self):

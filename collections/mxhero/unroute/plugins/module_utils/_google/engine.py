@@ -60,8 +60,7 @@ def _scan(value, fp, path=""):
     """
     if isinstance(value, dict):
         for key in sorted(value):
-            for hit in _scan(value[key], fp, "%s.%s" % (path, key) if path else key):
-                yield hit
+            yield from _scan(value[key], fp, "%s.%s" % (path, key) if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             where = "%s[%d]" % (path, index)
@@ -88,7 +87,7 @@ def _without(value, removals):
     out = copy.deepcopy(value)
     groups = {}
     for path in removals:
-        head, _, index = path.rpartition("[")
+        head, index = path.rsplit("[", 1)
         groups.setdefault(head, set()).add(int(index.rstrip("]")))
     for head, indexes in groups.items():
         node = out

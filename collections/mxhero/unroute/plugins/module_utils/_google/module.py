@@ -26,7 +26,7 @@ def google_argument_spec():
         api_endpoint=dict(type="str"),
         admin_settings_endpoint=dict(type="str"),
         ca_file=dict(type="path"),
-        token_uri=dict(type="str"),
+        token_uri=dict(type="str", no_log=False),
         timeout=dict(type="float", default=30.0),
         mutable_setting_types=dict(type="list", elements="str", default=[]),
         gateway_verified=dict(type="bool", default=False),
