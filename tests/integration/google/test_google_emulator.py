@@ -12,7 +12,7 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from google_lab_helpers import google_estate
+from google_lab_helpers import google_estate, module_lab  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.lab
 

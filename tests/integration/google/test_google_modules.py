@@ -9,7 +9,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from google_lab_helpers import customer_state, google_estate, module_args
+from google_lab_helpers import customer_state, google_estate, module_args, module_lab  # noqa: F401 (fixture)
 from helpers import run_module
 
 pytestmark = pytest.mark.lab

@@ -266,9 +266,8 @@ class Run(object):
         except UnrouteError as err:
             err.partial = list(self.done)
             raise
-        check = self.client.get_policy(name)
-        if plan_policy(check, self.fp, mutable) is not None and \
-                any(v in str(check.get("setting")) for v in plan["removed_values"]):
+        left = plan_policy(self.client.get_policy(name), self.fp, mutable)
+        if left is not None and set(left["removed_values"]) & set(plan["removed_values"]):
             raise UnrouteError(self.domain, name, "Google accepted the change but the policy still holds %s"
                                % ", ".join(plan["removed_values"]), "check the policy in the Admin console",
                                partial=self.done)

@@ -48,8 +48,13 @@ def execute(module, action):
     try:
         result = action()
     except UnrouteError as err:
-        extra = {"partial": err.partial} if err.partial else {}
-        module.fail_json(msg=scrub(str(err), secrets), **extra)
+        msg = str(err)
+        extra = {}
+        if err.partial:
+            # Never let a half-applied run read as if nothing happened.
+            msg += " (already done before the error: %s)" % "; ".join(err.partial)
+            extra["partial"] = err.partial
+        module.fail_json(msg=scrub(msg, secrets), **extra)
     for warning in result.pop("warnings", []):
         module.warn(scrub(warning, secrets))
     for item in result["manual_actions"]:
