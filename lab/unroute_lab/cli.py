@@ -103,7 +103,12 @@ def inventory_yaml(manifest, estate):
     for domain in estate.domains:
         host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
         host.update(manifest["domains"][domain.name]["vars"])
+        host.update(domain.host_vars)
         groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
+        if domain.expect_error:
+            # Cases built to be refused (REFUSED zone, two SPF records...): the demo expects them in error.
+            groups.setdefault("expected_errors", {"hosts": {}})["hosts"][domain.name] = {
+                "unroute_lab_expected_error": domain.expect_error}
     inventory = {"all": {
         "vars": {
             "ansible_connection": "local",

@@ -191,15 +191,15 @@ def test_concurrent_change_between_read_and_write_is_not_overwritten(lab):
         calls.append(1)
         update = dns.update.UpdateMessage(zone, keyring=dns.tsigkeyring.from_text({d["key_name"]: lab.tsig_secret}),
                                           keyalgorithm=d["key_algorithm"])
-        update.add(zone + ".", 3600, "MX", "30 other.race.test.")
+        update.add(zone + ".", 3600, "MX", "30 other.example.")
         response = dns.query.tcp(update, d["server"], port=d["port"], timeout=5)
         assert response.rcode() == 0
 
     engine.before_write = someone_else
     result = engine.mx()
     assert calls == [1]
-    assert records(lab, zone, "MX") == ["20 mail.race.test.", "30 other.race.test."]
-    assert result["after"]["values"] == ["20 mail.race.test.", "30 other.race.test."]
+    assert records(lab, zone, "MX") == ["20 mail.race.test.", "30 other.example."]
+    assert result["after"]["values"] == ["20 mail.race.test.", "30 other.example."]
 
 
 def test_wrong_tsig_secret_is_one_clear_error_without_the_secret(lab):

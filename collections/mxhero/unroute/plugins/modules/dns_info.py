@@ -15,7 +15,7 @@ description:
     world sees).
   - DKIM selectors cannot be listed through DNS; the module looks at O(dkim_selectors).
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.dns
   - mxhero.unroute.fingerprint
@@ -31,6 +31,14 @@ attributes:
   idempotent:
     support: full
 options:
+  checks:
+    description:
+      - What to look at. V(dkim) alone is what the C(mxhero.unroute.unroute) role adds to M(mxhero.unroute.dns_mx)
+        and M(mxhero.unroute.dns_spf), which already report MX and SPF.
+    type: list
+    elements: str
+    choices: [mx, spf, dkim]
+    default: [mx, spf, dkim]
   dkim_selectors:
     description:
       - DKIM selectors to look up under C(_domainkey) of O(record).
@@ -87,11 +95,14 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import 
 
 def main():
     spec = dns_argument_spec()
-    spec.update(dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)))
+    spec.update(dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
+                checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"],
+                            default=["mx", "spf", "dkim"]))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     def info(engine):
-        result = engine.info(record=module.params["record"], dkim_selectors=module.params["dkim_selectors"])
+        result = engine.info(record=module.params["record"], dkim_selectors=module.params["dkim_selectors"],
+                             checks=module.params["checks"])
         result.update(removed=[], added=[])
         return result
 

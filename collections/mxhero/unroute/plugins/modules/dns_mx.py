@@ -17,7 +17,7 @@ description:
     it in between, the module re-reads and re-plans, a bounded number of times.
   - Unlike C(community.general.nsupdate) with C(state=absent), this never deletes the whole RRset.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.dns
   - mxhero.unroute.fingerprint

@@ -14,14 +14,14 @@ description:
     C(ip4:)/C(ip6:) of an mxHero address.
   - Keeps every other term with its qualifier and order, the TTL, and every other TXT record at the name
     (site verifications and the like). The rewritten policy is re-split into strings of at most 255 bytes.
-  - Refuses when the name has two or more SPF records (a permerror): it will not guess which one to edit.
+  - Refuses when the name has two or more SPF records (a permerror), rather than guess which one to edit.
   - Warns when the resulting policy authorises no sender at all.
   - A network wider than one address that contains an mxHero address is reported, not removed, unless
     O(match_cidrs=true).
   - The old TXT value is deleted and the new one added in one update whose prerequisite is the TXT RRset as
     read; a concurrent change makes the module re-read and re-plan.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
   - mxhero.unroute.dns
   - mxhero.unroute.fingerprint

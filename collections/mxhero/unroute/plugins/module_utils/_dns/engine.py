@@ -70,7 +70,7 @@ class DnsEngine(object):
 
     def _cas(self, rdtype, name, plan_fn, check_mode):
         """Read, plan, write with the read as prerequisite; on NXRRSET re-read and re-plan."""
-        for _attempt in range(CAS_ATTEMPTS):
+        for dummy in range(CAS_ATTEMPTS):
             current = self.provider.read(name, rdtype)
             plan = plan_fn(current)
             if check_mode or not plan.changed:
@@ -101,10 +101,10 @@ class DnsEngine(object):
             if plan.leaves_no_mx:
                 raise UnrouteError(self.zone, "%s MX" % name,
                                    "removing %s would leave the domain without MX records (mail would fall back "
-                                   "to its A record); nothing was changed" % ", ".join(v for v, _ in plan.remove),
+                                   "to its A record); nothing was changed" % ", ".join(v for v, dummy in plan.remove),
                                    "give replacement (e.g. Google '1 smtp.google.com.' or Microsoft 365 "
                                    "'0 <domain-with-dashes>.mail.protection.outlook.com.')")
-            plan.delete_values = [v for v, _ in plan.remove]
+            plan.delete_values = [v for v, dummy in plan.remove]
             plan.add_values = plan.add
             return plan
 
@@ -114,7 +114,7 @@ class DnsEngine(object):
         findings = [finding("dns", "mx_record", "%s MX %s" % (name, value), evidence, verb,
                             before={"record": name, "type": "MX", "ttl": ttl, "value": value}, after=None)
                     for value, evidence in plan.remove]
-        removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v} for v, _ in plan.remove]
+        removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v} for v, dummy in plan.remove]
         added = [{"record": name, "type": "MX", "ttl": ttl or 3600, "value": v} for v in plan.add]
         for item in added:
             findings.append(finding("dns", "mx_record", "%s MX %s" % (name, item["value"]), ["replacement"],
@@ -166,7 +166,7 @@ class DnsEngine(object):
                                         why="a network wider than one mxHero address: set match_cidrs to remove"))
             if rewrite.changed:
                 removed.append({"record": name, "type": "TXT", "ttl": ttl, "value": outcome["old"],
-                                "terms": [t.raw for t, _ in rewrite.removed]})
+                                "terms": [t.raw for t, dummy in rewrite.removed]})
                 added.append({"record": name, "type": "TXT", "ttl": ttl, "value": outcome["new"]})
                 self.warnings.extend(rewrite.warnings())
         before = {"record": name, "type": "TXT", "ttl": ttl, "values": sorted(current.values)}
@@ -176,8 +176,19 @@ class DnsEngine(object):
                     spf_before=rewrite.before if rewrite else None, spf_after=rewrite.after if rewrite else None)
 
     # -- read-only -------------------------------------------------------------
-    def info(self, record=None, dkim_selectors=DEFAULT_DKIM_SELECTORS):
+    def info(self, record=None, dkim_selectors=DEFAULT_DKIM_SELECTORS, checks=("mx", "spf", "dkim")):
         name = record_name(self.zone, record)
+        findings = []
+        records = {"mx": [], "spf": []}
+        if "mx" in checks:
+            findings.extend(self._info_mx(name, records))
+        if "spf" in checks:
+            findings.extend(self._info_spf(name, records))
+        if "dkim" in checks:
+            findings.extend(self._info_dkim(name, dkim_selectors))
+        return dict(changed=False, findings=findings, records=records)
+
+    def _info_mx(self, name, records):
         findings = []
         mx = self.provider.read(name, "MX")
         for value in sorted(mx.values, key=_mx_key):
@@ -185,6 +196,11 @@ class DnsEngine(object):
             if evidence:
                 findings.append(finding("dns", "mx_record", "%s MX %s" % (name, value), evidence, "reported",
                                         before={"record": name, "type": "MX", "ttl": mx.ttl, "value": value}))
+        records["mx"] = sorted(mx.values, key=_mx_key)
+        return findings
+
+    def _info_spf(self, name, records):
+        findings = []
         txt = self.provider.read(name, "TXT")
         policies = [txt_policy(v) for v in txt.values]
         spf_policies = [p for p in policies if spf_codec.is_spf(p)]
@@ -195,6 +211,11 @@ class DnsEngine(object):
                                         before={"record": name, "policy": policy}))
         if len(spf_policies) > 1:
             self.warnings.append("%s has %d SPF records (permerror): merge them" % (name, len(spf_policies)))
+        records["spf"] = spf_policies
+        return findings
+
+    def _info_dkim(self, name, dkim_selectors):
+        findings = []
         for selector in dkim_selectors:
             owner = "%s._domainkey.%s" % (selector, name)
             cname = self.provider.read(owner, "CNAME")
@@ -205,8 +226,7 @@ class DnsEngine(object):
                                             "reported", before={"record": owner, "type": "CNAME", "value": target},
                                             why="DKIM signing by mxHero ends with the subscription; "
                                                 "remove once nothing signs with this selector"))
-        return dict(changed=False, findings=findings,
-                    records={"mx": sorted(mx.values, key=_mx_key), "spf": spf_policies})
+        return findings
 
 
 class _Plan(object):

@@ -87,8 +87,8 @@ class Rfc2136Provider(DnsProvider):
                                % (self._where(), self.timeout, self.protocol),
                                "check server, port and firewall, or raise timeout")
         except (ConnectionError, socket.error) as err:
-            raise UnrouteError(self.zone_text, what, "cannot reach %s over %s: %s" % (self._where(), self.protocol,
-                                                                                     err),
+            raise UnrouteError(self.zone_text, what,
+                               "cannot reach %s over %s: %s" % (self._where(), self.protocol, err),
                                "check server and port")
         except Exception as err:  # dnspython raises TSIG failures as exception classes of dns.tsig
             name = type(err).__name__
@@ -109,10 +109,16 @@ class Rfc2136Provider(DnsProvider):
             raise PrerequisiteFailed(text)
         if rcode == dns.rcode.REFUSED:
             who = "TSIG key '%s'" % self.key_name if self.key_name else "an unsigned request"
-            raise UnrouteError(self.zone_text, what, "%s refused the %s (REFUSED): %s may not %s zone %s"
-                               % (self._where(), "update" if updating else "query", who,
-                                  "update" if updating else "read", self.zone_text),
-                               "check the zone's update-policy/allow-update for this key")
+            if not updating:
+                raise UnrouteError(self.zone_text, what, "%s refused the query (REFUSED): it does not serve zone "
+                                   "%s to %s" % (self._where(), self.zone_text, who),
+                                   "point server at the zone's primary, or allow this client to query it")
+            # BIND also answers REFUSED when its integrity checks reject the new records (an in-zone MX
+            # target without an address record), so name both causes.
+            raise UnrouteError(self.zone_text, what, "%s refused the update (REFUSED): %s may not update zone "
+                               "%s, or the server's checks rejected the new records"
+                               % (self._where(), who, self.zone_text),
+                               "check the zone's update-policy/allow-update for this key and the server's log")
         if rcode == dns.rcode.NOTAUTH:
             raise UnrouteError(self.zone_text, what, "%s answered NOTAUTH: it is not authoritative for %s or "
                                "rejected TSIG key '%s'" % (self._where(), self.zone_text, self.key_name),

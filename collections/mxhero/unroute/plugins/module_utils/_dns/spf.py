@@ -123,7 +123,7 @@ class SpfRewrite(object):
         if not authorising and not redirect and not passes_all:
             out.append("the SPF record now authorises no sender (%r): mail from this domain will fail SPF "
                        "unless you add the domain's real senders" % self.after)
-        if any(t.modifier and t.name == "redirect" for t, _ in self.removed) and not any(
+        if any(t.modifier and t.name == "redirect" for t, dummy in self.removed) and not any(
                 t.name == "all" for t in self.kept):
             out.append("the removed redirect= was the policy's default; without an 'all' term the result "
                        "for other senders is now neutral (%r)" % self.after)
