@@ -91,7 +91,7 @@ def test_policy_backend_check_mode_real_run_and_idempotence(module_lab):
     wheres = [m["where"] for m in real["manual_actions"]]
     assert "Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway" in wheres
     assert any("Spam, Phishing and Malware > Spam" in w for w in wheres)
-    assert all(m["what"] for m in real["manual_actions"])
+    assert all(m["steps"] for m in real["manual_actions"])
 
     again = run_module("google_gateway", args, diff=True)
     assert again["changed"] is False

@@ -111,14 +111,16 @@ findings:
       after: null
       manual_steps: "Sign in to the Google Admin console as a super admin of example.com; ..."
 manual_actions:
-  description: What a person must still do, each with the object, the Admin console path, what to clear and why.
+  description:
+    - What a person must still do, each with the object, the Admin console path (C(where)), the steps
+      (C(steps), what to clear) and why the API could not do it.
   returned: always
   type: list
   elements: dict
   sample:
     - object: Gmail outbound gateway of example.com (top-level organisation)
       where: Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway
-      what: "Sign in to the Google Admin console ...; clear the field; save."
+      steps: "Sign in to the Google Admin console ...; clear the field; save."
       why: the Cloud Identity Policy API publishes no setting type for the domain's outbound gateway ...
 removed:
   description:

@@ -51,7 +51,7 @@ findings:
   type: list
   elements: dict
 manual_actions:
-  description: What a person must do (object, where, what, why).
+  description: What a person must do (object, where, steps, why).
   returned: always
   type: list
   elements: dict

@@ -179,8 +179,8 @@ class Run(object):
         out.update(self.extra)
         return out
 
-    def _manual(self, obj, where, what, why):
-        self.manual.append({"object": obj, "where": where, "what": what, "why": why})
+    def _manual(self, obj, where, steps, why):
+        self.manual.append({"object": obj, "where": where, "steps": steps, "why": why})
 
     def run(self):
         if self.api == "admin_settings":

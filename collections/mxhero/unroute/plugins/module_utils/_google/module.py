@@ -58,7 +58,7 @@ def execute(module, action):
     for warning in result.pop("warnings", []):
         module.warn(scrub(warning, secrets))
     for item in result["manual_actions"]:
-        module.warn("%s: manual action needed - %s: %s" % (module.params["domain"], item["object"], item["what"]))
+        module.warn("%s: manual action needed - %s: %s" % (module.params["domain"], item["object"], item["steps"]))
     return result
 
 
