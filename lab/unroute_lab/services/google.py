@@ -93,6 +93,8 @@ class GoogleService(LabService):
             "super_admins": [spec.get("super_admin") or "admin@%s" % domain.name],
             "users": [spec.get("user") or "user@%s" % domain.name],
             "delegation": bool(spec.get("delegation", True)),
+            # false models Google today: the Admin Settings API was turned off on 2018-10-31.
+            "admin_settings_api": bool(spec.get("admin_settings_api", True)),
             "org_units": {"/": root},
             "mutate_supported": list(spec.get("mutate_supported") or []),
             "page_size": spec.get("page_size"),
@@ -405,6 +407,9 @@ class GoogleService(LabService):
         if SCOPE_ADMIN_SETTINGS not in grant["scopes"]:
             raise LegacyError(403, "Token invalid - AuthSub token has wrong scope")
         customer = self.by_domain(domain)
+        if customer is not None and not customer["admin_settings_api"]:
+            # What a retired GData feed answers is not documented; a plain 404 is the lab's assumption.
+            raise LegacyError(404, "Not Found")
         if customer is None or customer["id"] != grant["customer"]:
             raise LegacyError(403, "You are not authorized to access this API")
         if grant["email"] not in customer["super_admins"]:

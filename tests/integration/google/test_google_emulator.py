@@ -220,6 +220,16 @@ def test_faults_429_with_retry_after_then_recovery(env):
     assert session.get(svc["policy_api_endpoint"] + "v1/policies", headers=headers).status_code == 200
 
 
+@pytest.mark.parametrize("kind, status", [("503", "UNAVAILABLE"), ("403", "PERMISSION_DENIED")])
+def test_faults_answer_google_error_bodies(env, kind, status):
+    lab, svc, session, _ = env
+    headers = bearer(env)
+    lab.fault("google", kind=kind, count=1, api="policy")
+    resp = session.get(svc["policy_api_endpoint"] + "v1/policies", headers=headers)
+    assert resp.status_code == int(kind) and resp.json()["error"]["status"] == status
+    assert session.get(svc["policy_api_endpoint"] + "v1/policies", headers=headers).status_code == 200
+
+
 def test_legacy_gateway_read_and_seed_put(env):
     lab, svc, session, _ = env
     url = svc["admin_settings_endpoint"] + "a/feeds/domain/2.0/emu-a.test/email/gateway"

@@ -45,6 +45,8 @@ ESTATE = google_estate({
                                  allowlist(["54.236.184.32", "192.0.2.7"])]},
     "m-refuse.test": {"policies": [allowlist(["54.165.252.128", "192.0.2.8"])]},
     "m-cidr.test": {"mutate_supported": [ALLOW], "policies": [allowlist(["54.208.0.0/16", "192.0.2.9"])]},
+    "m-retired.test": {"admin_settings_api": False,
+                       "outbound_gateway": {"smart_host": "gmail-out.mxhero.com", "smtp_mode": "SMTP"}},
     "m-fault.test": {"mutate_supported": [ALLOW], "policies": [allowlist(["52.22.51.97", "192.0.2.10"])]},
 })
 
@@ -141,6 +143,19 @@ def test_admin_settings_keeps_a_gateway_that_is_not_mxhero(module_lab):
     assert result["changed"] is False
     assert [(f["kind"], f["action"]) for f in result["findings"]] == [("outbound_gateway", "kept")]
     assert customer_state(lab, domain)["outbound_gateway"]["smartHost"] == "smtp.archive-relay.example"
+
+
+def test_admin_settings_where_google_turned_it_off(module_lab):
+    lab, domain = module_lab, "m-retired.test"
+    result = run_module("google_gateway", module_args(lab, domain, api="admin_settings"))
+    assert result["failed"] is True
+    assert "turned it off on 2018-10-31" in result["msg"] and "api: policy" in result["msg"]
+    assert customer_state(lab, domain)["outbound_gateway"]["smartHost"] == "gmail-out.mxhero.com"
+    # the default backend still tells a person what to do
+    policy = run_module("google_gateway", module_args(lab, domain))
+    assert [m["where"] for m in policy["manual_actions"]] == [
+        "Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway"]
+    assert "gmail-out.mxhero.com" in policy["manual_actions"][0]["steps"]
 
 
 def test_paging_reaches_the_last_page(module_lab):
