@@ -276,3 +276,27 @@ def test_info_changes_nothing_and_lists_policies(module_lab):
                                                                  "settings/gmail.per_user_outbound_gateway"}
     assert [m["where"] for m in result["manual_actions"]][-1].endswith("Outbound gateway")
     assert customer_state(lab, domain) == before
+
+
+def test_unknown_ca_fails_clearly_and_tls_stays_on(module_lab):
+    args = module_args(module_lab, "m-allow.test")
+    args.pop("ca_file")
+    result = run_module("google_info", args)
+    assert result["failed"] is True
+    assert "TLS certificate could not be verified" in result["msg"] and "ca_file" in result["msg"]
+    assert result["msg"].startswith("m-allow.test: token endpoint ")
+    # the same for the Policy API itself (a token that needs no refresh)
+    import requests
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
+    v = module_lab.manifest["domains"]["m-allow.test"]["vars"]
+    creds = service_account.Credentials.from_service_account_file(
+        v["unroute_google_service_account_file"], subject=v["unroute_google_subject"],
+        scopes=["https://www.googleapis.com/auth/cloud-identity.policies.readonly"])
+    session = requests.Session()
+    session.verify, session.trust_env = v["unroute_google_ca_file"], False
+    creds.refresh(Request(session))
+    args.pop("credentials_file")
+    result = run_module("google_info", dict(args, access_token=creds.token))
+    assert result["failed"] is True and "list Gmail policies" in result["msg"]
+    assert "TLS certificate could not be verified" in result["msg"]

@@ -11,6 +11,7 @@ domain, the object, the cause and what to do.
 from __future__ import annotations
 
 import json
+import ssl
 import xml.etree.ElementTree as ET
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
@@ -139,9 +140,14 @@ class GoogleClient(object):
         except auth_exceptions.RefreshError as err:
             raise self._refresh_error(err)
         except auth_exceptions.TransportError as err:
-            raise UnrouteError(self.domain, "token endpoint", "cannot reach %s: %s"
-                               % (self._info.get("token_uri"), _short(scrub(err, self._secrets))),
-                               "check the network path and ca_file")
+            raise self._transport_error("token endpoint %s" % self._info.get("token_uri"), err)
+
+    def _transport_error(self, what, err):
+        text = _short(scrub(err, self._secrets))
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return UnrouteError(self.domain, what, "the TLS certificate could not be verified (%s)" % text,
+                                "give the CA that signed it in ca_file; TLS verification is never switched off")
+        return UnrouteError(self.domain, what, "cannot reach it: %s" % text, "check the network path and the endpoint")
 
     def _refresh_error(self, err):
         text = scrub(err.args[0] if err.args else err, self._secrets)
@@ -174,6 +180,9 @@ class GoogleClient(object):
             options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
             self._service = build("cloudidentity", "v1", http=google_auth_httplib2.AuthorizedHttp(creds, http=http),
                                   static_discovery=True, cache_discovery=False, client_options=options)
+            if not hasattr(self._service.policies(), "patch"):
+                raise UnrouteError(self.domain, "google-api-python-client", "its cloudidentity v1 discovery document "
+                                   "lacks policies.patch/delete", "install google-api-python-client >= 2.197")
         return self._service.policies()
 
     def _execute(self, what, request, write=False):
@@ -189,6 +198,8 @@ class GoogleClient(object):
                                          retry_after=_retry_after(err.resp),
                                          unknown_outcome=write and status != 429)
                 raise
+            except ssl.SSLError:
+                raise  # a certificate problem is not transient
             except (httplib2.HttpLib2Error, OSError) as err:
                 raise TransientError("%s: %s" % (what, err), unknown_outcome=write)
         try:
@@ -202,6 +213,8 @@ class GoogleClient(object):
             raise self._http_error(what, err)
         except auth_exceptions.RefreshError as err:
             raise self._refresh_error(err)
+        except (auth_exceptions.TransportError, ssl.SSLError) as err:
+            raise self._transport_error(what, err)
 
     def _http_error(self, what, err):
         status = int(err.resp.status)
@@ -278,6 +291,8 @@ class GoogleClient(object):
             try:
                 resp = self._legacy().request(method, self._gateway_url(), data=data, timeout=self.timeout,
                                               headers={"Content-Type": "application/atom+xml"} if data else None)
+            except requests.exceptions.SSLError:
+                raise  # a certificate problem is not transient
             except requests.RequestException as err:
                 raise TransientError("%s: %s" % (what, _short(err)), unknown_outcome=write)
             if resp.status_code == 429 or resp.status_code in (500, 502, 503, 504):
@@ -294,6 +309,8 @@ class GoogleClient(object):
             raise UnrouteError(self.domain, what, "Google kept failing: %s" % err, "try again later")
         except auth_exceptions.RefreshError as err:
             raise self._refresh_error(err)
+        except (auth_exceptions.TransportError, requests.exceptions.SSLError) as err:
+            raise self._transport_error(what, err)
         if resp.status_code in (401, 403):
             raise UnrouteError(self.domain, what, "HTTP %d: %s" % (resp.status_code, _short(_text(resp))),
                                "act as the domain's super administrator, and make sure API access is enabled "
