@@ -85,6 +85,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cautions:
+  description:
+    - What a mail administrator must hear about, every pending manual action included. Also shown as Ansible
+      warnings; kept here for the run record.
+  returned: always
+  type: list
+  elements: str
 changed:
   description: Whether a policy or the gateway was (or, in check mode, would be) changed.
   returned: always
@@ -151,6 +158,10 @@ diff:
   description: Affected policies (name -> type and value) or the gateway, before and after.
   returned: when diff mode is on
   type: dict
+msg:
+  description: With O(on_manual=fail) and manual actions pending, why the task failed (the other keys stay).
+  returned: on failure
+  type: str
 partial:
   description: On failure, what had already been changed before the error.
   returned: on failure after a change
@@ -158,19 +169,27 @@ partial:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._google.module import (
-    google_argument_spec, module_kwargs, run_gateway)
+CONSTRAINTS = google_module.CONSTRAINTS
 
 
-def main():
-    spec = google_argument_spec()
+def argument_spec():
+    spec = google_module.google_argument_spec()
     spec.update(
         state=dict(type="str", default="absent", choices=["absent"]),
         on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
     )
-    run_gateway(AnsibleModule(argument_spec=spec, **module_kwargs()))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return google_module.execute_gateway(params, check_mode, diff_mode)
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

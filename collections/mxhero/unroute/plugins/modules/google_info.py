@@ -45,6 +45,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cautions:
+  description:
+    - What a mail administrator must hear about, every pending manual action included. Also shown as Ansible
+      warnings; kept here for the run record.
+  returned: always
+  type: list
+  elements: str
 findings:
   description: As M(mxhero.unroute.google_gateway) returns them in check mode.
   returned: always
@@ -88,14 +95,22 @@ policies_read:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._google.module import (
-    google_argument_spec, module_kwargs, run_info)
+CONSTRAINTS = google_module.CONSTRAINTS
+
+
+def argument_spec():
+    return google_module.google_argument_spec()
+
+
+def execute(params, check_mode, diff_mode):
+    return google_module.execute_info(params, check_mode, diff_mode)
 
 
 def main():
-    run_info(AnsibleModule(argument_spec=google_argument_spec(), **module_kwargs()))
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

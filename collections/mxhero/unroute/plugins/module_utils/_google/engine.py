@@ -264,15 +264,21 @@ class Run(object):
             self._policy_finding(plan)
             return False
         except UnrouteError as err:
-            err.partial = list(self.done)
-            raise
+            raise self._with_partial(err)
         left = plan_policy(self.client.get_policy(name), self.fp, mutable)
         if left is not None and set(left["removed_values"]) & set(plan["removed_values"]):
-            raise UnrouteError(self.domain, name, "Google accepted the change but the policy still holds %s"
-                               % ", ".join(plan["removed_values"]), "check the policy in the Admin console",
-                               partial=self.done)
+            raise self._with_partial(UnrouteError(
+                self.domain, name, "Google accepted the change but the policy still holds %s"
+                % ", ".join(plan["removed_values"]), "check the policy in the Admin console"))
         self.done.append("policy %s: removed %s" % (name, ", ".join(plan["removed_values"])))
         return None
+
+    def _with_partial(self, err):
+        """The same error, saying what this run had already changed (never a silent half-applied run)."""
+        if not self.done:
+            return err
+        cause = "%s (already done before this error: %s)" % (err.cause, "; ".join(self.done))
+        return UnrouteError(err.domain, err.obj, cause, err.fix, partial=list(self.done))
 
     def _gateway_manual(self):
         obj = "Gmail outbound gateway of %s (top-level organisation)" % self.domain

@@ -1,17 +1,18 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What google_gateway and google_info share: argument spec, library check, error handling."""
+"""What google_gateway and google_info share: argument spec, constraints, and their ``execute``."""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
+CONSTRAINTS = dict(mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
 
 
 def google_argument_spec():
@@ -35,41 +36,33 @@ def google_argument_spec():
     return spec
 
 
-def module_kwargs():
-    return dict(supports_check_mode=True, mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
-
-
-def execute(module, action):
-    """Run ``action()`` -> result dict; exit with it, or fail with one clean line."""
+def _require_libraries(params):
     if client_mod.IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("google-api-python-client, google-auth and google-auth-httplib2"),
-                         exception=str(client_mod.IMPORT_ERROR))
-    secrets = [module.params.get("access_token"), module.params.get("credentials_data")]
-    try:
-        result = action()
-    except UnrouteError as err:
-        msg = str(err)
-        extra = {}
-        if err.partial:
-            # Never let a half-applied run read as if nothing happened.
-            msg += " (already done before the error: %s)" % "; ".join(err.partial)
-            extra["partial"] = err.partial
-        module.fail_json(msg=scrub(msg, secrets), **extra)
-    for warning in result.pop("warnings", []):
-        module.warn(scrub(warning, secrets))
+        raise UnrouteError(params["domain"], None, missing_required_lib(
+            "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
+
+
+def _finish(params, result):
+    """Warnings for Ansible to show, the same as ``cautions`` for the run record: every manual action too."""
+    notes = list(result.pop("warnings", []))
     for item in result["manual_actions"]:
-        module.warn("%s: manual action needed - %s: %s" % (module.params["domain"], item["object"], item["steps"]))
+        notes.append("%s: manual action needed - %s: %s" % (params["domain"], item["object"], item["steps"]))
+    result["cautions"] = notes
+    result["warnings"] = list(notes)
     return result
 
 
-def run_gateway(module):
-    result = execute(module, lambda: engine.run(module.params, module.check_mode, module._diff))
-    if module.params.get("on_manual") == "fail":
-        msg = engine.manual_failure(result, module.params["domain"])
+def execute_gateway(params, check_mode, diff_mode):
+    _require_libraries(params)
+    result = _finish(params, engine.run(params, check_mode, diff_mode))
+    if params.get("on_manual") == "fail":
+        msg = engine.manual_failure(result, params["domain"])
         if msg:
-            module.fail_json(msg=msg, **result)
-    module.exit_json(**result)
+            # Failed, but with every finding kept: the run record must show what was done and what is left.
+            result.update(failed=True, msg=msg)
+    return result
 
 
-def run_info(module):
-    module.exit_json(**execute(module, lambda: engine.info(module.params)))
+def execute_info(params, check_mode, diff_mode):
+    _require_libraries(params)
+    return _finish(params, engine.info(params))
