@@ -87,8 +87,8 @@ EXAMPLES = r"""
 RETURN = r"""
 cautions:
   description:
-    - What a mail administrator must hear about, every pending manual action included. Also shown as Ansible
-      warnings; kept here for the run record.
+    - What a mail administrator must hear about besides the manual actions (for example that the legacy
+      backend checks only the gateway). Shown as Ansible warnings too, with one warning per manual action.
   returned: always
   type: list
   elements: str

@@ -43,12 +43,12 @@ def _require_libraries(params):
 
 
 def _finish(params, result):
-    """Warnings for Ansible to show, the same as ``cautions`` for the run record: every manual action too."""
-    notes = list(result.pop("warnings", []))
-    for item in result["manual_actions"]:
-        notes.append("%s: manual action needed - %s: %s" % (params["domain"], item["object"], item["steps"]))
-    result["cautions"] = notes
-    result["warnings"] = list(notes)
+    """``cautions`` stay in the run record (the report shows manual actions on their own); Ansible
+    consumes ``warnings``, which also name every pending manual action so no one misses them."""
+    result["cautions"] = list(result.pop("warnings", []))
+    result["warnings"] = result["cautions"] + [
+        "%s: manual action needed - %s: %s" % (params["domain"], item["object"], item["steps"])
+        for item in result["manual_actions"]]
     return result
 
 
