@@ -10,6 +10,7 @@ import importlib
 
 REGISTRY = [
     # Google Workspace (issue 5) below this line
+    "unroute_lab.services.google:GoogleService",
 
     # Exchange Online (issue 4) below this line
     "unroute_lab.services.exo:ExchangeOnlineService",
