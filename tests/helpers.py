@@ -9,6 +9,7 @@ import json
 
 from pathlib import Path
 
+from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -24,11 +25,18 @@ def run_module(name, args, check_mode=False, diff=False):
     ansible_warnings._global_warnings.clear()
     ansible_warnings._global_deprecations.clear()
     out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
+    # Once any controller code is imported in this process (action plugins, the inventory plugin),
+    # module warnings would go to the controller's display instead of the result: run as a module does.
+    was_controller = ansible_internal.is_controller
+    ansible_internal.is_controller = False
+    try:
+        with patch_module_args(params), contextlib.redirect_stdout(out):
+            try:
+                module.main()
+            except SystemExit:
+                pass
+    finally:
+        ansible_internal.is_controller = was_controller
     text = out.getvalue()
     try:
         result = json.loads(text)
