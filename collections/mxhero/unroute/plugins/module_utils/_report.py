@@ -60,6 +60,9 @@ def domain_record(entry):
         if item.get("action") == "manual" and not any(m.get("object") == item.get("object") for m in manual):
             manual.append({"object": item.get("object"), "steps": item.get("manual_steps", ""),
                            "platform": item.get("platform"), "module": item.get("module")})
+    # A module also warns about each manual action; the report shows those once, as manual steps.
+    steps = [str(m.get("steps") or m.get("manual_steps") or "") for m in manual]
+    warnings = [w for w in warnings if not any(step and step in w for step in steps)]
     actions = set(f.get("action") for f in findings)
     if errors:
         status = "error"
