@@ -14,6 +14,7 @@ REGISTRY = [
     # Exchange Online (issue 4) below this line
 
     # Exchange Server over WinRM (issue 3) below this line
+    "unroute_lab.services.winrm:WinRMService",
 
 ]
 

@@ -209,7 +209,7 @@ class ExchangeClient(object):
                 return TransientError(err.cause, unknown_outcome=err.unknown_outcome or unknown_outcome)
             return err
         if isinstance(err, InvalidCredentialsError):
-            return ExchangeError("the server rejected the credentials of %r (HTTP 401, transport %s)"
+            return ExchangeError("the server rejected the credentials of '%s' (HTTP 401, transport %s)"
                                  % (self.username, self.transport),
                                  "check username and password and that the transport is enabled on the server")
         if isinstance(err, requests.exceptions.SSLError):

@@ -52,7 +52,7 @@ class Engine(object):
         self.domain = domain or client.host
         self.check_mode = check_mode
         self.secrets = [s for s in secrets if s]
-        self.server = client.host
+        self.server = client.where
 
     # -- errors ----------------------------------------------------------------
     def fail(self, err, obj=None, partial=None):
