@@ -230,6 +230,7 @@ class Runner(object):
             doc = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as err:
             return b"", clixml('Exception calling "FromBase64String" with "1" argument(s): "%s"' % err), 1, None
+        script = None
         try:
             snapin = self.load_snapin(doc.get("snapin"))
             script = self.scripts.get(hashlib.sha256(str(doc.get("script") or "").encode("utf-8")).hexdigest())
@@ -239,7 +240,7 @@ class Runner(object):
             handler = getattr(self, "script_" + script[:-4])
             result = handler(doc.get("input") or {})
         except PSError as err:
-            return b"", clixml(str(err)), 1, doc.get("script") and script
+            return b"", clixml(str(err)), 1, script
         out = {"server": self.server.name, "snapin": snapin, "result": result}
         return json.dumps(out, ensure_ascii=False).encode("utf-8"), b"", 0, script
 
