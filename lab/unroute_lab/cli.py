@@ -35,7 +35,7 @@ def _pids(directory):
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def up(estate_path, directory, quiet=False):
+def up(estate_path, directory, quiet=False, inventory_copy=None):
     directory = Path(directory).resolve()
     if any(_alive(pid) for pid in _pids(directory).values()):
         raise SystemExit("unroute-lab: a lab is already running in %s; run 'unroute-lab down --dir %s'"
@@ -62,6 +62,9 @@ def up(estate_path, directory, quiet=False):
                                             "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
+    if inventory_copy:
+        Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
+        Path(inventory_copy).write_text((directory / "inventory.yml").read_text())
     if not quiet:
         print("lab up in %s: %d domains, services: %s" % (directory, len(zones), ", ".join(manifest["services"])))
         print("manifest: %s\ninventory: %s" % (directory / "lab.json", directory / "inventory.yml"))
@@ -103,7 +106,12 @@ def inventory_yaml(manifest, estate):
     for domain in estate.domains:
         host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
         host.update(manifest["domains"][domain.name]["vars"])
+        host.update(domain.host_vars)
         groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
+        if domain.expect_error:
+            # Cases built to be refused (REFUSED zone, two SPF records...): the demo expects them in error.
+            groups.setdefault("expected_errors", {"hosts": {}})["hosts"][domain.name] = {
+                "unroute_lab_expected_error": domain.expect_error}
     inventory = {"all": {
         "vars": {
             "ansible_connection": "local",
@@ -158,6 +166,7 @@ def main(argv=None):
     p_up = sub.add_parser("up", help="start BIND and the emulated services for an estate")
     p_up.add_argument("--estate", default=str(DEFAULT_ESTATE), help="estate file (default: the shipped estate)")
     p_up.add_argument("--dir", default=DEFAULT_DIR)
+    p_up.add_argument("--inventory", help="also write the inventory here (e.g. inventories/lab/hosts.yml)")
     for name, text in (("down", "stop the lab"), ("status", "show what runs"), ("dump", "print full state as JSON")):
         sub.add_parser(name, help=text).add_argument("--dir", default=DEFAULT_DIR)
     p_fault = sub.add_parser("fault", help="switch a fault on in an emulated service (or --clear)")
@@ -168,7 +177,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            up(args.estate, args.dir)
+            up(args.estate, args.dir, inventory_copy=args.inventory)
         elif args.command == "down":
             print("stopped %d process(es)" % down(args.dir))
         elif args.command == "status":

@@ -26,6 +26,8 @@ class Domain:
     description: str = ""
     dns: dict = field(default_factory=dict)
     sections: dict = field(default_factory=dict)
+    host_vars: dict = field(default_factory=dict)
+    expect_error: str = ""
 
     @property
     def records(self):
@@ -88,9 +90,14 @@ def parse(data, source="<estate>"):
         if platform not in PLATFORMS:
             raise EstateError("%s (%s): platform must be one of %s" % (where, name, ", ".join(PLATFORMS)))
         dns_section = item.get("dns") or {}
-        sections = {k: v for k, v in item.items() if k not in ("name", "platform", "description", "dns")}
+        own = ("name", "platform", "description", "dns", "vars", "expect_error")
+        sections = {k: v for k, v in item.items() if k not in own}
+        host_vars = item.get("vars") or {}
+        if not isinstance(host_vars, dict):
+            raise EstateError("%s (%s): vars must be a mapping of inventory variables" % (where, name))
         domain = Domain(name=name, platform=platform, description=str(item.get("description", "")),
-                        dns=dns_section, sections=sections)
+                        dns=dns_section, sections=sections, host_vars=host_vars,
+                        expect_error=str(item.get("expect_error") or ""))
         _check_records(domain, where)
         domains.append(domain)
     return Estate(domains=domains, source=source, raw=data)

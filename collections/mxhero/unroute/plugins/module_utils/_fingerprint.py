@@ -84,10 +84,11 @@ class Fingerprint(object):
         for known in self.networks:
             if net.version != known.version:
                 continue
-            if net.num_addresses == 1 and net.subnet_of(known):
-                return "ip %s" % net.network_address
-            if known.num_addresses > 1 and net.subnet_of(known):
-                return "ip %s in %s" % (net, known)
+            if net.subnet_of(known):
+                shown = net.network_address if net.num_addresses == 1 else net
+                if known.num_addresses == 1:
+                    return "ip %s" % shown
+                return "ip %s in %s" % (shown, known)
             if self.match_cidrs and known.subnet_of(net):
                 return "cidr %s contains %s" % (net, known.network_address)
         return None

@@ -1,0 +1,41 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the DNS engine needs from a DNS provider (RFC 2136 today, hosted DNS APIs later).
+
+Values travel in DNS presentation format (``10 mx.example.``, ``"v=spf1" " -all"``)
+so that a hosted API adapter can map them to its own JSON without knowing dnspython.
+"""
+
+from __future__ import annotations
+
+
+class RRset(object):
+    def __init__(self, name, rdtype, ttl=None, values=None):
+        self.name = name
+        self.rdtype = rdtype
+        self.ttl = ttl
+        self.values = list(values or [])
+
+    def as_dict(self):
+        return {"record": self.name, "type": self.rdtype, "ttl": self.ttl, "values": sorted(self.values)}
+
+
+class PrerequisiteFailed(Exception):
+    """The RRset is no longer what was read: someone changed it between our read and our write."""
+
+
+class DnsProvider(object):
+    """Interface. Every implementation is the only code that talks to its service."""
+
+    def check_zone(self, zone):
+        """Raise UnrouteError unless the provider serves ``zone`` authoritatively."""
+        raise NotImplementedError
+
+    def read(self, name, rdtype):
+        """The current RRset (empty ``values`` when there is none)."""
+        raise NotImplementedError
+
+    def change(self, expected, delete, add, ttl):
+        """Delete ``delete`` values and add ``add`` values of ``expected``'s name/type, atomically,
+        only if the RRset still equals ``expected``; raise PrerequisiteFailed otherwise."""
+        raise NotImplementedError

@@ -1,0 +1,173 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run record (JSON) and the report (one self-contained HTML page) of an audit or a real run."""
+
+from __future__ import annotations
+
+import html
+import json
+
+# Most serious first: a domain's status is the most serious thing that happened to it.
+STATUSES = ("error", "manual", "would_change", "changed", "reported", "clean")
+_DONE = {"removed", "disabled", "changed", "added"}
+_PLANNED = {"would_remove", "would_disable", "would_change", "would_add"}
+_DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
+              "item", "diff", "_ansible_item_result", "_ansible_ignore_errors", "failed_when_result"}
+
+
+def _warning_text(item):
+    if isinstance(item, dict):
+        return str(item.get("event", {}).get("msg") or item.get("msg") or item)
+    return str(item)
+
+
+def _flatten(results):
+    """Loop tasks register one result per item under ``results``: report each item on its own."""
+    for result in results:
+        if isinstance(result.get("results"), list):
+            for item in result["results"]:
+                yield dict(item, module=item.get("module") or result.get("module", "?"))
+        else:
+            yield result
+
+
+def domain_record(entry):
+    """Fold one domain's module results into its record (what was found, done, planned, left to a person)."""
+    findings, removed, added, manual, warnings, errors, modules = [], [], [], [], [], [], []
+    for result in _flatten(entry.get("results") or []):
+        name = result.get("module", "?")
+        modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
+                        "skipped": bool(result.get("skipped"))})
+        for item in result.get("findings") or []:
+            findings.append(dict(item, module=name))
+        removed.extend(dict(r, module=name) for r in result.get("removed") or [])
+        added.extend(dict(r, module=name) for r in result.get("added") or [])
+        manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
+        warnings.extend(_warning_text(w) for w in result.get("warnings") or [])
+        if result.get("failed"):
+            errors.append({"module": name, "msg": str(result.get("msg", "failed"))})
+    for err in entry.get("errors") or []:
+        # The role's own note of a failure only matters when no module result carried the message.
+        if not errors:
+            errors.append({"module": err.get("task", ""), "msg": str(err.get("msg", ""))})
+    for item in findings:
+        if item.get("action") == "manual" and not any(m.get("object") == item.get("object") for m in manual):
+            manual.append({"object": item.get("object"), "steps": item.get("manual_steps", ""),
+                           "platform": item.get("platform"), "module": item.get("module")})
+    actions = set(f.get("action") for f in findings)
+    if errors:
+        status = "error"
+    elif manual:
+        status = "manual"
+    elif actions & _PLANNED:
+        status = "would_change"
+    elif actions & _DONE:
+        status = "changed"
+    elif findings:
+        status = "reported"
+    else:
+        status = "clean"
+    return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
+            "findings": findings, "removed": removed, "added": added, "manual_actions": manual,
+            "warnings": warnings, "errors": errors, "modules": modules}
+
+
+def build_record(entries, mode, started, finished, check_mode, extra=None):
+    domains = sorted((domain_record(e) for e in entries), key=lambda d: (STATUSES.index(d["status"]), d["domain"]))
+    summary = {"domains": len(domains)}
+    for status in STATUSES:
+        summary[status] = sum(1 for d in domains if d["status"] == status)
+    summary["findings"] = sum(len(d["findings"]) for d in domains)
+    # An audit removes nothing: its modules' `removed` lists are what a real run would remove.
+    summary["removed"] = 0 if check_mode else sum(len(d["removed"]) for d in domains)
+    summary["planned"] = sum(1 for d in domains for f in d["findings"] if f.get("action") in _PLANNED)
+    summary["manual_actions"] = sum(len(d["manual_actions"]) for d in domains)
+    run = {"mode": mode, "check_mode": bool(check_mode), "started": started, "finished": finished}
+    run.update(extra or {})
+    return {"format": "mxhero-unroute-run/1", "run": run, "summary": summary, "domains": domains}
+
+
+def to_json(record):
+    return json.dumps(record, indent=2, sort_keys=True, default=str)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2530;background:#f7f8fa}
+h1{font-size:1.5rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin:0} .sub{color:#5b6675;margin-bottom:1.2rem}
+.cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0 1.6rem}
+.card{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:.6rem .9rem;min-width:7.5rem}
+.card b{display:block;font-size:1.5rem} .card span{color:#5b6675;font-size:.85rem}
+section.domain{background:#fff;border:1px solid #dde2e8;border-left:6px solid #9aa5b1;border-radius:8px;
+ padding:.8rem 1rem;margin:0 0 1rem}
+.head{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap;margin-bottom:.5rem}
+.badge{border-radius:999px;padding:.1rem .6rem;font-size:.8rem;font-weight:600;color:#fff}
+.platform{color:#5b6675;font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.88rem;margin:.3rem 0}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #edf0f3;vertical-align:top}
+th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
+.manual{background:#fff7e6;border:1px solid #f0c36d;border-radius:6px;padding:.5rem .7rem;margin:.4rem 0}
+.error{background:#fdecec;border:1px solid #e59a9a;border-radius:6px;padding:.5rem .7rem;margin:.4rem 0}
+.warn{background:#fffbe6;border:1px solid #e6d47a;border-radius:6px;padding:.4rem .7rem;margin:.4rem 0}
+.none{color:#5b6675;font-style:italic}
+"""
+_COLOURS = {"error": "#c62828", "manual": "#d98b00", "would_change": "#1565c0", "changed": "#2e7d32",
+            "reported": "#6a4fb3", "clean": "#607080"}
+_LABELS = {"error": "error", "manual": "manual action needed", "would_change": "would change",
+           "changed": "changed", "reported": "reported only", "clean": "clean"}
+_ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
+                   "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
+                   "would_change": "#1565c0", "manual": "#d98b00", "reported": "#6a4fb3", "kept": "#607080"}
+
+
+def _e(value):
+    return html.escape("" if value is None else str(value))
+
+
+def to_html(record):
+    run, summary = record["run"], record["summary"]
+    title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
+    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+           "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+           "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
+           "<h1>%s</h1>" % _e(title),
+           "<div class='sub'>%s to %s &middot; %d domains</div>"
+           % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
+    out.append("<div class='cards' id='summary'>")
+    cards = [("domains", "domains"), ("error", "errors"), ("manual", "need manual action"),
+             ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
+             ("clean", "clean"), ("removed", "objects removed"), ("planned", "changes planned")]
+    for key, label in cards:
+        colour = _COLOURS.get(key, "#1d2530")
+        out.append("<div class='card' data-key='%s'><b style='color:%s'>%d</b><span>%s</span></div>"
+                   % (key, colour, summary.get(key, 0), _e(label)))
+    out.append("</div>")
+    for dom in record["domains"]:
+        colour = _COLOURS[dom["status"]]
+        out.append("<section class='domain' id='%s' data-status='%s' style='border-left-color:%s'>"
+                   % (_e(dom["domain"]), dom["status"], colour))
+        out.append("<div class='head'><h2>%s</h2><span class='badge' style='background:%s'>%s</span>"
+                   "<span class='platform'>%s</span></div>" % (_e(dom["domain"]), colour, _e(_LABELS[dom["status"]]),
+                                                               _e(dom["platform"])))
+        for err in dom["errors"]:
+            out.append("<div class='error'><b>Error</b> (%s): %s</div>" % (_e(err["module"]), _e(err["msg"])))
+        for item in dom["manual_actions"]:
+            out.append("<div class='manual'><b>Do by hand</b> &ndash; %s: %s</div>"
+                       % (_e(item.get("object")), _e(item.get("steps") or item.get("manual_steps"))))
+        for warning in dom["warnings"]:
+            out.append("<div class='warn'>Warning: %s</div>" % _e(warning))
+        if dom["findings"]:
+            out.append("<table><thead><tr><th>Object</th><th>Kind</th><th>Evidence</th><th>Action</th></tr>"
+                       "</thead><tbody>")
+            for f in dom["findings"]:
+                action = f.get("action", "")
+                out.append("<tr><td><code>%s</code></td><td>%s</td><td>%s</td>"
+                           "<td><span class='badge' style='background:%s'>%s</span>%s</td></tr>"
+                           % (_e(f.get("object")), _e(f.get("kind")), _e("; ".join(f.get("evidence") or [])),
+                              _ACTION_COLOURS.get(action, "#607080"), _e(action),
+                              (" <small>%s</small>" % _e(f["why"])) if f.get("why") else ""))
+            out.append("</tbody></table>")
+        elif not dom["errors"]:
+            out.append("<p class='none'>No mxHero leftovers found.</p>")
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out)

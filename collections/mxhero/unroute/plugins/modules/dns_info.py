@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_info
+short_description: Find mxHero leftovers in a domain's DNS (MX, SPF, DKIM), read-only
+version_added: 0.1.0
+description:
+  - Reports MX records pointing at mxHero, SPF terms authorising mxHero, and DKIM selector CNAMEs pointing
+    into mxHero's domains.
+  - Asks O(server) directly when given (the authoritative view), otherwise the system resolver (what the
+    world sees).
+  - DKIM selectors cannot be listed through DNS; the module looks at O(dkim_selectors).
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.dns
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.attributes.ACTIONGROUP_DNS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This module never changes anything.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  checks:
+    description:
+      - What to look at. V(dkim) alone is what the C(mxhero.unroute.unroute) role adds to M(mxhero.unroute.dns_mx)
+        and M(mxhero.unroute.dns_spf), which already report MX and SPF.
+    type: list
+    elements: str
+    choices: [mx, spf, dkim]
+    default: [mx, spf, dkim]
+  dkim_selectors:
+    description:
+      - DKIM selectors to look up under C(_domainkey) of O(record).
+    type: list
+    elements: str
+    default: [mxhero, mxh, mxh1, mxh2, default, selector1, selector2, google, s1, s2]
+"""
+
+EXAMPLES = r"""
+- name: What does the world see for example.com?
+  mxhero.unroute.dns_info:
+    zone: example.com
+  register: dns_findings
+
+- name: Ask the primary directly
+  mxhero.unroute.dns_info:
+    zone: example.com
+    server: 192.0.2.53
+    dkim_selectors: [mxh1, selector1]
+"""
+
+RETURN = r"""
+changed:
+  description: Always false.
+  returned: always
+  type: bool
+findings:
+  description: mxHero MX records, SPF terms and DKIM CNAMEs, each with action V(reported).
+  returned: always
+  type: list
+  elements: dict
+records:
+  description: The MX values and SPF policies read.
+  returned: always
+  type: dict
+  sample: {mx: ["10 smtp-in.mxhero.com.", "20 mail.example.com."], spf: ["v=spf1 include:spf.mxhero.com ~all"]}
+removed:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: dict
+added:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DEFAULT_DKIM_SELECTORS
+
+
+def main():
+    spec = dns_argument_spec()
+    spec.update(dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
+                checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"],
+                            default=["mx", "spf", "dkim"]))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+    def info(engine):
+        result = engine.info(record=module.params["record"], dkim_selectors=module.params["dkim_selectors"],
+                             checks=module.params["checks"])
+        result.update(removed=[], added=[])
+        return result
+
+    run(module, info, read_only=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_mx
+short_description: Remove MX records that send a domain's mail to mxHero
+version_added: 0.1.0
+description:
+  - Reads the MX RRset of O(record) from the zone's server and removes, one record at a time, the records whose
+    exchange is an mxHero host (see the fingerprint options). Every other MX record stays.
+  - Refuses, with nothing changed, when no MX record would remain, unless O(replacement) is given; the
+    replacement records are then added in the same atomic update.
+  - Every update carries the RRset as read as a prerequisite (RFC 2136 compare-and-swap); when someone changed
+    it in between, the module re-reads and re-plans, a bounded number of times.
+  - Unlike C(community.general.nsupdate) with C(state=absent), this never deletes the whole RRset.
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.dns
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.attributes.ACTIONGROUP_DNS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Returns the same findings, O(replacement) additions and diff as a real run; actions read C(would_remove).
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  state:
+    description:
+      - V(absent) removes mxHero MX records. It is the only state.
+    type: str
+    default: absent
+    choices: [absent]
+  replacement:
+    description:
+      - MX records to add in the same update as the removal, for example the domain's new mail service.
+      - Added only when mxHero records are removed, and only those not already present.
+      - Required when the mxHero records are the only MX records of O(record).
+    type: list
+    elements: dict
+    suboptions:
+      preference:
+        description: MX preference.
+        type: int
+        required: true
+      exchange:
+        description: Host name of the mail exchanger.
+        type: str
+        required: true
+"""
+
+EXAMPLES = r"""
+- name: Remove mxHero MX records, keep the others
+  mxhero.unroute.dns_mx:
+    zone: example.com
+    server: ns1.example.com
+    key_name: unroute
+    key_secret: "{{ vault_tsig_secret }}"
+
+- name: The mxHero MX is the only one - replace it with Google Workspace in the same update
+  mxhero.unroute.dns_mx:
+    zone: example.com
+    server: 192.0.2.53
+    key_name: unroute
+    key_secret: "{{ vault_tsig_secret }}"
+    replacement:
+      - preference: 1
+        exchange: smtp.google.com
+
+- name: Audit a sub-name in check mode, with the diff
+  mxhero.unroute.dns_mx:
+    zone: example.com
+    record: eu.example.com
+    server: 192.0.2.53
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether MX records were (or, in check mode, would be) removed or added.
+  returned: always
+  type: bool
+findings:
+  description:
+    - One entry per mxHero MX record (action V(removed), or V(would_remove) in check mode) and per
+      replacement record (V(added) / V(would_add)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - platform: dns
+      kind: mx_record
+      object: "example.com. MX 10 smtp-in.mxhero.com."
+      evidence: ["host smtp-in.mxhero.com"]
+      action: removed
+      before: {record: example.com., type: MX, ttl: 3600, value: "10 smtp-in.mxhero.com."}
+      after: null
+removed:
+  description: Every MX record removed, enough to put it back (name, type, TTL, value).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{record: example.com., type: MX, ttl: 3600, value: "10 smtp-in.mxhero.com."}]
+added:
+  description: Replacement MX records added.
+  returned: always
+  type: list
+  elements: dict
+diff:
+  description: The MX RRset before and after.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {record: example.com., type: MX, ttl: 3600, values: ["10 smtp-in.mxhero.com.", "20 mail.example.com."]}
+    after: {record: example.com., type: MX, ttl: 3600, values: ["20 mail.example.com."]}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
+
+
+def main():
+    spec = dns_argument_spec()
+    spec.update(
+        state=dict(type="str", default="absent", choices=["absent"]),
+        replacement=dict(type="list", elements="dict", options=dict(
+            preference=dict(type="int", required=True),
+            exchange=dict(type="str", required=True),
+        )),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+    def remove_mx(engine):
+        return engine.mx(record=module.params["record"], replacement=module.params["replacement"],
+                         check_mode=module.check_mode)
+
+    run(module, remove_mx)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_spf
+short_description: Remove the SPF terms that authorise mxHero, keeping everything else
+version_added: 0.1.0
+description:
+  - Reads the TXT RRset of O(record), finds the one SPF policy (C(v=spf1)) and removes the terms that point at
+    mxHero - C(include:), C(a:), C(mx:), C(exists:), C(ptr:) or C(redirect=) naming an mxHero host, and
+    C(ip4:)/C(ip6:) of an mxHero address.
+  - Keeps every other term with its qualifier and order, the TTL, and every other TXT record at the name
+    (site verifications and the like). The rewritten policy is re-split into strings of at most 255 bytes.
+  - Refuses when the name has two or more SPF records (a permerror), rather than guess which one to edit.
+  - Warns when the resulting policy authorises no sender at all.
+  - A network wider than one address that contains an mxHero address is reported, not removed, unless
+    O(match_cidrs=true).
+  - The old TXT value is deleted and the new one added in one update whose prerequisite is the TXT RRset as
+    read; a concurrent change makes the module re-read and re-plan.
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.dns
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.attributes.ACTIONGROUP_DNS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Returns the same findings, rewritten policy and diff as a real run; actions read C(would_remove).
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  state:
+    description:
+      - V(absent) removes the mxHero terms. It is the only state.
+    type: str
+    default: absent
+    choices: [absent]
+"""
+
+EXAMPLES = r"""
+- name: Remove mxHero from the SPF record of the apex
+  mxhero.unroute.dns_spf:
+    zone: example.com
+    server: ns1.example.com
+    key_name: unroute
+    key_secret: "{{ vault_tsig_secret }}"
+
+- name: Also treat a regional relay host as mxHero's
+  mxhero.unroute.dns_spf:
+    zone: example.com
+    server: ns1.example.com
+    key_name: unroute
+    key_secret: "{{ vault_tsig_secret }}"
+    mxhero_domains:
+      - mxhero.eu.example
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the SPF record was (or, in check mode, would be) rewritten.
+  returned: always
+  type: bool
+findings:
+  description: One entry per mxHero SPF term (V(removed) / V(would_remove)), or V(reported) for a wider network.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - platform: dns
+      kind: spf_term
+      object: "example.com. TXT include:spf.mxhero.com"
+      evidence: ["host spf.mxhero.com (include:spf.mxhero.com)"]
+      action: removed
+      before: {record: example.com., policy: "v=spf1 include:_spf.google.com include:spf.mxhero.com ~all"}
+      after: {record: example.com., policy: "v=spf1 include:_spf.google.com ~all"}
+removed:
+  description: The TXT value that was replaced (to put it back) and the terms taken out of it.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{record: example.com., type: TXT, ttl: 3600, value: '"v=spf1 include:spf.mxhero.com ~all"',
+            terms: ["include:spf.mxhero.com"]}]
+added:
+  description: The TXT value written in its place.
+  returned: always
+  type: list
+  elements: dict
+spf_before:
+  description: The SPF policy as read (strings joined), or null when the name has no SPF record.
+  returned: always
+  type: str
+spf_after:
+  description: The SPF policy after the change (equal to RV(spf_before) when nothing matched).
+  returned: always
+  type: str
+diff:
+  description: The whole TXT RRset before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
+
+
+def main():
+    spec = dns_argument_spec()
+    spec.update(state=dict(type="str", default="absent", choices=["absent"]))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+    def remove_spf_terms(engine):
+        return engine.spf(record=module.params["record"], check_mode=module.check_mode)
+
+    run(module, remove_spf_terms)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: run_report
+short_description: Write the run record (JSON) and the report (HTML) of an audit or unroute run
+version_added: 0.1.0
+description:
+  - Folds the module results the role collected per domain into one run record - every domain, every finding
+    with its evidence, what was done, planned or left as a manual action, what was removed (enough to put it
+    back), warnings and errors - and writes it as JSON plus a self-contained HTML page.
+  - Runs on the controller. It writes its files even in check mode, because the audit is a check-mode run and
+    its report is the point; nothing on any customer estate is touched.
+  - Module arguments echoed by Ansible (where secrets were masked) are dropped from the record.
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Writes the report in check mode too; it changes nothing on the estate.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - Every run writes a new pair of files named after its start time.
+extends_documentation_fragment:
+  - mxhero.unroute.attributes
+options:
+  domains:
+    description:
+      - One entry per domain, with keys C(domain), C(platform), C(results) (the registered results of the role's
+        module tasks) and C(errors) (task name and message of a failure).
+    type: list
+    elements: dict
+    required: true
+  mode:
+    description: What kind of run this was; used in file names.
+    type: str
+    required: true
+    choices: [audit, unroute]
+  dest:
+    description: Folder to write the files to; created when missing.
+    type: path
+    required: true
+  started:
+    description: When the run started (ISO 8601); defaults to now.
+    type: str
+  check_mode_run:
+    description: Whether the run was in check mode (the audit).
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Write the report of this run
+  mxhero.unroute.run_report:
+    domains: "{{ groups['all'] | map('extract', hostvars) | map(attribute='unroute_report_entry') | list }}"
+    mode: audit
+    check_mode_run: true
+    dest: reports/
+  check_mode: false
+"""
+
+RETURN = r"""
+json_path:
+  description: Path of the run record.
+  returned: always
+  type: str
+html_path:
+  description: Path of the HTML report.
+  returned: always
+  type: str
+summary:
+  description: Counts per status (error, manual, would_change, changed, reported, clean) and totals.
+  returned: always
+  type: dict
+failed_domains:
+  description: Domains whose run ended with an error.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import datetime
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._report import build_record, to_html, to_json
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        domains=dict(type="list", elements="dict", required=True),
+        mode=dict(type="str", required=True, choices=["audit", "unroute"]),
+        dest=dict(type="path", required=True),
+        started=dict(type="str"),
+        check_mode_run=dict(type="bool", default=False),
+    ), supports_check_mode=True)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = module.params["started"] or now
+    record = build_record(module.params["domains"], module.params["mode"], started, now,
+                          module.params["check_mode_run"])
+    stamp = started.replace(":", "").replace("-", "")
+    base = os.path.join(module.params["dest"], "%s-%s" % (module.params["mode"], stamp))
+    try:
+        os.makedirs(module.params["dest"], exist_ok=True)
+        with open(base + ".json", "w") as handle:
+            handle.write(to_json(record))
+        with open(base + ".html", "w") as handle:
+            handle.write(to_html(record))
+    except OSError as err:
+        module.fail_json(msg="report: cannot write to %s: %s; choose a writable folder with unroute_report_dir"
+                         % (module.params["dest"], err))
+    module.exit_json(changed=False, json_path=base + ".json", html_path=base + ".html", summary=record["summary"],
+                     failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"])
+
+
+if __name__ == "__main__":
+    main()
