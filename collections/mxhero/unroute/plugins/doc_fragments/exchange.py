@@ -96,16 +96,12 @@ requirements:
   - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM)
 '''
 
-    # For modules that change the server.
-    ATTRIBUTES = r'''
+    ACTIONGROUP = r'''
+options: {}
 attributes:
-  check_mode:
+  action_group:
+    description: Use C(group/mxhero.unroute.exchange) in C(module_defaults) to set the connection options once.
     support: full
-    description: Reads the server and returns the same findings, removed objects and diff as a real run.
-  diff_mode:
-    support: full
-    description: Returns the matched objects' state before and after.
-  idempotent:
-    support: full
-    description: A second run finds nothing left to do and reports C(changed=false).
+    membership:
+      - mxhero.unroute.exchange
 '''

@@ -24,18 +24,19 @@ options:
 extends_documentation_fragment:
   - mxhero.unroute.exchange
   - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.exchange.ACTIONGROUP
 attributes:
   check_mode:
     support: full
-    description: Read-only; the same in check mode.
+    details:
+      - Read-only; the same in check mode.
   diff_mode:
     support: none
-    description: Changes nothing, so there is no diff.
   idempotent:
     support: full
-    description: Never changes anything.
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 '''
 
 EXAMPLES = r'''

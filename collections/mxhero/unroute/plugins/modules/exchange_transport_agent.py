@@ -43,10 +43,21 @@ options:
     default: true
 extends_documentation_fragment:
   - mxhero.unroute.exchange
-  - mxhero.unroute.exchange.attributes
   - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.exchange.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the server and returns the same findings, removed objects and diff as a real run; actions read
+        C(would_disable) / C(would_remove).
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
 author:
-  - mxhero-unroute developers
+  - mxhero-unroute developers (@mxhero-unroute)
 '''
 
 EXAMPLES = r'''

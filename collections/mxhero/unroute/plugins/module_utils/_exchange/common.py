@@ -9,8 +9,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.engine import Engine
-from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (fingerprint_argument_spec,
-                                                                                   fingerprint_from_params)
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
+    fingerprint_argument_spec, fingerprint_from_params)
 
 
 def connection_argument_spec():

@@ -211,8 +211,8 @@ class Engine(object):
 
     @staticmethod
     def connector_before(connector):
-        return {k: connector.get(k) for k in ("enabled", "address_spaces", "smart_hosts", "dns_routing_enabled",
-                                               "source_transport_servers")}
+        keys = ("enabled", "address_spaces", "smart_hosts", "dns_routing_enabled", "source_transport_servers")
+        return {k: connector.get(k) for k in keys}
 
     @staticmethod
     def connector_object(connector):
@@ -332,7 +332,7 @@ class Engine(object):
         text = str(value).strip()
         networks = []
         if "-" in text:
-            first, _, last = text.partition("-")
+            first, last = text.split("-", 1)
             try:
                 networks = list(ipaddress.summarize_address_range(ipaddress.ip_address(first.strip()),
                                                                   ipaddress.ip_address(last.strip())))
