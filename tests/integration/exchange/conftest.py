@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-MXHERO_AGENT = {"name": "mxHero Transport Agent", "priority": 9, "factory": "MxHero.AgentFactory",
-                "assembly_path": "C:\\Program Files\\mxHero\\MxHero.dll"}
-
-
-def org(name="ex-t.test", servers=None, send_connectors=None, password="Lab-Passw0rd-42", **extra):
-    section = {"password": password,
-               "servers": servers or [{"name": "EX01", "agents": {"Hub": [MXHERO_AGENT], "FrontEnd": [MXHERO_AGENT]}}],
-               "send_connectors": send_connectors if send_connectors is not None else [
-                   {"name": "Outbound via mxHero", "smart_hosts": ["smtp.mxhero.com"]},
-                   {"name": "Internet", "address_spaces": ["SMTP:*;10"]}]}
-    section.update(extra)
-    return {"name": name, "platform": "exchange",
-            "dns": {"records": ["@ 3600 IN MX 10 smtp-in.mxhero.com."]}, "exchange": section}
+from exchange_fixtures import MXHERO_AGENT, org
 
 
 @pytest.fixture(scope="module")

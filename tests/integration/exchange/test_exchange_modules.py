@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from conftest import MXHERO_AGENT, org
-from exchange_fixtures import exchange_args
+from exchange_fixtures import MXHERO_AGENT, exchange_args, org
 from helpers import run_module
 
 pytestmark = pytest.mark.lab
