@@ -203,7 +203,8 @@ class Engine(object):
         for smart_host in connector.get("smart_hosts") or []:
             evidence = self.host_evidence(smart_host)
             if evidence:
-                matched.append("smart host %s" % evidence)
+                # "host smtp.mxhero.com" -> "smart host smtp.mxhero.com"; "ip 1.2.3.4" -> "smart host ip 1.2.3.4"
+                matched.append("smart host %s" % (evidence[5:] if evidence.startswith("host ") else evidence))
             else:
                 others.append(smart_host)
         name_evidence = self.fp.name(connector.get("name"))
