@@ -217,3 +217,14 @@ def test_cmdlet_error_is_one_clear_line(exchange_lab):
     # The disable before the failed uninstall happened; a rerun finishes the job.
     out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", state="absent"))
     assert out["changed"] is True and "mxHero Transport Agent" not in agents(lab)
+
+
+def test_auth_fault_is_not_retried_and_names_the_fix(lab):
+    lab.fault("winrm", kind="auth", count=-1)
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "rejected the credentials" in out["msg"] and "check username and password" in out["msg"]
+
+
+def test_kerberos_without_its_library_is_a_clear_error(lab):
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="kerberos"))
+    assert out["failed"] and "transport kerberos is not available on the controller" in out["msg"]

@@ -228,6 +228,9 @@ class ExchangeClient(object):
             if err.code in (500, 502, 503, 504):
                 return TransientError(text, unknown_outcome=unknown_outcome)
             return ExchangeError(text, "check the WinRM configuration of the server")
+        if isinstance(err, WinRMError) and "not installed" in str(err):
+            return ExchangeError("transport %s is not available on the controller: %s" % (self.transport, err),
+                                 "install the missing Python package next to pywinrm, or use transport ntlm")
         if isinstance(err, (WinRMError, AssertionError, StopIteration)):
             return ExchangeError("WinRM protocol error: %s" % (_short(err) or type(err).__name__),
                                  "check that %s is a WinRM endpoint" % self.endpoint)

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _PREFIX = "#< CLIXML"
+_TRAILER = re.compile(r"^(At line:\d+|At .+:\d+ char:\d+|\+ )")
 
 
 def _unescape(text):
@@ -37,5 +38,13 @@ def error_text(stderr):
         for node in root.iter():
             if node.tag.rsplit("}", 1)[-1] == "S" and node.get("S") == "Error":
                 lines.append(_unescape(node.text))
-    joined = "".join(lines)
-    return " ".join(part.strip() for part in joined.splitlines() if part.strip())
+    kept = []
+    for part in "".join(lines).splitlines():
+        part = part.strip()
+        # The message comes first; position ("At line:1 char:1") and category lines ("+ CategoryInfo ...")
+        # follow it and only repeat what the message says.
+        if _TRAILER.match(part):
+            break
+        if part:
+            kept.append(part)
+    return " ".join(kept)
