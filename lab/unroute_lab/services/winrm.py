@@ -12,7 +12,8 @@ each optionally limited with ``"server": "EX01"`` and ``"action": "Receive"``:
 WS-Man fault), ``hang`` (no answer for ``seconds``, default 60), ``drop``
 (connection closed with no answer), ``auth`` (401 even for good credentials),
 ``cmdlet_error`` (``cmdlet`` and ``message``: that Exchange cmdlet throws),
-``restart_error`` (Restart-Service fails).
+``restart_error`` (Restart-Service fails). ``"skip": n`` lets n matching
+requests through before the fault starts.
 """
 
 from __future__ import annotations
@@ -140,6 +141,13 @@ class WinRMService(LabService):
 
     # -- faults ----------------------------------------------------------------
     def fault_for(self, kind, server, action):
+        # "skip": n lets n matching requests through first (e.g. fail a write's Receive, not the read's).
+        with self.lock:
+            for spec in self.faults:
+                if (spec.get("kind") == kind and spec.get("server") in (None, server.name)
+                        and spec.get("action") in (None, action) and spec.get("skip", 0) > 0):
+                    spec["skip"] -= 1
+                    return None
         return self.take_fault(kind, server=server.name, action=action)
 
     def cmdlet_fault(self, server_name, cmdlet):
@@ -155,7 +163,7 @@ class WinRMService(LabService):
         return None
 
     # -- WS-Man operations ---------------------------------------------------------
-    def dispatch(self, req, server, user, address):
+    def dispatch(self, req, server, user, address, sealed=False):
         if req.action is None:
             raise soap.Fault(2150858817, "w:ActionNotSupported",
                              "The WS-Management service cannot process a SOAP message with action %s. " % req.action_uri,
@@ -166,7 +174,7 @@ class WinRMService(LabService):
             shell_id = str(uuid.uuid4()).upper()
             with self.lock:
                 self.shells[shell_id] = {"server": server.name, "user": user, "commands": {},
-                                         "codepage": req.options.get("WINRS_CODEPAGE")}
+                                         "codepage": req.options.get("WINRS_CODEPAGE"), "protected": sealed}
             return soap.create_response(req, address, shell_id)
         with self.lock:
             shell = self.shells.get(req.shell_id or "")
@@ -229,7 +237,20 @@ class WinRMService(LabService):
         entry["stdin"].extend(base64.b64decode(node.text or ""))
         if (node.get("End") or "").lower() == "true":
             entry["stdin_done"] = True
+            if entry["result"] is None:
+                # The process runs as soon as its stdin closes, whether or not anyone reads its output.
+                self.execute(entry, shell, server)
         return soap.send_response(req)
+
+    def execute(self, entry, shell, server):
+        with self.lock:
+            runner = Runner(server, self.scripts, self.cmdlet_fault)
+            stdout, stderr, code, script = runner.run(entry["bootstrap"] or "", bytes(entry["stdin"]))
+            # "protected": the exchange was NTLM-sealed (HTTP) or inside TLS (HTTPS), never plain text.
+            self.history.append({"time": time.time(), "server": server.name, "user": shell["user"],
+                                 "script": script, "exit_code": code, "stdin_bytes": len(entry["stdin"]),
+                                 "protected": shell.get("protected", False)})
+        entry["result"] = (stdout, stderr, code)
 
     def receive(self, req, shell, server):
         node = req.find("rsp:Receive/rsp:DesiredStream")
@@ -242,15 +263,8 @@ class WinRMService(LabService):
         if self.fault_for("operation_timeout", server, "Receive"):
             raise soap.timeout_fault()
         if entry["result"] is None:
-            if not entry["stdin_done"]:
-                # The process waits for the rest of stdin; WinRM answers the long poll with a timeout.
-                raise soap.timeout_fault()
-            with self.lock:
-                runner = Runner(server, self.scripts, self.cmdlet_fault)
-                stdout, stderr, code, script = runner.run(entry["bootstrap"] or "", bytes(entry["stdin"]))
-                self.history.append({"time": time.time(), "server": server.name, "user": shell["user"],
-                                     "script": script, "exit_code": code, "stdin_bytes": len(entry["stdin"])})
-            entry["result"] = (stdout, stderr, code)
+            # The process waits for the rest of stdin; WinRM answers the long poll with a timeout.
+            raise soap.timeout_fault()
         stdout, stderr, code = entry["result"]
         return soap.receive_response(req, command_id, stdout, stderr, code)
 
@@ -328,13 +342,6 @@ class WinRMHandler(BaseHTTPRequestHandler):
             return self._reply(404)
         svc = self.service
         server = self.server_model
-        if svc.fault_for("drop", server, None):
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        hang = svc.fault_for("hang", server, None)
-        if hang:
-            svc.stopping.wait(float(hang.get("seconds", 60)))
         if not self._authenticate():
             return
         if svc.fault_for("auth", server, None):
@@ -358,8 +365,16 @@ class WinRMHandler(BaseHTTPRequestHandler):
         try:
             req = soap.Request(body)
             relates_to = req.message_id
+            if svc.fault_for("drop", server, req.action):
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
+            hang = svc.fault_for("hang", server, req.action)
+            if hang:
+                svc.stopping.wait(float(hang.get("seconds", 60)))
             address = "http%s://127.0.0.1:%d/wsman" % ("s" if self.tls else "", self.server.server_address[1])
-            answer, status = svc.dispatch(req, server, self.user, address), 200
+            protected = encrypted or self.tls is not None
+            answer, status = svc.dispatch(req, server, self.user, address, sealed=protected), 200
         except soap.Fault as fault:
             answer, status = soap.fault_response(fault, relates_to, server.name.lower()), 500
         except Exception:  # noqa: BLE001 - a lab bug answers like a failing WinRM service, and is logged

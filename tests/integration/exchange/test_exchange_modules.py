@@ -51,6 +51,8 @@ def test_transport_agent_check_real_idempotent(exchange_lab):
     assert state["pending_restart"] == []
     again = run_module("exchange_transport_agent", args, diff=True)
     assert again["changed"] is False and again["findings"] == [] and again.get("restarted") == []
+    history = lab.state()["winrm"]["history"]
+    assert history and all(h["protected"] and h["user"] == "EXT\\exadmin" for h in history), history
     assert winrm_state(lab)["servers"]["EX01"]["restarts"] == state["restarts"], "no restart without a change"
 
 
@@ -228,3 +230,21 @@ def test_auth_fault_is_not_retried_and_names_the_fix(lab):
 def test_kerberos_without_its_library_is_a_clear_error(lab):
     out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="kerberos"))
     assert out["failed"] and "transport kerberos is not available on the controller" in out["msg"]
+
+
+def test_write_with_unknown_outcome_is_not_repeated(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    args = exchange_args(lab, "ex-t.test", state="absent")
+    run_module("exchange_info", exchange_args(lab, "ex-t.test"))  # the read path is healthy
+    # The read's Receive goes through; the write's is dropped, so its outcome is unknown.
+    lab.fault("winrm", kind="drop", count=1, action="Receive", skip=1)
+    out = run_module("exchange_transport_agent", args)
+    assert out["failed"] and "may or may not have been made" in out["msg"], out
+    # The script ran (its stdin had closed) but nobody saw the answer; the module did not send it again.
+    writes = [h for h in lab.state()["winrm"]["history"] if h["script"] == "set_transport_agents.ps1"]
+    assert len(writes) == 1
+    # Running the task again reads first and finds nothing left to do.
+    again = run_module("exchange_transport_agent", args)
+    assert again["changed"] is False and "mxHero Transport Agent" not in agents(lab)
+    assert winrm_state(lab)["servers"]["EX01"]["restarts"] == {"MSExchangeTransport": 1,
+                                                               "MSExchangeFrontEndTransport": 1}
