@@ -174,6 +174,9 @@ def test_untrusted_certificate(lab):
     out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
                                                     port=entry["https_port"]))
     assert out["failed"] and "TLS failed" in out["msg"] and "ca_path" in out["msg"]
+    lax = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
+                                                    port=entry["https_port"], validate_certs=False))
+    assert lax["server"] == "EX01"
 
 
 def test_wrong_password_and_no_secret_leaks(lab):
