@@ -8,7 +8,7 @@ cd "$here"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-debs=(bind9 bind9-utils bind9-dnsutils chromium)
+debs=(bind9 bind9-utils bind9-dnsutils chromium chromium-driver)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

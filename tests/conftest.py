@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "lab"))
 from unroute_lab import cli as lab_cli  # noqa: E402
 from unroute_lab.manifest import Lab  # noqa: E402
 
-DEFAULT_ESTATE = ROOT / "lab" / "unroute_lab" / "estates" / "default.yml"
+from helpers import DEFAULT_ESTATE  # noqa: E402
 
 
 @pytest.fixture(scope="session")

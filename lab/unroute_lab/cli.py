@@ -24,6 +24,12 @@ DEFAULT_DIR = os.environ.get("UNROUTE_LAB_DIR", ".lab")
 
 def _alive(pid):
     try:
+        # Reap it first when it is our own child, or a dead child would look alive as a zombie.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
         os.kill(pid, 0)
     except OSError:
         return False
@@ -62,6 +68,10 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
                                             "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
+    # The same domains for the estate inventory plugin, which detects each platform from MX through the lab's BIND.
+    (directory / "domains.estate.yml").write_text(yaml.safe_dump({
+        "plugin": "mxhero.unroute.estate", "nameservers": [manifest["services"]["dns"]["server"]],
+        "port": manifest["services"]["dns"]["port"], "domains": zones}, sort_keys=False))
     if inventory_copy:
         Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
         Path(inventory_copy).write_text((directory / "inventory.yml").read_text())

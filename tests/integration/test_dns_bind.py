@@ -12,7 +12,7 @@ from helpers import dns_args, run_module
 from unroute_lab import cli as lab_cli
 from unroute_lab.estate import load
 from unroute_lab.manifest import Lab
-from conftest import DEFAULT_ESTATE
+from helpers import DEFAULT_ESTATE
 
 pytestmark = pytest.mark.lab
 

@@ -77,7 +77,7 @@ def test_bad_estates_name_the_problem(estate, message):
 
 
 def test_default_estate_has_the_promised_cases():
-    from conftest import DEFAULT_ESTATE
+    from helpers import DEFAULT_ESTATE
     from unroute_lab.estate import load
     estate = load(DEFAULT_ESTATE)
     names = [d.name for d in estate.domains]

@@ -10,8 +10,10 @@ import importlib
 
 REGISTRY = [
     # Google Workspace (issue 5) below this line
+    "unroute_lab.services.google:GoogleService",
 
     # Exchange Online (issue 4) below this line
+    "unroute_lab.services.exo:ExchangeOnlineService",
 
     # Exchange Server over WinRM (issue 3) below this line
     "unroute_lab.services.winrm:WinRMService",

@@ -22,11 +22,17 @@ def _warning_text(item):
 
 
 def _flatten(results):
-    """Loop tasks register one result per item under ``results``: report each item on its own."""
+    """Results keyed by step (``unroute_r_<step>`` in the role), loop results one per item; skipped ones dropped."""
+    if isinstance(results, dict):
+        results = [dict(r, module=name.replace("unroute_r_", "", 1)) for name, r in sorted(results.items())]
     for result in results:
+        name = result.get("module", "?")
+        if result.get("skipped"):
+            continue
         if isinstance(result.get("results"), list):
             for item in result["results"]:
-                yield dict(item, module=item.get("module") or result.get("module", "?"))
+                if not item.get("skipped"):
+                    yield dict(item, module=name)
         else:
             yield result
 
@@ -35,7 +41,7 @@ def domain_record(entry):
     """Fold one domain's module results into its record (what was found, done, planned, left to a person)."""
     findings, removed, added, manual, warnings, errors, modules = [], [], [], [], [], [], []
     for result in _flatten(entry.get("results") or []):
-        name = result.get("module", "?")
+        name = result["module"]
         modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
                         "skipped": bool(result.get("skipped"))})
         for item in result.get("findings") or []:
@@ -43,7 +49,7 @@ def domain_record(entry):
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
         added.extend(dict(r, module=name) for r in result.get("added") or [])
         manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
-        warnings.extend(_warning_text(w) for w in result.get("warnings") or [])
+        warnings.extend(_warning_text(w) for w in result.get("cautions") or result.get("warnings") or [])
         if result.get("failed"):
             errors.append({"module": name, "msg": str(result.get("msg", "failed"))})
     for err in entry.get("errors") or []:

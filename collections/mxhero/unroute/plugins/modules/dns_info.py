@@ -61,6 +61,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cautions:
+  description:
+    - Consequences of the change a mail administrator must hear about (for example an SPF record that now
+      authorises nobody). Also shown as Ansible warnings; kept here for the run record.
+  returned: always
+  type: list
+  elements: str
 changed:
   description: Always false.
   returned: always
@@ -87,26 +94,30 @@ added:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DEFAULT_DKIM_SELECTORS
 
 
-def main():
-    spec = dns_argument_spec()
+def argument_spec():
+    spec = dns_module.dns_argument_spec()
     spec.update(dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
                 checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"],
                             default=["mx", "spf", "dkim"]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
 
+
+def execute(params, check_mode, diff_mode):
     def info(engine):
-        result = engine.info(record=module.params["record"], dkim_selectors=module.params["dkim_selectors"],
-                             checks=module.params["checks"])
+        result = engine.info(record=params["record"], dkim_selectors=params["dkim_selectors"],
+                             checks=params["checks"])
         result.update(removed=[], added=[])
         return result
+    return dns_module.execute(params, False, info, read_only=True)
 
-    run(module, info, read_only=True)
+
+def main():
+    run_module(argument_spec(), execute)
 
 
 if __name__ == "__main__":

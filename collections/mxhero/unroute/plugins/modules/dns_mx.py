@@ -85,6 +85,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cautions:
+  description:
+    - Consequences of the change a mail administrator must hear about (for example an SPF record that now
+      authorises nobody). Also shown as Ansible warnings; kept here for the run record.
+  returned: always
+  type: list
+  elements: str
 changed:
   description: Whether MX records were (or, in check mode, would be) removed or added.
   returned: always
@@ -124,13 +131,12 @@ diff:
     after: {record: example.com., type: MX, ttl: 3600, values: ["20 mail.example.com."]}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
 
-
-def main():
-    spec = dns_argument_spec()
+def argument_spec():
+    spec = dns_module.dns_argument_spec()
     spec.update(
         state=dict(type="str", default="absent", choices=["absent"]),
         replacement=dict(type="list", elements="dict", options=dict(
@@ -138,13 +144,16 @@ def main():
             exchange=dict(type="str", required=True),
         )),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
 
-    def remove_mx(engine):
-        return engine.mx(record=module.params["record"], replacement=module.params["replacement"],
-                         check_mode=module.check_mode)
 
-    run(module, remove_mx)
+def execute(params, check_mode, diff_mode):
+    return dns_module.execute(params, diff_mode, lambda engine: engine.mx(
+        record=params["record"], replacement=params["replacement"], check_mode=check_mode))
+
+
+def main():
+    run_module(argument_spec(), execute)
 
 
 if __name__ == "__main__":

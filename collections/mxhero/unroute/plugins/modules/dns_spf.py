@@ -64,6 +64,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cautions:
+  description:
+    - Consequences of the change a mail administrator must hear about (for example an SPF record that now
+      authorises nobody). Also shown as Ansible warnings; kept here for the run record.
+  returned: always
+  type: list
+  elements: str
 changed:
   description: Whether the SPF record was (or, in check mode, would be) rewritten.
   returned: always
@@ -107,20 +114,23 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.module import dns_argument_spec, run
+
+def argument_spec():
+    spec = dns_module.dns_argument_spec()
+    spec.update(state=dict(type="str", default="absent", choices=["absent"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return dns_module.execute(params, diff_mode, lambda engine: engine.spf(record=params["record"],
+                                                                           check_mode=check_mode))
 
 
 def main():
-    spec = dns_argument_spec()
-    spec.update(state=dict(type="str", default="absent", choices=["absent"]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-
-    def remove_spf_terms(engine):
-        return engine.spf(record=module.params["record"], check_mode=module.check_mode)
-
-    run(module, remove_spf_terms)
+    run_module(argument_spec(), execute)
 
 
 if __name__ == "__main__":

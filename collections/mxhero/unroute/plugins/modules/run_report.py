@@ -89,36 +89,42 @@ failed_domains:
 import datetime
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._report import build_record, to_html, to_json
 
 
-def main():
-    module = AnsibleModule(argument_spec=dict(
+def argument_spec():
+    return dict(
         domains=dict(type="list", elements="dict", required=True),
         mode=dict(type="str", required=True, choices=["audit", "unroute"]),
         dest=dict(type="path", required=True),
         started=dict(type="str"),
         check_mode_run=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    )
+
+
+def execute(params, check_mode, diff_mode):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    started = module.params["started"] or now
-    record = build_record(module.params["domains"], module.params["mode"], started, now,
-                          module.params["check_mode_run"])
-    stamp = started.replace(":", "").replace("-", "")
-    base = os.path.join(module.params["dest"], "%s-%s" % (module.params["mode"], stamp))
+    started = params["started"] or now
+    record = build_record(params["domains"], params["mode"], started, now, params["check_mode_run"])
+    dest = params["dest"]
+    base = os.path.join(dest, "%s-%s" % (params["mode"], started.replace(":", "").replace("-", "")))
     try:
-        os.makedirs(module.params["dest"], exist_ok=True)
+        os.makedirs(dest, exist_ok=True)
         with open(base + ".json", "w") as handle:
             handle.write(to_json(record))
         with open(base + ".html", "w") as handle:
             handle.write(to_html(record))
     except OSError as err:
-        module.fail_json(msg="report: cannot write to %s: %s; choose a writable folder with unroute_report_dir"
-                         % (module.params["dest"], err))
-    module.exit_json(changed=False, json_path=base + ".json", html_path=base + ".html", summary=record["summary"],
-                     failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"])
+        raise UnrouteError(None, "report", "cannot write to %s: %s" % (dest, err),
+                           "choose a writable folder (UNROUTE_REPORT_DIR or unroute_report_dir)")
+    return dict(changed=False, json_path=base + ".json", html_path=base + ".html", summary=record["summary"],
+                failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"])
+
+
+def main():
+    run_module(argument_spec(), execute)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,23 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the three DNS modules share: argument spec and the provider/engine built from parameters."""
+"""What the three DNS modules share: argument spec, and the engine built from parameters."""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine
 
 
-def dns_argument_spec(server_required=False):
+def dns_argument_spec():
     spec = dict(
         zone=dict(type="str", required=True),
         record=dict(type="str"),
-        server=dict(type="str", required=server_required),
+        server=dict(type="str"),
         port=dict(type="int", default=53),
         key_name=dict(type="str"),
         key_secret=dict(type="str", no_log=True),
@@ -29,44 +29,37 @@ def dns_argument_spec(server_required=False):
     return spec
 
 
-def require_dnspython(module):
+def build_engine(params, read_only=False):
+    """Engine for the parameters; raises UnrouteError (one clear line) on bad input."""
+    zone = params["zone"]
     if not rfc2136.HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=str(rfc2136.DNSPYTHON_ERROR))
-
-
-def build_engine(module, read_only=False):
-    """Engine for the module's parameters; fails the module with one clear line on bad input."""
-    params = module.params
-    require_dnspython(module)
+        raise UnrouteError(zone, None, missing_required_lib("dnspython"))
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
-        module.fail_json(msg="%s: %s" % (params["zone"], err))
+        raise UnrouteError(zone, None, str(err), "fix the fingerprint options")
     if bool(params.get("key_name")) != bool(params.get("key_secret")):
-        module.fail_json(msg="%s: key_name and key_secret go together; give both or neither" % params["zone"])
+        raise UnrouteError(zone, None, "key_name and key_secret go together", "give both or neither")
     if read_only and not params.get("server"):
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
-        provider = ResolverProvider(params["zone"], timeout=params["timeout"])
+        provider = ResolverProvider(zone, timeout=params["timeout"])
     else:
         provider = rfc2136.Rfc2136Provider(
-            params["zone"], server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
+            zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
             key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
             protocol=params["protocol"], timeout=params["timeout"])
-    return DnsEngine(provider, params["zone"], fingerprint)
+    return DnsEngine(provider, zone, fingerprint)
 
 
-def run(module, action, read_only=False):
-    """Run ``action(engine)`` and exit the module with its result or one clean error line."""
-    secrets = [module.params.get("key_secret")]
-    try:
-        engine = build_engine(module, read_only=read_only)
-        outcome = action(engine)
-    except UnrouteError as err:
-        module.fail_json(msg=scrub(str(err), secrets))
-    for warning in engine.warnings:
-        module.warn("%s: %s" % (module.params["zone"], warning))
+def execute(params, diff_mode, operation, read_only=False):
+    """Run ``operation(engine)``; shape its outcome as a module result (diff only in diff mode)."""
+    engine = build_engine(params, read_only=read_only)
+    outcome = operation(engine)
     before = outcome.pop("before", None)
     after = outcome.pop("after", None)
-    if module._diff and before is not None:
+    if diff_mode and before is not None:
         outcome["diff"] = {"before": before, "after": after}
-    module.exit_json(**outcome)
+    # Ansible consumes `warnings` when it shows them; `cautions` stays in the registered result for the report.
+    outcome["cautions"] = ["%s: %s" % (params["zone"], w) for w in engine.warnings]
+    outcome["warnings"] = list(outcome["cautions"])
+    return outcome

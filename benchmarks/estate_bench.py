@@ -1,0 +1,90 @@
+"""Audit cost vs Ansible's own cost: playbooks/audit.yml against ansible.builtin.ping over the same hosts.
+
+    .venv/bin/python benchmarks/estate_bench.py --domains 1000 --forks 10
+
+Builds a lab estate of N domains (a realistic mix: mxHero MX next to others, SPF
+includes, clean domains), brings the lab up, then times
+  1. ansible -m ansible.builtin.ping over every host (what Ansible itself costs),
+  2. ansible-playbook playbooks/audit.yml over the same hosts and forks,
+and prints the ratio, peak memory (max RSS of the ansible process tree) and cost per domain.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "lab")]
+
+from unroute_lab import cli as lab_cli  # noqa: E402
+
+
+def estate(n):
+    domains = []
+    for i in range(n):
+        kind = i % 4
+        records = ["@ 3600 IN MX 20 mail.example.net."]
+        if kind in (0, 1):
+            records.append("@ 3600 IN MX 10 smtp-in.mxhero.com.")
+        if kind in (0, 2):
+            records.append('@ 3600 IN TXT "v=spf1 include:_spf.google.com include:spf.mxhero.com ~all"')
+        else:
+            records.append('@ 3600 IN TXT "v=spf1 include:_spf.google.com ~all"')
+        domains.append({"name": "d%05d.test" % i, "platform": "other", "dns": {"records": records}})
+    return {"domains": domains}
+
+
+def timed(cmd, env):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:])
+        raise SystemExit("%s failed (%d)" % (" ".join(cmd[:2]), proc.returncode))
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, after.ru_maxrss
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--forks", type=int, default=10)
+    args = parser.parse_args()
+    venv_bin = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "estate.yml").write_text(yaml.safe_dump(estate(args.domains)))
+        start = time.perf_counter()
+        lab_cli.up(str(tmp / "estate.yml"), str(tmp / "run"), quiet=True)
+        lab_up = time.perf_counter() - start
+        inventory = str(tmp / "run" / "inventory.yml")
+        env = dict(os.environ, PATH="%s:%s" % (venv_bin, os.environ.get("PATH", "")),
+                   ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp / "reports"),
+                   ANSIBLE_FORKS=str(args.forks),
+                   )
+        try:
+            ping, ping_cpu, _ = timed([str(venv_bin / "ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"],
+                                      env)
+            audit, audit_cpu, rss = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
+                                           str(ROOT / "playbooks" / "audit.yml")], env)
+        finally:
+            lab_cli.down(str(tmp / "run"))
+    n = args.domains
+    print("domains: %d  forks: %d  cores: %d" % (n, args.forks, os.cpu_count()))
+    print("lab up: %.1fs" % lab_up)
+    print("ping:  %.1fs wall, %.1fs cpu, %.1f ms/domain" % (ping, ping_cpu, ping / n * 1000))
+    print("audit: %.1fs wall, %.1fs cpu, %.1f ms/domain" % (audit, audit_cpu, audit / n * 1000))
+    print("ratio audit/ping: %.2f (target <= 1.5)" % (audit / ping))
+    print("peak RSS (largest ansible process): %.0f MiB" % (rss / 1024))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Exchange Online: read rules and connectors, match them, plan, apply in a safe order, confirm.
+
+Order: a transport rule that routes through a connector is disabled before the
+connector (Exchange refuses the reverse), outbound connectors before inbound
+ones (stop sending to mxHero before refusing what comes back).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import (
+    ExoAuthError, ExoError, ExoNotFound, ExoUnknownOutcome)
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching import (
+    INBOUND_SUMMARY, OUTBOUND_SUMMARY, RULE_SUMMARY, as_list, match_inbound, match_outbound, match_rule, summary)
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
+
+PLATFORM = "microsoft365"
+RULE = "TransportRule"
+NOUNS = {"outbound": "OutboundConnector", "inbound": "InboundConnector"}
+KINDS = {"outbound": "outbound_connector", "inbound": "inbound_connector", "rule": "transport_rule"}
+# Re-reads after a write: Exchange replicates for seconds before every reader sees a change.
+CONFIRM_DELAYS = (0.25, 0.5, 1.0, 2.0, 2.0, 3.0)
+
+INFO_CHECKS = ("rules", "connectors", "arc", "connection_filter", "journal")
+
+_EAC = "Exchange admin center (admin.exchange.microsoft.com) > Mail flow"
+
+
+class ExoEngine(object):
+    def __init__(self, client, fingerprint, label, check_mode=False, confirm_delays=CONFIRM_DELAYS,
+                 sleep=time.sleep):
+        self.client = client
+        self.fp = fingerprint
+        self.label = label
+        self.check_mode = check_mode
+        self.confirm_delays = tuple(confirm_delays)
+        self._sleep = sleep
+        self.done = []
+        self.warnings = []
+
+    # -- errors ----------------------------------------------------------------
+    def _fail(self, obj, err):
+        cause = str(err)
+        if self.done:
+            cause += "; already done before this failure: %s" % ", ".join(self.done)
+        if isinstance(err, ExoAuthError):
+            if err.status == 403:
+                fix = ("grant the app the Exchange.ManageAsApp application permission with admin consent and an "
+                       "Entra role such as Exchange Administrator")
+            else:
+                fix = ("check tenant_id, client_id and that the certificate (or client_secret) is the one "
+                       "registered on the app")
+        elif isinstance(err, ExoUnknownOutcome) or err.transient:
+            fix = "Exchange Online is throttling or unavailable; re-run later (the task re-reads state first)"
+        elif err.status == 400:
+            fix = "Exchange refused the command; fix the cause above in the tenant and re-run"
+        else:
+            fix = "check api_endpoint, authority_host and ca_path, then re-run"
+        return UnrouteError(self.label, obj, cause, fix)
+
+    def _read(self, what, func, *args):
+        try:
+            return func(*args)
+        except ExoError as err:
+            raise self._fail(what, err)
+
+    # -- reading and matching --------------------------------------------------
+    def _mx_outbound(self, connectors):
+        out = {}
+        for conn in connectors:
+            match = match_outbound(self.fp, conn)
+            if match.strong:
+                out[str(conn.get("Name")).lower()] = "; ".join(match.strong)
+        return out
+
+    def _rule_finding(self, rule, match, action, after=None, why=None, manual_steps=None):
+        return finding(PLATFORM, KINDS["rule"], rule.get("Name"), match.evidence, action,
+                       before=summary(rule, RULE_SUMMARY, match.fields), after=after, why=why,
+                       manual_steps=manual_steps)
+
+    def _conn_finding(self, direction, conn, match, action, after=None, why=None, manual_steps=None):
+        keys = OUTBOUND_SUMMARY if direction == "outbound" else INBOUND_SUMMARY
+        return finding(PLATFORM, KINDS[direction], conn.get("Name"), match.evidence, action,
+                       before=summary(conn, keys), after=after, why=why, manual_steps=manual_steps)
+
+    @staticmethod
+    def _manual_rule(rule, match):
+        return ("%s > Rules > '%s': remove the mxHero values (%s) from its conditions and exceptions, keep the "
+                "others (%s), or disable the rule if nothing else needs it"
+                % (_EAC, rule.get("Name"), "; ".join(match.strong + match.secondary),
+                   ", ".join(match.others) or "none"))
+
+    @staticmethod
+    def _manual_connector(conn, match):
+        return ("%s > Connectors > '%s': remove the mxHero entries (%s) and keep %s; or disable the connector "
+                "once no partner needs it"
+                % (_EAC, conn.get("Name"), "; ".join(match.strong + match.secondary),
+                   ", ".join(match.others) or "the rest"))
+
+    # -- writing ---------------------------------------------------------------
+    def _confirm(self, noun, name, removal, check):
+        for delay in (0.0,) + self.confirm_delays:
+            if delay:
+                self._sleep(delay)
+            obj = self.client.get(noun, name)
+            if removal and obj is None:
+                return True
+            if not removal and obj is not None and check(obj):
+                return True
+        return False
+
+    def _write(self, noun, name, what, func, removal=False, check=None):
+        """Apply one change, tolerate an unknown outcome and replication lag, never report it done unseen."""
+        try:
+            try:
+                func()
+            except ExoUnknownOutcome:
+                # Re-read before repeating: the write may have happened.
+                if not self._confirm(noun, name, removal, check):
+                    try:
+                        func()
+                    except ExoNotFound:
+                        if not removal:
+                            raise
+            except ExoNotFound:
+                if not removal:
+                    raise
+            if not self._confirm(noun, name, removal, check):
+                raise UnrouteError(
+                    self.label, "%s '%s'" % (noun, name),
+                    "Exchange accepted the change but it still reads as before after %.0fs (replication lag?)%s"
+                    % (sum(self.confirm_delays), "; already done: %s" % ", ".join(self.done) if self.done else ""),
+                    "re-run the task in a few minutes; it re-reads state and finishes the job")
+        except ExoError as err:
+            raise self._fail("%s '%s'" % (noun, name), err)
+        self.done.append(what)
+
+    def _disable_rule(self, name):
+        self._write(RULE, name, "disabled rule '%s'" % name, lambda: self.client.disable_rule(name),
+                    check=lambda o: str(o.get("State")).lower() == "disabled")
+
+    def _remove(self, noun, name):
+        self._write(noun, name, "removed %s '%s'" % (noun, name), lambda: self.client.remove(noun, name),
+                    removal=True)
+
+    def _disable_connector(self, noun, name):
+        self._write(noun, name, "disabled %s '%s'" % (noun, name),
+                    lambda: self.client.set_enabled(noun, name, False), check=lambda o: o.get("Enabled") is False)
+
+    # -- transport rules -------------------------------------------------------
+    def transport_rules(self, state):
+        connectors = self._read("outbound connectors", self.client.list, NOUNS["outbound"])
+        rules = self._read("transport rules", self.client.list, RULE)
+        mx = self._mx_outbound(connectors)
+        findings, removed, writes = [], [], []
+        before, after = [], []
+        for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
+            match = match_rule(self.fp, rule, mx)
+            decision = match.decision
+            name = rule.get("Name")
+            if decision is None:
+                continue
+            if decision == "manual":
+                findings.append(self._rule_finding(rule, match, "manual", manual_steps=self._manual_rule(rule, match)))
+                continue
+            if decision == "reported":
+                findings.append(self._rule_finding(rule, match, "reported", why=_why_reported(match)))
+                continue
+            enabled = str(rule.get("State")).lower() != "disabled"
+            if state == "disabled" and not enabled:
+                findings.append(self._rule_finding(rule, match, "kept", after={"State": "Disabled"},
+                                                   why="already disabled"))
+                before.append({"Name": name, "State": "Disabled"})
+                after.append({"Name": name, "State": "Disabled"})
+                continue
+            before.append({"Name": name, "State": rule.get("State")})
+            if state == "absent":
+                findings.append(self._rule_finding(rule, match, planned("removed", self.check_mode)))
+                removed.append({"kind": KINDS["rule"], "object": name, "properties": rule})
+                writes.append(("remove", name))
+            else:
+                findings.append(self._rule_finding(rule, match, planned("disabled", self.check_mode),
+                                                   after={"State": "Disabled"}))
+                after.append({"Name": name, "State": "Disabled"})
+                writes.append(("disable", name))
+        if not self.check_mode:
+            for verb, name in writes:
+                if verb == "remove":
+                    self._remove(RULE, name)
+                else:
+                    self._disable_rule(name)
+        return dict(findings=findings, removed=removed, changed=bool(writes),
+                    before={"transport_rules": before}, after={"transport_rules": after})
+
+    # -- connectors ------------------------------------------------------------
+    def connectors(self, direction, state):
+        directions = ["outbound", "inbound"] if direction == "both" else [direction]
+        findings, removed, steps = [], [], []
+        before = {"outbound_connectors": [], "inbound_connectors": [], "transport_rules": []}
+        after = {"outbound_connectors": [], "inbound_connectors": [], "transport_rules": []}
+        for side in directions:
+            noun = NOUNS[side]
+            items = self._read("%s connectors" % side, self.client.list, noun)
+            matcher = match_outbound if side == "outbound" else match_inbound
+            targets = []
+            for conn in items:
+                match = matcher(self.fp, conn)
+                decision = match.decision
+                name = conn.get("Name")
+                if decision is None:
+                    continue
+                if decision == "manual":
+                    findings.append(self._conn_finding(side, conn, match, "manual",
+                                                       manual_steps=self._manual_connector(conn, match)))
+                    continue
+                if decision == "reported":
+                    findings.append(self._conn_finding(side, conn, match, "reported", why=_why_reported(match)))
+                    continue
+                enabled = conn.get("Enabled") is not False
+                key = "%s_connectors" % side
+                if state == "disabled" and not enabled:
+                    findings.append(self._conn_finding(side, conn, match, "kept", after={"Enabled": False},
+                                                       why="already disabled"))
+                    before[key].append({"Name": name, "Enabled": False})
+                    after[key].append({"Name": name, "Enabled": False})
+                    continue
+                before[key].append({"Name": name, "Enabled": conn.get("Enabled")})
+                targets.append(conn)
+                if state == "absent":
+                    findings.append(self._conn_finding(side, conn, match, planned("removed", self.check_mode)))
+                    removed.append({"kind": KINDS[side], "object": name, "properties": conn})
+                    steps.append(("remove", noun, name))
+                else:
+                    findings.append(self._conn_finding(side, conn, match, planned("disabled", self.check_mode),
+                                                       after={"Enabled": False}))
+                    after[key].append({"Name": name, "Enabled": False})
+                    steps.append(("disable", noun, name))
+            if side == "outbound" and targets:
+                rule_steps = self._rules_through(targets, findings, before, after)
+                # Rules go first: Exchange refuses to disable or remove a connector an enabled rule routes through.
+                steps = rule_steps + steps
+        if not self.check_mode:
+            for verb, noun, name in steps:
+                if noun == RULE:
+                    self._disable_rule(name)
+                elif verb == "remove":
+                    self._remove(noun, name)
+                else:
+                    self._disable_connector(noun, name)
+        return dict(findings=findings, removed=removed, changed=bool(steps), before=before, after=after)
+
+    def _rules_through(self, connectors, findings, before, after):
+        """Disable enabled rules that route through connectors about to go (they route to mxHero too)."""
+        names = dict((str(c.get("Name")).lower(), "; ".join(match_outbound(self.fp, c).strong)) for c in connectors)
+        rules = self._read("transport rules", self.client.list, RULE)
+        steps = []
+        for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
+            target = str(rule.get("RouteMessageOutboundConnector") or "").lower()
+            if target not in names or str(rule.get("State")).lower() == "disabled":
+                continue
+            match = match_rule(self.fp, rule, names)
+            findings.append(self._rule_finding(
+                rule, match, planned("disabled", self.check_mode), after={"State": "Disabled"},
+                why="routes through connector '%s', which this task changes; Exchange refuses to disable or "
+                    "remove a connector that an enabled rule routes through" % rule.get("RouteMessageOutboundConnector")))
+            before["transport_rules"].append({"Name": rule.get("Name"), "State": rule.get("State")})
+            after["transport_rules"].append({"Name": rule.get("Name"), "State": "Disabled"})
+            steps.append(("disable", RULE, rule.get("Name")))
+        return steps
+
+    # -- read-only inventory ---------------------------------------------------
+    def info(self, checks=INFO_CHECKS):
+        findings = []
+        outbound = inbound = rules = []
+        if "connectors" in checks or "rules" in checks:
+            outbound = self._read("outbound connectors", self.client.list, NOUNS["outbound"])
+        if "connectors" in checks:
+            inbound = self._read("inbound connectors", self.client.list, NOUNS["inbound"])
+            for conn in outbound:
+                self._info_finding(findings, "outbound", conn, match_outbound(self.fp, conn))
+            for conn in inbound:
+                self._info_finding(findings, "inbound", conn, match_inbound(self.fp, conn))
+        if "rules" in checks:
+            rules = self._read("transport rules", self.client.list, RULE)
+            mx = self._mx_outbound(outbound)
+            for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
+                match = match_rule(self.fp, rule, mx)
+                if match.decision == "manual":
+                    findings.append(self._rule_finding(rule, match, "manual",
+                                                       manual_steps=self._manual_rule(rule, match)))
+                elif match.decision:
+                    findings.append(self._rule_finding(rule, match, "reported", why=_why_info(match, rule, "rule")))
+        if "arc" in checks:
+            findings.extend(self._optional("ARC configuration", self._arc_findings))
+        if "connection_filter" in checks:
+            findings.extend(self._optional("connection filter policies", self._filter_findings))
+        if "journal" in checks:
+            findings.extend(self._optional("journal rules", self._journal_findings))
+        return dict(findings=findings, transport_rules=rules, outbound_connectors=outbound,
+                    inbound_connectors=inbound, changed=False)
+
+    def _info_finding(self, findings, side, conn, match):
+        if match.decision == "manual":
+            findings.append(self._conn_finding(side, conn, match, "manual",
+                                               manual_steps=self._manual_connector(conn, match)))
+        elif match.decision:
+            findings.append(self._conn_finding(side, conn, match, "reported", why=_why_info(match, conn, side)))
+
+    def _optional(self, what, func):
+        """Reading these needs more roles than the rest; a refusal is a warning, not a failure."""
+        try:
+            return func()
+        except ExoAuthError as err:
+            if err.status == 403:
+                self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+                return []
+            raise self._fail(what, err)
+        except ExoError as err:
+            if err.transient:
+                raise self._fail(what, err)
+            self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+            return []
+
+    def _arc_findings(self):
+        out = []
+        for config in self.client.list("ArcConfig"):
+            sealers = [s.strip() for s in str(config.get("ArcTrustedSealers") or "").split(",") if s.strip()]
+            for sealer in sealers:
+                evidence = self.fp.host(sealer)
+                if evidence:
+                    rest = [s for s in sealers if s != sealer]
+                    out.append(finding(
+                        PLATFORM, "arc_trusted_sealer", sealer, ["ArcTrustedSealers: %s" % evidence], "reported",
+                        before={"ArcTrustedSealers": sealers}, after={"ArcTrustedSealers": rest},
+                        why="read only: ARC trust does not route mail",
+                        manual_steps="Microsoft Defender portal > Email & collaboration > Policies & rules > Threat "
+                                     "policies > Email authentication settings > ARC: remove '%s' (or "
+                                     "Set-ArcConfig -Identity Default -ArcTrustedSealers '%s')"
+                                     % (sealer, ",".join(rest))))
+        return out
+
+    def _filter_findings(self):
+        out = []
+        for policy in self.client.list("HostedConnectionFilterPolicy"):
+            for entry in as_list(policy.get("IPAllowList")):
+                evidence = self.fp.ip(entry) or self.fp.ip_overlap(entry)
+                if evidence:
+                    out.append(finding(
+                        PLATFORM, "connection_filter_allow_ip", "%s: %s" % (policy.get("Name"), entry),
+                        ["IPAllowList: %s" % evidence], "reported",
+                        before={"IPAllowList": policy.get("IPAllowList")}, why="read only: an allow list entry "
+                        "does not route mail",
+                        manual_steps="Microsoft Defender portal > Policies & rules > Threat policies > Anti-spam > "
+                                     "Connection filter policy (%s) > Always allow messages from these IP addresses: "
+                                     "remove %s" % (policy.get("Name"), entry)))
+        return out
+
+    def _journal_findings(self):
+        out = []
+        for rule in self.client.list("JournalRule"):
+            hits = self.fp.scan_text(rule.get("JournalEmailAddress"))
+            if hits:
+                out.append(finding(
+                    PLATFORM, "journal_rule", rule.get("Name"), ["JournalEmailAddress: %s" % h for h in hits],
+                    "reported", before=summary(rule, ("Name", "Enabled", "Scope", "JournalEmailAddress")),
+                    why="read only: journal copies may be needed for compliance",
+                    manual_steps="Microsoft Purview portal > Data lifecycle management > Exchange (legacy) > Journal "
+                                 "rules > '%s': point it at another address or turn it off" % rule.get("Name")))
+        return out
+
+
+def _why_reported(match):
+    if match.overlap:
+        return ("a network wider than one mxHero address; it may hold other senders too (set match_cidrs to treat "
+                "it as mxHero's)")
+    return "only the name matches; its content does not reference mxHero"
+
+
+def _why_info(match, obj, what):
+    if match.decision != "act":
+        return _why_reported(match)
+    if what == "rule":
+        off = str(obj.get("State")).lower() == "disabled"
+        module = "exo_transport_rule"
+    else:
+        off = obj.get("Enabled") is False
+        module = "exo_connector"
+    if off:
+        return "disabled already; %s with state=absent would remove it" % module
+    return "%s would disable it (or remove it with state=absent)" % module

@@ -1,0 +1,352 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read Gmail's state, match it with the fingerprint, plan, apply - behind two backends:
+
+- ``policy`` (default): Cloud Identity Policy API. Reads every Gmail policy of the
+  customer, changes what the user says Google lets the API change, and returns a
+  manual action for the rest - always including the outbound gateway, which that
+  API does not expose.
+- ``admin_settings`` (legacy, opt-in): the Admin Settings API ``email/gateway``
+  resource the seed's GWFIX used; Google turned it off on 2018-10-31.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
+
+GMAIL_FILTER = "setting.type.matches('^settings/gmail\\\\..*$')"
+SEED_HOSTS = ("gmail-out.mxhero.com", "gmail.mxhero.com", "smtp.mxhero.com")
+GATEWAY_WHY = ("the Cloud Identity Policy API publishes no setting type for the domain's outbound gateway, so it "
+               "can be neither read nor cleared by API")
+
+
+def gateway_steps(domain):
+    return ("Sign in to the Google Admin console as a super admin of %s; go to %s; select the "
+            "top-level organisation; if the Outbound gateway field holds an mxHero host "
+            "(%s, or any name ending in .mxhero.com) clear the field; save. Also check Routing > Hosts and "
+            "Inbound gateway for mxHero hosts or IPs. Changes can take up to an hour to apply."
+            % (domain, settings.GATEWAY_PLACE, ", ".join(SEED_HOSTS)))
+
+
+def make_client(params, scopes):
+    return client_mod.GoogleClient(
+        params["domain"], credentials_file=params.get("credentials_file"),
+        credentials_data=params.get("credentials_data"), subject=params.get("subject"),
+        access_token=params.get("access_token"), scopes=scopes, api_endpoint=params.get("api_endpoint"),
+        admin_settings_endpoint=params.get("admin_settings_endpoint"), ca_file=params.get("ca_file"),
+        timeout=params.get("timeout") or 30, token_uri=params.get("token_uri"))
+
+
+def scopes_for(api, write):
+    if api == "admin_settings":
+        return [client_mod.SCOPE_ADMIN_SETTINGS]
+    # The narrowest scope that works: read-only unless this run writes.
+    return [client_mod.SCOPE_POLICIES if write else client_mod.SCOPE_POLICIES_RO]
+
+
+# -- matching a policy value ---------------------------------------------------------
+def _scan(value, fp, path=""):
+    """Yield (path, evidence, removable, element) for every mxHero reference in a setting value.
+
+    Only a plain string element of a list that *is* an mxHero host or address is
+    removable: everything else (text mentioning mxHero, rules holding a host) needs
+    a person, because editing it could change what the rule means.
+    """
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _scan(value[key], fp, "%s.%s" % (path, key) if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            where = "%s[%d]" % (path, index)
+            if isinstance(item, str):
+                exact = fp.host(item) or fp.ip(item)
+                if exact:
+                    yield (where, exact, True, item)
+                    continue
+                for evidence in fp.scan_text(item):
+                    yield (where, evidence, False, item)
+                overlap = fp.ip_overlap(item)
+                if overlap:
+                    yield (where, overlap, None, item)
+            else:
+                for hit in _scan(item, fp, where):
+                    yield (hit[0], hit[1], False if hit[2] else hit[2], hit[3])
+    elif isinstance(value, str):
+        for evidence in fp.scan_text(value):
+            yield (path, evidence, False, value)
+
+
+def _without(value, removals):
+    """``value`` with the removable list elements (by path) taken out."""
+    out = copy.deepcopy(value)
+    groups = {}
+    for path in removals:
+        head, index = path.rsplit("[", 1)
+        groups.setdefault(head, set()).add(int(index.rstrip("]")))
+    for head, indexes in groups.items():
+        node = out
+        for key in head.split("."):
+            node = node[key]
+        node[:] = [item for i, item in enumerate(node) if i not in indexes]
+    return out
+
+
+def plan_policy(policy, fp, mutable):
+    """What to do with one policy: None when it holds nothing of mxHero."""
+    setting = policy.get("setting") or {}
+    value = setting.get("value") or {}
+    hits = list(_scan(value, fp))
+    matches = [h for h in hits if h[2] is not None]
+    overlaps = [h for h in hits if h[2] is None]
+    if not matches and not overlaps:
+        return None
+    evidence = ["%s at %s" % (h[1], h[0]) for h in matches]
+    plan = {"policy": policy, "type": setting.get("type"), "evidence": evidence, "value": value,
+            "new_value": value, "removed_values": [], "mode": None, "why": None}
+    if not matches:
+        plan["mode"] = "reported"
+        plan["evidence"] = ["%s at %s" % (h[1], h[0]) for h in overlaps]
+        plan["why"] = "a network that contains an mxHero address may hold other senders too; set match_cidrs to treat it as mxHero"
+        return plan
+    fixed = [h for h in matches if h[2]]
+    if len(fixed) != len(matches):
+        plan["why"] = "an mxHero reference sits inside a rule or text; a person must edit or delete that rule"
+    elif policy.get("type") == "SYSTEM":
+        plan["why"] = "this is Google's SYSTEM policy, which the API does not change"
+    elif settings.bare(plan["type"]) not in mutable:
+        plan["why"] = ("setting type %s is not in mutable_setting_types (Google's list of settings the API may "
+                       "change)" % plan["type"])
+    if plan["why"]:
+        plan["mode"] = "manual"
+        return plan
+    plan["mode"] = "change"
+    plan["removed_values"] = [h[3] for h in fixed]
+    plan["new_value"] = _without(value, [h[0] for h in fixed])
+    return plan
+
+
+def _policy_object(policy):
+    query = policy.get("policyQuery") or {}
+    target = query.get("group") or query.get("orgUnit") or "customer"
+    return "%s %s (%s)" % (policy.get("name"), (policy.get("setting") or {}).get("type"), target)
+
+
+def _manual_steps(plan):
+    policy = plan["policy"]
+    query = policy.get("policyQuery") or {}
+    target = ("group %s" % query["group"]) if query.get("group") else ("org unit %s" % query.get("orgUnit"))
+    items = sorted(set(h.split(" ", 1)[1].split(" at ")[0] for h in plan["evidence"]))
+    return ("Go to %s, select %s, remove the mxHero entries (%s) from that setting, keep every other entry, save."
+            % (settings.place(plan["type"]), target, ", ".join(items)))
+
+
+# -- the run ---------------------------------------------------------------------------
+class Run(object):
+    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True):
+        self.params = params
+        self.domain = params["domain"]
+        self.check_mode = check_mode
+        self.diff_mode = diff_mode
+        self.apply = apply and not check_mode
+        self.api = params.get("api") or "policy"
+        try:
+            self.fp = fingerprint_from_params(params)
+        except ValueError as err:
+            raise UnrouteError(self.domain, "options", str(err), "fix mxhero_ips")
+        self.client = client or make_client(params, scopes_for(self.api, self.apply))
+        self.findings = []
+        self.removed = []
+        self.manual = []
+        self.warnings = []
+        self.before = {}
+        self.after = {}
+        self.changed = False
+        self.done = []
+        self.extra = {}
+        self.policies = []
+
+    def result(self):
+        out = dict(changed=self.changed, findings=self.findings, removed=self.removed, added=[],
+                   manual_actions=self.manual, api=self.api, warnings=self.warnings)
+        if self.diff_mode:
+            out["diff"] = {"before": self.before, "after": self.after}
+        out.update(self.extra)
+        return out
+
+    def _manual(self, obj, where, steps, why):
+        self.manual.append({"object": obj, "where": where, "steps": steps, "why": why})
+
+    def run(self):
+        if self.api == "admin_settings":
+            self._admin_settings()
+        else:
+            self._policy()
+        return self.result()
+
+    # -- policy backend ------------------------------------------------------------
+    def _policy(self):
+        mutable = set(settings.bare(t) for t in self.params.get("mutable_setting_types") or [])
+        customer = self.params.get("customer") or "my_customer"
+        policies = self.client.list_policies(customer, GMAIL_FILTER)
+        self.policies = policies
+        self.extra["policies_read"] = len(policies)
+        self.extra["gateway_readable"] = False
+        for policy in sorted(policies, key=lambda p: p.get("name") or ""):
+            plan = plan_policy(policy, self.fp, mutable)
+            if plan is None:
+                continue
+            self._policy_finding(plan)
+        if self.params.get("gateway_verified"):
+            self.warnings.append("%s: the outbound gateway was not checked: gateway_verified says a person did it"
+                                 % self.domain)
+        else:
+            self._gateway_manual()
+
+    def _policy_finding(self, plan):
+        policy = plan["policy"]
+        obj = _policy_object(policy)
+        name = policy.get("name")
+        before = {"type": plan["type"], "value": plan["value"]}
+        if plan["mode"] == "reported":
+            self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"], "reported",
+                                         before=before, after=before, why=plan["why"]))
+            return
+        if plan["mode"] == "manual":
+            steps = _manual_steps(plan)
+            self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"], "manual",
+                                         before=before, after=before, manual_steps=steps, why=plan["why"]))
+            self._manual(obj, settings.place(plan["type"]), steps, plan["why"])
+            self.before[name] = before
+            self.after[name] = before
+            return
+        after = {"type": plan["type"], "value": plan["new_value"]}
+        if self.apply:
+            outcome = self._apply_policy(plan)
+            if outcome is not None:
+                return outcome
+        self.changed = True
+        self.before[name] = before
+        self.after[name] = after
+        self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"],
+                                     planned("changed", self.check_mode), before=before, after=after,
+                                     why="removed %s from the list; every other entry kept"
+                                         % ", ".join(plan["removed_values"])))
+        self.removed.append({"kind": "gmail_policy_entries", "policy": copy.deepcopy(policy),
+                             "entries": plan["removed_values"]})
+        return None
+
+    def _apply_policy(self, plan):
+        """Re-read, patch, verify. Returns None when changed; otherwise it recorded what happened."""
+        name = plan["policy"]["name"]
+        fresh = self.client.get_policy(name)
+        mutable = set(settings.bare(t) for t in self.params.get("mutable_setting_types") or [])
+        again = plan_policy(fresh, self.fp, mutable)
+        if again is None or again["mode"] != "change":
+            # Someone changed it between list and write: report what is there now, touch nothing.
+            self.warnings.append("%s: policy %s changed while this run read it; not modified, run again"
+                                 % (self.domain, name))
+            return False
+        plan.update(again)
+        try:
+            self.client.patch_policy(name, {"type": plan["type"], "value": plan["new_value"]})
+        except client_mod.MutateUnsupported as err:
+            plan["mode"] = "manual"
+            plan["why"] = ("Google answered that %s cannot be changed through the API (%s); nothing was changed"
+                           % (plan["type"], err))
+            self.warnings.append("%s: %s is listed in mutable_setting_types but Google refused the change; "
+                                 "it is left as a manual action" % (self.domain, plan["type"]))
+            self._policy_finding(plan)
+            return False
+        except UnrouteError as err:
+            raise self._with_partial(err)
+        left = plan_policy(self.client.get_policy(name), self.fp, mutable)
+        if left is not None and set(left["removed_values"]) & set(plan["removed_values"]):
+            raise self._with_partial(UnrouteError(
+                self.domain, name, "Google accepted the change but the policy still holds %s"
+                % ", ".join(plan["removed_values"]), "check the policy in the Admin console"))
+        self.done.append("policy %s: removed %s" % (name, ", ".join(plan["removed_values"])))
+        return None
+
+    def _with_partial(self, err):
+        """The same error, saying what this run had already changed (never a silent half-applied run)."""
+        if not self.done:
+            return err
+        cause = "%s (already done before this error: %s)" % (err.cause, "; ".join(self.done))
+        return UnrouteError(err.domain, err.obj, cause, err.fix, partial=list(self.done))
+
+    def _gateway_manual(self):
+        obj = "Gmail outbound gateway of %s (top-level organisation)" % self.domain
+        steps = gateway_steps(self.domain)
+        evidence = ["not readable: %s; mxHero set it to one of %s" % (GATEWAY_WHY, ", ".join(SEED_HOSTS))]
+        self.findings.append(finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps,
+                                     why=GATEWAY_WHY))
+        self._manual(obj, settings.GATEWAY_PLACE, steps, GATEWAY_WHY + "; set gateway_verified once a person "
+                     "has checked it")
+
+    # -- admin_settings backend ---------------------------------------------------------
+    def _admin_settings(self):
+        self.warnings.append("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
+                             "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
+                             "policy for the other Gmail settings" % self.domain)
+        current = self.client.get_gateway()
+        self.extra["gateway_readable"] = True
+        self.extra["outbound_gateway"] = dict(current)
+        host = current.get("smartHost") or ""
+        obj = "Gmail outbound gateway of %s: %s" % (self.domain, host or "(empty)")
+        self.before["outbound_gateway"] = dict(current)
+        evidence = self.fp.host(host) if host else None
+        if not evidence:
+            self.after["outbound_gateway"] = dict(current)
+            if host:
+                self.findings.append(finding("google", "outbound_gateway", obj, ["smart host %s" % host], "kept",
+                                             before=current, after=current, why="not an mxHero host"))
+            return
+        cleared = {"smartHost": "", "smtpMode": "SMTP"}
+        if self.apply:
+            fresh = self.client.get_gateway()
+            if fresh != current:
+                raise UnrouteError(self.domain, "outbound gateway", "it changed while this run read it (%s -> %s)"
+                                   % (host, fresh.get("smartHost")), "run again")
+            result = self.client.clear_gateway()
+            if result.get("smartHost"):
+                raise UnrouteError(self.domain, "outbound gateway", "Google accepted the change but still "
+                                   "answers smartHost=%s" % result["smartHost"], "check it in the Admin console")
+            self.extra["outbound_gateway"] = result
+        self.changed = True
+        self.after["outbound_gateway"] = cleared
+        self.findings.append(finding("google", "outbound_gateway", obj, [evidence],
+                                     planned("removed", self.check_mode), before=current, after=cleared))
+        self.removed.append({"kind": "outbound_gateway", "domain": self.domain, "smartHost": host,
+                             "smtpMode": current.get("smtpMode")})
+
+
+def run(params, check_mode=False, diff_mode=False, client=None):
+    return Run(params, check_mode, diff_mode, client).run()
+
+
+def info(params, client=None):
+    """What google_gateway would find, read-only (planned actions as in check mode) plus the raw policies."""
+    runner = Run(params, check_mode=True, diff_mode=False, client=client, apply=False)
+    out = runner.run()
+    out["changed"] = False
+    out["policies"] = runner.policies
+    return out
+
+
+def manual_failure(result, domain):
+    """The message for on_manual=fail, or None."""
+    if not result["manual_actions"]:
+        return None
+    text = "; ".join("%s (%s)" % (m["object"], m["where"]) for m in result["manual_actions"])
+    done = [f["object"] for f in result["findings"] if f["action"] in ("removed", "changed")]
+    msg = "%s: %d manual action(s) still pending: %s; do them as manual_actions says, then set " \
+          "gateway_verified or on_manual: warn" % (domain, len(result["manual_actions"]), text)
+    if done:
+        msg += " (already changed by this run: %s)" % ", ".join(done)
+    return msg

@@ -1,0 +1,68 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What google_gateway and google_info share: argument spec, constraints, and their ``execute``."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
+
+CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
+CONSTRAINTS = dict(mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
+
+
+def google_argument_spec():
+    spec = dict(
+        domain=dict(type="str", required=True),
+        api=dict(type="str", default="policy", choices=["policy", "admin_settings"]),
+        customer=dict(type="str", default="my_customer"),
+        credentials_file=dict(type="path"),
+        credentials_data=dict(type="str", no_log=True),
+        subject=dict(type="str"),
+        access_token=dict(type="str", no_log=True),
+        api_endpoint=dict(type="str"),
+        admin_settings_endpoint=dict(type="str"),
+        ca_file=dict(type="path"),
+        token_uri=dict(type="str", no_log=False),
+        timeout=dict(type="float", default=30.0),
+        mutable_setting_types=dict(type="list", elements="str", default=[]),
+        gateway_verified=dict(type="bool", default=False),
+    )
+    spec.update(fingerprint_argument_spec())
+    return spec
+
+
+def _require_libraries(params):
+    if client_mod.IMPORT_ERROR is not None:
+        raise UnrouteError(params["domain"], None, missing_required_lib(
+            "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
+
+
+def _finish(params, result):
+    """``cautions`` stay in the run record (the report shows manual actions on their own); Ansible
+    consumes ``warnings``, which also name every pending manual action so no one misses them."""
+    result["cautions"] = list(result.pop("warnings", []))
+    result["warnings"] = result["cautions"] + [
+        "%s: manual action needed - %s: %s" % (params["domain"], item["object"], item["steps"])
+        for item in result["manual_actions"]]
+    return result
+
+
+def execute_gateway(params, check_mode, diff_mode):
+    _require_libraries(params)
+    result = _finish(params, engine.run(params, check_mode, diff_mode))
+    if params.get("on_manual") == "fail":
+        msg = engine.manual_failure(result, params["domain"])
+        if msg:
+            # Failed, but with every finding kept: the run record must show what was done and what is left.
+            result.update(failed=True, msg=msg)
+    return result
+
+
+def execute_info(params, check_mode, diff_mode):
+    _require_libraries(params)
+    return _finish(params, engine.info(params))

@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: exo_connector
+short_description: Disable or remove Exchange Online connectors to and from mxHero
+version_added: 0.1.0
+description:
+  - Lists the tenant's outbound and/or inbound connectors, following paging to the end, and acts on the connectors
+    that point at mxHero, that is outbound C(SmartHosts) (or C(TlsDomain)) that are mxHero hosts or IPs; inbound
+    C(SenderIPAddresses) that are mxHero IPs or a C(TlsSenderCertificateName) under an mxHero domain.
+  - V(disabled) (the default) sets C(Enabled) to false; V(absent) removes the connector and returns it in
+    RV(removed).
+  - Enabled mail flow rules that route through an outbound connector about to be changed are disabled first,
+    because Exchange refuses to disable or remove a connector that an enabled rule routes through.
+    Outbound connectors are handled before inbound ones.
+  - A connector that lists mxHero next to other smart hosts or sender IPs is not touched; it is returned with action
+    C(manual) and the steps to edit it. A connector that only has mxHero in its name is C(reported).
+  - Each change is read back, tolerating Exchange's replication delay, before it is reported done.
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.microsoft365
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.microsoft365.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Returns the same findings and diff as a real run; actions read C(would_disable) or C(would_remove).
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  direction:
+    description:
+      - Which connectors to work on. V(both) handles outbound connectors first.
+    type: str
+    default: both
+    choices: [outbound, inbound, both]
+  state:
+    description:
+      - V(disabled) switches matching connectors off; V(absent) removes them.
+    type: str
+    default: disabled
+    choices: [disabled, absent]
+"""
+
+EXAMPLES = r"""
+- name: Disable mxHero connectors (and, first, the rules that route through them)
+  mxhero.unroute.exo_connector:
+    tenant_id: 9a1b2c3d-0000-4000-8000-000000000001
+    client_id: 5e6f7a8b-0000-4000-8000-000000000002
+    certificate_path: /etc/unroute/exo-app.pfx
+    certificate_password: "{{ vault_pfx_password }}"
+    domain: example.com
+
+- name: Remove only the inbound connector that accepted mail from mxHero
+  mxhero.unroute.exo_connector:
+    tenant_id: "{{ m365_tenant_id }}"
+    client_id: "{{ m365_client_id }}"
+    certificate_path: /etc/unroute/exo-app.pem
+    direction: inbound
+    state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether connectors or rules were (or, in check mode, would be) disabled or removed.
+  returned: always
+  type: bool
+findings:
+  description:
+    - One entry per connector that references mxHero (kind C(outbound_connector) or C(inbound_connector)), plus one
+      per rule disabled first because it routes through such a connector (kind C(transport_rule)).
+    - C(action) is V(disabled), V(removed), V(would_disable), V(would_remove), V(kept) (already disabled),
+      V(manual) (with C(manual_steps)) or V(reported) (with C(why)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - platform: microsoft365
+      kind: outbound_connector
+      object: mxHERO Outbound
+      evidence: ["SmartHosts: host smtp.mxhero.com"]
+      action: disabled
+      before: {Name: mxHERO Outbound, Enabled: true, SmartHosts: [smtp.mxhero.com]}
+      after: {Enabled: false}
+removed:
+  description: Every connector removed (V(absent)), with all its properties as Exchange returned them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: outbound_connector, object: mxHERO Outbound, properties: {Name: mxHERO Outbound, Enabled: true}}]
+diff:
+  description: Name and C(Enabled)/C(State) of the matching connectors and dependent rules before and after.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {outbound_connectors: [{Name: mxHERO Outbound, Enabled: true}], inbound_connectors: [],
+             transport_rules: []}
+    after: {outbound_connectors: [{Name: mxHERO Outbound, Enabled: false}], inbound_connectors: [],
+            transport_rules: []}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.module import MODULE_KWARGS, exo_argument_spec, run
+
+
+def main():
+    spec = exo_argument_spec()
+    spec.update(
+        direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
+        state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
+    )
+    module = AnsibleModule(argument_spec=spec, **MODULE_KWARGS)
+    run(module, lambda engine: engine.connectors(module.params["direction"], module.params["state"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: google_info
+short_description: Report mxHero leftovers in a Google Workspace domain's Gmail settings
+version_added: 0.1.0
+description:
+  - Reads what M(mxhero.unroute.google_gateway) would read and returns its findings and manual actions,
+    changing nothing. Actions read as in check mode (C(would_change), C(would_remove), C(manual)).
+  - With O(api=policy) also returns every Gmail policy read; with O(api=admin_settings) the outbound gateway.
+  - The outbound gateway is not exposed by the Cloud Identity Policy API; see M(mxhero.unroute.google_gateway).
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.google
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.google.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This module never changes anything.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: What is left of mxHero in Gmail?
+  mxhero.unroute.google_info:
+    domain: example.com
+    credentials_file: /etc/unroute/google-sa.json
+    subject: admin@example.com
+  register: gmail
+
+- name: Print the manual actions
+  ansible.builtin.debug:
+    var: gmail.manual_actions
+"""
+
+RETURN = r"""
+cautions:
+  description:
+    - What a mail administrator must hear about besides the manual actions (for example that the legacy
+      backend checks only the gateway). Shown as Ansible warnings too, with one warning per manual action.
+  returned: always
+  type: list
+  elements: str
+findings:
+  description: As M(mxhero.unroute.google_gateway) returns them in check mode.
+  returned: always
+  type: list
+  elements: dict
+manual_actions:
+  description: What a person must do (object, where, steps, why).
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: dict
+added:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: dict
+api:
+  description: The backend used.
+  returned: always
+  type: str
+gateway_readable:
+  description: Whether the backend could read the outbound gateway.
+  returned: always
+  type: bool
+outbound_gateway:
+  description: The gateway as read by the Admin Settings API.
+  returned: when O(api=admin_settings)
+  type: dict
+policies:
+  description: Every Gmail policy read (Policy API resources as Google returns them).
+  returned: always
+  type: list
+  elements: dict
+policies_read:
+  description: How many Gmail policies were read.
+  returned: when O(api=policy)
+  type: int
+"""
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
+
+CONSTRAINTS = google_module.CONSTRAINTS
+
+
+def argument_spec():
+    return google_module.google_argument_spec()
+
+
+def execute(params, check_mode, diff_mode):
+    return google_module.execute_info(params, check_mode, diff_mode)
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
+
+
+if __name__ == "__main__":
+    main()

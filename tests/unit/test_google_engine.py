@@ -1,0 +1,185 @@
+"""Google engine and client logic without a lab: matching policy values, planning, error wording, retries."""
+
+from __future__ import annotations
+
+import json
+
+import httplib2
+import pytest
+from googleapiclient.errors import HttpError
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import Fingerprint
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy
+
+FP = Fingerprint()
+ALLOW = "settings/gmail.email_spam_filter_ip_allowlist"
+
+
+def policy(value, setting_type=ALLOW, kind="ADMIN", name="policies/p1"):
+    return {"name": name, "customer": "customers/C01", "type": kind,
+            "policyQuery": {"orgUnit": "orgUnits/root"}, "setting": {"type": setting_type, "value": value}}
+
+
+def test_only_mxhero_entries_leave_a_list_in_order():
+    plan = engine.plan_policy(policy({"allowedIpAddresses": ["192.0.2.1", "54.208.111.28", "10.0.0.0/8",
+                                                             "3.211.77.148"]}), FP, {"gmail.email_spam_filter_ip_allowlist"})
+    assert plan["mode"] == "change"
+    assert plan["new_value"] == {"allowedIpAddresses": ["192.0.2.1", "10.0.0.0/8"]}
+    assert plan["removed_values"] == ["54.208.111.28", "3.211.77.148"]
+
+
+@pytest.mark.parametrize("value", [
+    {"allowedIpAddresses": ["54.208.111.29", "192.0.2.1"]},
+    {"hosts": ["notmxhero.com", "mxhero.com.evil.example", "smtp.mxhero.co"]},
+    {"enableImapAccess": True},
+])
+def test_lookalikes_and_clean_values_are_not_matched(value):
+    assert engine.plan_policy(policy(value), FP, {"gmail.email_spam_filter_ip_allowlist"}) is None
+
+
+def test_reference_inside_a_rule_is_manual():
+    value = {"spamOverride": [{"description": "relay", "approvedSenderHosts": ["smtp.mxhero.com"]}]}
+    plan = engine.plan_policy(policy(value, "settings/gmail.spam_override_lists"), FP,
+                              {"gmail.spam_override_lists"})
+    assert plan["mode"] == "manual" and "rule" in plan["why"]
+    assert plan["new_value"] == value
+
+
+def test_not_mutable_and_system_policies_are_manual():
+    value = {"allowedIpAddresses": ["54.208.111.28"]}
+    assert engine.plan_policy(policy(value), FP, set())["mode"] == "manual"
+    system = engine.plan_policy(policy(value, kind="SYSTEM"), FP, {"gmail.email_spam_filter_ip_allowlist"})
+    assert system["mode"] == "manual" and "SYSTEM" in system["why"]
+
+
+def test_wide_network_is_reported_unless_cidrs_match():
+    value = {"allowedIpAddresses": ["54.0.0.0/8"]}
+    assert engine.plan_policy(policy(value), FP, {"gmail.email_spam_filter_ip_allowlist"})["mode"] == "reported"
+    wide = Fingerprint(match_cidrs=True)
+    assert engine.plan_policy(policy(value), wide, {"gmail.email_spam_filter_ip_allowlist"})["mode"] == "change"
+
+
+def test_manual_steps_name_the_console_path_and_entries():
+    plan = engine.plan_policy(policy({"allowedIpAddresses": ["54.208.111.28"]}), FP, set())
+    steps = engine._manual_steps(plan)
+    assert "Gmail > Spam, Phishing and Malware > Email allowlist" in steps and "54.208.111.28" in steps
+
+
+class FakeClient(object):
+    def __init__(self, policies, refuse=False):
+        self.policies = {p["name"]: p for p in policies}
+        self.refuse = refuse
+        self.patches = []
+
+    def list_policies(self, customer, setting_filter):
+        return [json.loads(json.dumps(p)) for p in self.policies.values()]
+
+    def get_policy(self, name):
+        return json.loads(json.dumps(self.policies[name]))
+
+    def patch_policy(self, name, setting):
+        if self.refuse:
+            raise client_mod.MutateUnsupported("UNIMPLEMENTED")
+        self.patches.append((name, setting))
+        self.policies[name]["setting"] = setting
+        return {"done": True}
+
+
+PARAMS = dict(domain="x.test", api="policy", mutable_setting_types=[ALLOW], mxhero_domains=[], mxhero_ips=[],
+              mxhero_name_patterns=[], match_cidrs=False)
+
+
+def test_check_mode_and_real_run_agree_except_action():
+    data = [policy({"allowedIpAddresses": ["54.208.111.28", "192.0.2.1"]})]
+    check = engine.run(PARAMS, check_mode=True, diff_mode=True, client=FakeClient(data))
+    fake = FakeClient(data)
+    real = engine.run(PARAMS, check_mode=False, diff_mode=True, client=fake)
+    assert [f["action"] for f in check["findings"]] == ["would_change", "manual"]
+    assert [f["action"] for f in real["findings"]] == ["changed", "manual"]
+    assert check["diff"] == real["diff"] and check["manual_actions"] == real["manual_actions"]
+    assert fake.patches == [("policies/p1", {"type": ALLOW, "value": {"allowedIpAddresses": ["192.0.2.1"]}})]
+    again = engine.run(PARAMS, client=fake)
+    assert again["changed"] is False
+
+
+def test_refused_mutation_becomes_manual_and_nothing_is_claimed():
+    data = [policy({"allowedIpAddresses": ["54.208.111.28"]})]
+    result = engine.run(dict(PARAMS, gateway_verified=True), client=FakeClient(data, refuse=True))
+    assert result["changed"] is False and result["removed"] == []
+    assert [f["action"] for f in result["findings"]] == ["manual"]
+
+
+def test_manual_failure_message_lists_pending_and_done():
+    data = [policy({"allowedIpAddresses": ["54.208.111.28"]})]
+    result = engine.run(PARAMS, client=FakeClient(data))
+    msg = engine.manual_failure(result, "x.test")
+    assert msg.startswith("x.test: 1 manual action(s) still pending") and "already changed" in msg
+
+
+def _http_error(status, body, headers=None):
+    resp = httplib2.Response(dict({"status": str(status)}, **(headers or {})))
+    return HttpError(resp, json.dumps(body).encode())
+
+
+def _client():
+    return client_mod.GoogleClient("x.test", access_token="ya29.secret-token", scopes=[client_mod.SCOPE_POLICIES],
+                                   subject="admin@x.test",
+                                   retry=RetryPolicy(attempts=3, sleep=lambda s: None, rand=lambda: 0.0))
+
+
+@pytest.mark.parametrize("status, reason, text", [
+    (403, "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "lacks the scope"),
+    (403, None, "admin@x.test is not a super administrator"),
+    (401, None, "access token was refused"),
+])
+def test_http_errors_say_what_is_missing(status, reason, text):
+    body = {"error": {"code": status, "message": "nope", "status": "PERMISSION_DENIED"}}
+    if reason:
+        body["error"]["details"] = [{"reason": reason}]
+    err = _client()._http_error("list Gmail policies", _http_error(status, body))
+    assert isinstance(err, UnrouteError) and text in str(err) and str(err).startswith("x.test: ")
+
+
+def test_501_is_mutate_unsupported():
+    err = _client()._http_error("patch", _http_error(501, {"error": {"code": 501, "status": "UNIMPLEMENTED"}}))
+    assert isinstance(err, client_mod.MutateUnsupported)
+
+
+class Request(object):
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = 0
+
+    def execute(self, num_retries=0):
+        assert num_retries == 0
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_reads_are_retried_on_429_with_retry_after():
+    waits = []
+    client = _client()
+    client.retry = RetryPolicy(attempts=3, sleep=waits.append, rand=lambda: 0.0)
+    req = Request([_http_error(429, {"error": {"code": 429}}, {"retry-after": "2"}), {"policies": []}])
+    assert client._execute("list", req) == {"policies": []}
+    assert req.calls == 2 and waits == [2.0]
+
+
+def test_a_write_with_unknown_outcome_is_not_repeated():
+    req = Request([_http_error(503, {"error": {"code": 503}}), {"done": True}])
+    with pytest.raises(UnrouteError) as info:
+        _client()._execute("patch policies/p1", req, write=True)
+    assert req.calls == 1 and "may or may not have been applied" in str(info.value)
+
+
+def test_gives_up_with_the_attempt_count():
+    req = Request([_http_error(500, {"error": {"code": 500}})] * 3)
+    with pytest.raises(UnrouteError) as info:
+        _client()._execute("list", req)
+    assert req.calls == 3 and "3 attempts" in str(info.value)
