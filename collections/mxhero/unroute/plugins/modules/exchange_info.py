@@ -101,17 +101,26 @@ removed:
   elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.common import connection_argument_spec, run
+CONSTRAINTS = common.CONSTRAINTS
+
+
+def argument_spec():
+    spec = common.connection_argument_spec()
+    spec.update(transport_service=dict(type="list", elements="str",
+                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return common.execute(params, check_mode, diff_mode,
+                          lambda engine: engine.info(services=params["transport_service"]))
 
 
 def main():
-    spec = connection_argument_spec()
-    spec.update(transport_service=dict(type="list", elements="str",
-                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    run(module, lambda engine: engine.info(services=module.params["transport_service"]))
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

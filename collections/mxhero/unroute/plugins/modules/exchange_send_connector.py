@@ -102,23 +102,31 @@ diff:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.common import connection_argument_spec, run
+CONSTRAINTS = common.CONSTRAINTS
 
 
-def main():
-    spec = connection_argument_spec()
+def argument_spec():
+    spec = common.connection_argument_spec()
     spec.update(
         state=dict(type="str", default="absent", choices=["disabled", "absent"]),
         name=dict(type="str"),
         include_mixed=dict(type="bool", default=False),
         allow_no_outbound=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    run(module, lambda engine: engine.send_connectors(p["state"], name=p["name"], include_mixed=p["include_mixed"],
-                                                      allow_no_outbound=p["allow_no_outbound"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return common.execute(params, check_mode, diff_mode, lambda engine: engine.send_connectors(
+        params["state"], name=params["name"], include_mixed=params["include_mixed"],
+        allow_no_outbound=params["allow_no_outbound"]))
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

@@ -121,13 +121,14 @@ diff:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.common import connection_argument_spec, run
+CONSTRAINTS = common.CONSTRAINTS
 
 
-def main():
-    spec = connection_argument_spec()
+def argument_spec():
+    spec = common.connection_argument_spec()
     spec.update(
         state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
         name=dict(type="str"),
@@ -135,10 +136,17 @@ def main():
                                choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
         restart_services=dict(type="bool", default=True),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    run(module, lambda engine: engine.transport_agents(p["state"], name=p["name"], services=p["transport_service"],
-                                                       restart=p["restart_services"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return common.execute(params, check_mode, diff_mode, lambda engine: engine.transport_agents(
+        params["state"], name=params["name"], services=params["transport_service"],
+        restart=params["restart_services"]))
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,23 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every exchange_* module shares: connection options, client set-up, error handling."""
+"""What every exchange_* module shares: connection options, client set-up, the run wrapper.
+
+Modules expose ``argument_spec()`` and ``execute(params, check_mode, diff_mode)``
+(see module_utils/_module.py) so that they run both as classic modules and
+in-process through the collection's action plugins.
+"""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.engine import Engine
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
+
+CONSTRAINTS = dict(required_if=[("transport", "certificate", ("client_cert", "client_key"))])
 
 
 def connection_argument_spec():
@@ -37,16 +44,14 @@ def connection_argument_spec():
     return spec
 
 
-def build_engine(module):
+def build_engine(params, check_mode):
+    where = params.get("domain") or params["host"]
     if not client_mod.HAS_WINRM:
-        module.fail_json(msg=missing_required_lib("pywinrm"), exception=str(client_mod.WINRM_IMPORT_ERROR))
-    params = module.params
+        raise UnrouteError(where, None, missing_required_lib("pywinrm"), "install it on the controller")
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
-        module.fail_json(msg=str(err))
-    if params["transport"] == "certificate" and not params["client_cert"]:
-        module.fail_json(msg="transport=certificate needs client_cert and client_key")
+        raise UnrouteError(where, None, str(err), "fix the fingerprint options")
     client = client_mod.ExchangeClient(
         host=params["host"], port=params["port"], scheme=params["scheme"], transport=params["transport"],
         username=params["username"], password=params["password"], validate_certs=params["validate_certs"],
@@ -54,26 +59,23 @@ def build_engine(module):
         message_encryption=params["message_encryption"], read_timeout=params["read_timeout"],
         operation_timeout=params["operation_timeout"], command_timeout=params["command_timeout"],
         snapin=params["exchange_snapin"])
-    return Engine(client, fingerprint, domain=params["domain"], check_mode=module.check_mode,
+    return Engine(client, fingerprint, domain=params["domain"], check_mode=check_mode,
                   secrets=[params["password"]])
 
 
-def run(module, action):
-    """Run ``action(engine)`` and exit; every failure leaves as one line with no secret in it."""
-    engine = build_engine(module)
+def execute(params, check_mode, diff_mode, action):
+    """Run ``action(engine)``; every failure leaves as one UnrouteError with no secret in it."""
+    engine = build_engine(params, check_mode)
     try:
         out = action(engine)
-    except UnrouteError as err:
-        module.fail_json(msg=scrub(str(err), engine.secrets), partial=err.partial)
     except client_mod.ExchangeError as err:
-        module.fail_json(msg=scrub(str(engine.fail(err)), engine.secrets))
+        raise engine.fail(err)
     finally:
         engine.client.close()
-    for warning in out.pop("warnings", []) or []:
-        module.warn(warning)
     before = out.pop("before", None)
     after = out.pop("after", None)
-    if module._diff and before is not None:
+    if diff_mode and before is not None:
         out["diff"] = {"before": before, "after": after}
     out.setdefault("removed", [])
-    module.exit_json(**out)
+    out.setdefault("warnings", [])
+    return out
