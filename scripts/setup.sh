@@ -33,4 +33,4 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-echo "setup: ready ($(.venv/bin/ansible --version | head -n1), $(/usr/sbin/named -v))"
+echo "setup: ready ($(.venv/bin/ansible --version | sed -n 1p), $(/usr/sbin/named -v))"

@@ -46,6 +46,9 @@ class Bind:
 
     def write(self, domains):
         self.dir.mkdir(parents=True, exist_ok=True)
+        # A journal left by an earlier lab in this folder would replay its updates over the fresh zones.
+        for stale in list(self.dir.glob("*.jnl")) + list(self.dir.glob("*.zone")):
+            stale.unlink()
         secret = base64.b64encode(secrets.token_bytes(32)).decode()
         self.secret_file.write_text(secret + "\n")
         self.secret_file.chmod(0o600)

@@ -64,6 +64,31 @@ def test_up_status_dump_down(tmp_path):
     assert status["running"] == {}
 
 
+def test_up_again_in_the_same_folder_starts_fresh(tmp_path):
+    """BIND keeps updates in journals; a new lab in an old folder must not replay them."""
+    import dns.query
+    import dns.tsigkeyring
+    import dns.update
+    from unroute_lab.manifest import Lab
+    estate = tmp_path / "estate.yml"
+    estate.write_text(yaml.safe_dump(ESTATE))
+    run_dir = tmp_path / "run"
+    lab_cli.up(str(estate), str(run_dir), quiet=True)
+    try:
+        lab = Lab(run_dir)
+        update = dns.update.UpdateMessage("one.test", keyring=dns.tsigkeyring.from_text(
+            {lab.dns["key_name"]: lab.tsig_secret}), keyalgorithm=lab.dns["key_algorithm"])
+        update.delete("one.test.", "MX", "10 smtp-in.mxhero.com.")
+        assert dns.query.tcp(update, "127.0.0.1", port=lab.dns["port"], timeout=5).rcode() == 0
+    finally:
+        lab_cli.down(str(run_dir))
+    lab_cli.up(str(estate), str(run_dir), quiet=True)
+    try:
+        assert "one.test. 300 IN MX 10 smtp-in.mxhero.com." in Lab(run_dir).records("one.test")
+    finally:
+        lab_cli.down(str(run_dir))
+
+
 @pytest.mark.parametrize("estate,message", [
     ({"domains": [{"name": "a.test"}, {"name": "A.test."}]}, "listed twice"),
     ({"domains": [{"name": "bad_name"}]}, "not a domain name"),

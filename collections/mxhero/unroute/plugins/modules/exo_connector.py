@@ -108,19 +108,27 @@ diff:
             transport_rules: []}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exo.module import MODULE_KWARGS, exo_argument_spec, run
+CONSTRAINTS = exo_module.CONSTRAINTS
 
 
-def main():
-    spec = exo_argument_spec()
+def argument_spec():
+    spec = exo_module.exo_argument_spec()
     spec.update(
         direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
         state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
     )
-    module = AnsibleModule(argument_spec=spec, **MODULE_KWARGS)
-    run(module, lambda engine: engine.connectors(module.params["direction"], module.params["state"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.connectors(params["direction"], params["state"]))
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

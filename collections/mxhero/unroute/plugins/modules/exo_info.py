@@ -98,17 +98,25 @@ removed:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import INFO_CHECKS
-from ansible_collections.mxhero.unroute.plugins.module_utils._exo.module import MODULE_KWARGS, exo_argument_spec, run
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
+
+CONSTRAINTS = exo_module.CONSTRAINTS
+
+
+def argument_spec():
+    spec = exo_module.exo_argument_spec()
+    spec.update(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS)))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.info(params["checks"]))
 
 
 def main():
-    spec = exo_argument_spec()
-    spec.update(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS)))
-    module = AnsibleModule(argument_spec=spec, **MODULE_KWARGS)
-    run(module, lambda engine: engine.info(module.params["checks"]))
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

@@ -96,16 +96,24 @@ diff:
     after: {transport_rules: [{Name: Route outbound mail through mxHERO, State: Disabled}]}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exo.module import MODULE_KWARGS, exo_argument_spec, run
+CONSTRAINTS = exo_module.CONSTRAINTS
+
+
+def argument_spec():
+    spec = exo_module.exo_argument_spec()
+    spec.update(state=dict(type="str", default="disabled", choices=["disabled", "absent"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.transport_rules(params["state"]))
 
 
 def main():
-    spec = exo_argument_spec()
-    spec.update(state=dict(type="str", default="disabled", choices=["disabled", "absent"]))
-    module = AnsibleModule(argument_spec=spec, **MODULE_KWARGS)
-    run(module, lambda engine: engine.transport_rules(module.params["state"]))
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

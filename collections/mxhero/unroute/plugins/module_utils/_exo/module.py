@@ -12,8 +12,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import 
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
 
-MODULE_KWARGS = dict(
-    supports_check_mode=True,
+# Passed to AnsibleModule and to the in-process action plugin alike.
+CONSTRAINTS = dict(
     mutually_exclusive=[("certificate_path", "client_secret")],
     required_one_of=[("certificate_path", "client_secret")],
 )
@@ -41,17 +41,18 @@ def _label(params):
     return params.get("domain") or params["tenant_id"]
 
 
-def build_engine(module):
-    params = module.params
+def build_engine(params, check_mode):
+    """Engine for the parameters; raises UnrouteError (one clear line) on bad input."""
     if not exo_client.HAS_DEPS:
-        module.fail_json(msg=missing_required_lib("msal and requests"), exception=str(exo_client.IMPORT_ERROR))
+        missing = missing_required_lib("msal and requests")
+        raise UnrouteError(_label(params), None, "%s (%s)" % (missing, exo_client.IMPORT_ERROR))
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
-        module.fail_json(msg="%s: %s" % (_label(params), err))
+        raise UnrouteError(_label(params), None, str(err), "fix the fingerprint options")
     for option in ("authority_host", "api_endpoint"):
         if not str(params[option]).lower().startswith("https://"):
-            module.fail_json(msg="%s: %s must be an https:// URL, got %r" % (_label(params), option, params[option]))
+            raise UnrouteError(_label(params), None, "%s must be an https:// URL, got %r" % (option, params[option]))
     try:
         client = exo_client.ExoClient(
             params["tenant_id"], params["client_id"], certificate_path=params.get("certificate_path"),
@@ -61,25 +62,27 @@ def build_engine(module):
     except exo_client.ExoError as err:
         raise UnrouteError(_label(params), "app %s" % params["client_id"], str(err),
                            "check certificate_path and certificate_password")
-    return ExoEngine(client, fingerprint, _label(params), check_mode=module.check_mode)
+    return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode)
 
 
-def run(module, action):
-    """Run ``action(engine)`` and exit the module with its result or one clean error line."""
-    secrets = [module.params.get("client_secret"), module.params.get("certificate_password")]
+def execute(params, check_mode, diff_mode, action):
+    """Run ``action(engine)``; shape its outcome as a module result, with every secret scrubbed."""
+    secrets = [params.get("client_secret"), params.get("certificate_password")]
     engine = None
     try:
-        engine = build_engine(module)
+        engine = build_engine(params, check_mode)
         outcome = action(engine)
     except UnrouteError as err:
         if engine is not None:
             secrets.extend(engine.client.secret_values())
-        module.fail_json(msg=scrub(str(err), secrets))
-    for warning in engine.warnings:
-        module.warn(scrub(warning, secrets))
+        raise UnrouteError(None, None, scrub(str(err), secrets), partial=err.partial)
+    secrets.extend(engine.client.secret_values())
     before = outcome.pop("before", None)
     after = outcome.pop("after", None)
     outcome.setdefault("removed", [])
-    if module._diff and before is not None:
+    if diff_mode and before is not None:
         outcome["diff"] = {"before": before, "after": after}
-    module.exit_json(**outcome)
+    # Ansible consumes `warnings` when it shows them; `cautions` stays in the registered result for the report.
+    outcome["cautions"] = [scrub(w, secrets) for w in engine.warnings]
+    outcome["warnings"] = list(outcome["cautions"])
+    return outcome
