@@ -16,6 +16,7 @@ REGISTRY = [
     "unroute_lab.services.exo:ExchangeOnlineService",
 
     # Exchange Server over WinRM (issue 3) below this line
+    "unroute_lab.services.winrm:WinRMService",
 
 ]
 

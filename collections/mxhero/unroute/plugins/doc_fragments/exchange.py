@@ -1,0 +1,107 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Connection to one Exchange server over WinRM (shared by every exchange_* module).
+    DOCUMENTATION = r'''
+options:
+  host:
+    description:
+      - Name or address of the Exchange server (its WinRM listener).
+      - Transport agents and receive connectors are per server, so run the task once per transport server.
+    type: str
+    required: true
+  port:
+    description:
+      - WinRM port. Default C(5985) for I(scheme=http), C(5986) for I(scheme=https).
+    type: int
+  scheme:
+    description:
+      - C(http) or C(https). Default C(https) for I(transport=basic) and I(transport=certificate), else C(http).
+      - Over C(http), NTLM, Kerberos and CredSSP encrypt every message (WinRM message encryption).
+    type: str
+    choices: [http, https]
+  transport:
+    description:
+      - WinRM authentication. C(kerberos) needs the C(pykerberos) package and C(credssp) the C(requests-credssp)
+        package on the controller.
+    type: str
+    default: ntlm
+    choices: [ntlm, kerberos, credssp, basic, certificate]
+  username:
+    description:
+      - Account allowed to run Exchange cmdlets on the server, for example C(CONTOSO\\exadmin).
+    type: str
+  password:
+    description:
+      - Password of I(username). Never shown in results or errors.
+    type: str
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate for I(scheme=https).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - CA bundle (PEM) that issued the server's certificate, when it is not in the system store.
+    type: path
+  client_cert:
+    description:
+      - Client certificate (PEM) for I(transport=certificate).
+    type: path
+  client_key:
+    description:
+      - Key (PEM) of I(client_cert).
+    type: path
+  message_encryption:
+    description:
+      - WinRM message encryption; C(auto) encrypts over C(http) when the transport can.
+    type: str
+    default: auto
+    choices: [auto, always, never]
+  read_timeout:
+    description:
+      - Seconds to wait for one HTTP answer; must exceed I(operation_timeout).
+    type: int
+    default: 30
+  operation_timeout:
+    description:
+      - Seconds the server may hold one WS-Man operation before answering with an operation timeout.
+    type: int
+    default: 20
+  command_timeout:
+    description:
+      - Seconds one PowerShell run may take in total before the module gives up.
+    type: int
+    default: 300
+  exchange_snapin:
+    description:
+      - Exchange management snap-in to load. C(auto) picks the one the server has registered
+        (C(Microsoft.Exchange.Management.PowerShell.SnapIn) for Exchange 2013 to SE, C(...E2010) for 2010).
+    type: str
+    default: auto
+    choices: [auto, '2013', '2010']
+  domain:
+    description:
+      - Customer mail domain this server belongs to; named in errors and warnings. Defaults to I(host).
+    type: str
+notes:
+  - The PowerShell runs on the server from files shipped in the collection; the script and its input travel as
+    data on stdin, so object names are never parsed as code and long inputs are not cut by the command-line limit.
+  - Windows PowerShell 3.0 or later is needed on the server (ConvertFrom-Json).
+requirements:
+  - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM)
+'''
+
+    ACTIONGROUP = r'''
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/mxhero.unroute.exchange) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - mxhero.unroute.exchange
+'''

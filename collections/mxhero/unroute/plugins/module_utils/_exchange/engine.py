@@ -1,0 +1,411 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Exchange Server on-premises: read one server's state, match mxHero, plan, apply.
+
+Transport agents live per server and per transport service; send connectors
+are organisation-wide (any server sees them all); receive connectors are per
+server. Every write goes through a shipped script that reads the object again
+right before changing it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import normalize_host
+
+PLATFORM = "exchange"
+TRANSPORT_SERVICES = ("Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge")
+# The Windows service that loads each transport service's agents.
+WINDOWS_SERVICE = {
+    "Hub": "MSExchangeTransport",
+    "Edge": "MSExchangeTransport",
+    "FrontEnd": "MSExchangeFrontEndTransport",
+    "MailboxSubmission": "MSExchangeSubmission",
+    "MailboxDelivery": "MSExchangeDelivery",
+}
+# A receive connector range wider than this is too broad to point at mxHero (0.0.0.0/0 holds everyone).
+WIDEST_REPORTED_PREFIX = 16
+
+
+def as_list(value):
+    """ConvertTo-Json turns a one-element array into a scalar and an empty one into null."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _ps_quote(value):
+    return "'%s'" % str(value).replace("'", "''")
+
+
+class Engine(object):
+    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=()):
+        self.client = client
+        self.fp = fingerprint
+        self.domain = domain or client.host
+        self.check_mode = check_mode
+        self.secrets = [s for s in secrets if s]
+        self.server = client.where
+
+    # -- errors ----------------------------------------------------------------
+    def fail(self, err, obj=None, partial=None):
+        where = "server %s" % self.server
+        if obj or getattr(err, "obj", None):
+            where += " %s" % (obj or err.obj)
+        cause = scrub(getattr(err, "cause", str(err)), self.secrets)
+        fix = scrub(getattr(err, "fix", None) or "", self.secrets) or None
+        done = list(partial or []) + list(getattr(err, "partial", []) or [])
+        if done:
+            cause += " (already done: %s)" % "; ".join(done)
+        return UnrouteError(self.domain, where, cause, fix, partial=done)
+
+    # -- reading ---------------------------------------------------------------
+    def read(self, agents=True, send=True, receive=True, services=None):
+        data = {"agents": agents, "send_connectors": send, "receive_connectors": receive,
+                "transport_services": list(services or [])}
+        try:
+            out = self.client.run("get_state.ps1", data)
+        except ExchangeError as err:
+            raise self.fail(err)
+        state = dict(out.get("result") or {})
+        self.server = state.get("server") or out.get("server") or self.server
+        state["snapin"] = out.get("snapin")
+        for key in ("agents", "send_connectors", "receive_connectors", "transport_services"):
+            state[key] = as_list(state.get(key))
+        for connector in state["send_connectors"]:
+            for key in ("address_spaces", "smart_hosts", "source_transport_servers"):
+                connector[key] = as_list(connector.get(key))
+        for connector in state["receive_connectors"]:
+            for key in ("bindings", "remote_ip_ranges"):
+                connector[key] = as_list(connector.get(key))
+        return state
+
+    # -- transport agents -----------------------------------------------------
+    def agent_evidence(self, agent, name=None):
+        identity = agent.get("identity") or ""
+        if name:
+            if any(ch in name for ch in "*?["):
+                if fnmatch.fnmatchcase(identity.lower(), name.lower()):
+                    return ["name matches pattern %s (given by the user)" % name]
+                return []
+            if identity.lower() == name.lower():
+                return ["name equals %s (given by the user)" % name]
+            return []
+        evidence = self.fp.name(identity)
+        return [evidence] if evidence else []
+
+    def agent_key(self, agent):
+        return "%s/%s/%s" % (self.server, agent.get("transport_service"), agent.get("identity"))
+
+    def agent_object(self, agent):
+        return "%s %s transport agent %s" % (self.server, agent.get("transport_service"), agent.get("identity"))
+
+    def agent_finding(self, agent, evidence, action, after, why=None, manual_steps=None):
+        before = {"enabled": agent.get("enabled"), "priority": agent.get("priority")}
+        return finding(PLATFORM, "transport_agent", self.agent_object(agent), evidence, action,
+                       before=before, after=after, why=why, manual_steps=manual_steps)
+
+    def transport_agents(self, state_wanted, name=None, services=None, restart=True):
+        state = self.read(agents=True, send=False, receive=False, services=services)
+        findings, ops, removed = [], [], []
+        before, after = {}, {}
+        for agent in state["agents"]:
+            evidence = self.agent_evidence(agent, name)
+            if not evidence:
+                continue
+            key = self.agent_key(agent)
+            before[key] = {"enabled": agent.get("enabled"), "priority": agent.get("priority")}
+            if state_wanted == "absent":
+                ops.append({"identity": agent["identity"], "transport_service": agent["transport_service"],
+                            "action": "uninstall"})
+                removed.append(self.removed_agent(agent))
+                findings.append(self.agent_finding(agent, evidence, planned("removed", self.check_mode), None))
+            elif agent.get("enabled"):
+                ops.append({"identity": agent["identity"], "transport_service": agent["transport_service"],
+                            "action": "disable"})
+                after[key] = {"enabled": False, "priority": agent.get("priority")}
+                findings.append(self.agent_finding(agent, evidence, planned("disabled", self.check_mode),
+                                                   after[key]))
+            else:
+                after[key] = dict(before[key])
+                findings.append(self.agent_finding(agent, evidence, "kept", after[key], why="already disabled"))
+        services_touched = []
+        for op in ops:
+            if op["transport_service"] not in services_touched:
+                services_touched.append(op["transport_service"])
+        windows = []
+        for service in services_touched:
+            if WINDOWS_SERVICE.get(service) not in windows:
+                windows.append(WINDOWS_SERVICE.get(service))
+        warnings = []
+        restarted = []
+        changed = bool(ops)
+        if ops and not self.check_mode:
+            changed, restarted = self.apply_agents(ops, restart)
+        if ops and not restart:
+            warnings.append("%s: the agent changes take effect only after a restart: %s on %s"
+                            % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
+        return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
+                    server=self.server, transport_services=state["transport_services"],
+                    restart_needed=windows, restarted=restarted, warnings=warnings)
+
+    def removed_agent(self, agent):
+        record = {"server": self.server, "transport_service": agent.get("transport_service"),
+                  "identity": agent.get("identity"), "enabled": agent.get("enabled"),
+                  "priority": agent.get("priority"), "factory": agent.get("factory") or None,
+                  "assembly_path": agent.get("assembly_path") or None}
+        if record["factory"] and record["assembly_path"]:
+            record["reinstall"] = ("Install-TransportAgent -Name %s -TransportAgentFactory %s -AssemblyPath %s "
+                                   "-TransportService %s; Set-TransportAgent -Identity %s -Priority %s"
+                                   % (_ps_quote(record["identity"]), _ps_quote(record["factory"]),
+                                      _ps_quote(record["assembly_path"]), record["transport_service"],
+                                      _ps_quote(record["identity"]), record["priority"]))
+        return record
+
+    def apply_agents(self, ops, restart):
+        try:
+            out = self.client.run("set_transport_agents.ps1", {"operations": ops, "restart": bool(restart)},
+                                  write=True)
+        except ExchangeError as err:
+            raise self.fail(err)
+        result = out.get("result") or {}
+        results = as_list(result.get("results"))
+        done = ["%s %s %s" % ({"disable": "disabled", "uninstall": "uninstalled"}[op["action"]],
+                              op["transport_service"], op["identity"])
+                for op, res in zip(ops, results) if res.get("changed")]
+        restarted = as_list(result.get("restarted"))
+        done += ["restarted %s" % name for name in restarted]
+        failure = result.get("failure")
+        if failure:
+            obj = failure.get("object")
+            service = failure.get("transport_service")
+            label = ("%s transport agent %s" % (service, obj)) if service else ("service %s" % obj)
+            raise self.fail(ExchangeError(failure.get("message") or "unknown error",
+                                          "fix the cause and run the task again; it only does what is left"),
+                            obj=label, partial=done)
+        return any(res.get("changed") for res in results), restarted
+
+    # -- send connectors --------------------------------------------------------
+    def host_evidence(self, value):
+        name = normalize_host(value)
+        return self.fp.host(name) or self.fp.ip(name)
+
+    def classify_connector(self, connector):
+        """(mxHero smart-host evidence, other smart hosts, name evidence) of one send connector."""
+        matched, others = [], []
+        for smart_host in connector.get("smart_hosts") or []:
+            evidence = self.host_evidence(smart_host)
+            if evidence:
+                # "host smtp.mxhero.com" -> "smart host smtp.mxhero.com"; "ip 1.2.3.4" -> "smart host ip 1.2.3.4"
+                matched.append("smart host %s" % (evidence[5:] if evidence.startswith("host ") else evidence))
+            else:
+                others.append(smart_host)
+        name_evidence = self.fp.name(connector.get("name"))
+        return matched, others, name_evidence
+
+    @staticmethod
+    def connector_before(connector):
+        keys = ("enabled", "address_spaces", "smart_hosts", "dns_routing_enabled", "source_transport_servers")
+        return {k: connector.get(k) for k in keys}
+
+    @staticmethod
+    def connector_object(connector):
+        return "send connector %s" % connector.get("name")
+
+    def send_connectors(self, state_wanted, name=None, include_mixed=False, allow_no_outbound=False):
+        state = self.read(agents=False, send=True, receive=False)
+        findings, ops, removed, warnings = [], [], [], []
+        before, after = {}, {}
+        for connector in state["send_connectors"]:
+            if name and str(connector.get("name", "")).lower() != name.lower():
+                continue
+            matched, others, name_evidence = self.classify_connector(connector)
+            key = connector.get("name")
+            obj = self.connector_object(connector)
+            snapshot = self.connector_before(connector)
+            if not matched:
+                if name_evidence:
+                    findings.append(finding(PLATFORM, "send_connector", obj, [name_evidence], "reported",
+                                            before=snapshot, after=snapshot,
+                                            why="its name suggests mxHero but no smart host is an mxHero host"))
+                continue
+            evidence = matched + ([name_evidence] if name_evidence else [])
+            before[key] = snapshot
+            if others and not include_mixed:
+                after[key] = snapshot
+                keep = ", ".join(others)
+                findings.append(finding(
+                    PLATFORM, "send_connector", obj, evidence, "reported", before=snapshot, after=snapshot,
+                    why="it also routes through non-mxHero smart hosts (%s)" % keep,
+                    manual_steps="In the Exchange Management Shell: Set-SendConnector -Identity %s -SmartHosts %s "
+                                 "(keeps the other hosts), or rerun with include_mixed=true to %s the whole "
+                                 "connector" % (_ps_quote(connector.get("identity") or key),
+                                                ",".join(_ps_quote(h) for h in others),
+                                                "remove" if state_wanted == "absent" else "disable")))
+                continue
+            op = {"identity": connector.get("identity") or key, "smart_hosts": connector.get("smart_hosts"),
+                  "action": "remove" if state_wanted == "absent" else "disable"}
+            if state_wanted == "absent":
+                ops.append(op)
+                removed.append(self.removed_connector(connector))
+                findings.append(finding(PLATFORM, "send_connector", obj, evidence,
+                                        planned("removed", self.check_mode), before=snapshot, after=None))
+            elif connector.get("enabled"):
+                ops.append(op)
+                after[key] = dict(snapshot, enabled=False)
+                findings.append(finding(PLATFORM, "send_connector", obj, evidence,
+                                        planned("disabled", self.check_mode), before=snapshot, after=after[key]))
+            else:
+                after[key] = snapshot
+                findings.append(finding(PLATFORM, "send_connector", obj, evidence, "kept", before=snapshot,
+                                        after=snapshot, why="already disabled"))
+        uncovered = self.uncovered_address_spaces(state["send_connectors"], ops)
+        if uncovered:
+            text = ("no enabled send connector would be left for %s, so mail to those destinations would queue"
+                    % ", ".join(uncovered))
+            if not allow_no_outbound:
+                raise UnrouteError(self.domain, "server %s send connectors" % self.server, text,
+                                   "create a send connector for those address spaces first (DNS routing or "
+                                   "your new smart host), or set allow_no_outbound=true")
+            warnings.append("%s: %s" % (self.domain, text))
+        changed = bool(ops)
+        if ops and not self.check_mode:
+            changed = self.apply_connectors(ops)
+        return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
+                    server=self.server, warnings=warnings)
+
+    @staticmethod
+    def uncovered_address_spaces(connectors, ops):
+        """SMTP address spaces that only the connectors being changed serve among enabled connectors."""
+        touched = set(op["identity"] for op in ops)
+        remaining = []
+        for connector in connectors:
+            if connector.get("enabled") and (connector.get("identity") or connector.get("name")) not in touched:
+                remaining.extend(_address(a) for a in connector.get("address_spaces") or [])
+        uncovered = []
+        for connector in connectors:
+            if (connector.get("identity") or connector.get("name")) not in touched or not connector.get("enabled"):
+                continue
+            for space in connector.get("address_spaces") or []:
+                address = _address(space)
+                if address and address not in remaining and "*" not in remaining and address not in uncovered:
+                    uncovered.append(address)
+        return uncovered
+
+    def removed_connector(self, connector):
+        record = dict(self.connector_before(connector), name=connector.get("name"),
+                      identity=connector.get("identity"), fqdn=connector.get("fqdn") or None,
+                      port=connector.get("port"))
+        record["recreate"] = ("New-SendConnector -Name %s -Usage Custom -AddressSpaces %s -SmartHosts %s "
+                              "-DNSRoutingEnabled $false -SourceTransportServers %s"
+                              % (_ps_quote(record["name"]),
+                                 ",".join(_ps_quote(a) for a in record["address_spaces"] or []),
+                                 ",".join(_ps_quote(h) for h in record["smart_hosts"] or []),
+                                 ",".join(_ps_quote(s) for s in record["source_transport_servers"] or [])))
+        return record
+
+    def apply_connectors(self, ops):
+        try:
+            out = self.client.run("set_send_connectors.ps1", {"operations": ops}, write=True)
+        except ExchangeError as err:
+            raise self.fail(err)
+        result = out.get("result") or {}
+        results = as_list(result.get("results"))
+        done = ["%s send connector %s" % ("removed" if op["action"] == "remove" else "disabled", op["identity"])
+                for op, res in zip(ops, results) if res.get("changed")]
+        failure = result.get("failure")
+        if failure:
+            raise self.fail(ExchangeError(failure.get("message") or "unknown error",
+                                          "check the connector and run the task again; it only does what is left"),
+                            obj="send connector %s" % failure.get("object"), partial=done)
+        return any(res.get("changed") for res in results)
+
+    # -- receive connectors (report only) --------------------------------------
+    def range_evidence(self, value):
+        """Evidence that a RemoteIPRanges entry (address, CIDR or a-b range) holds an mxHero address."""
+        text = str(value).strip()
+        networks = []
+        if "-" in text:
+            first, last = text.split("-", 1)
+            try:
+                networks = list(ipaddress.summarize_address_range(ipaddress.ip_address(first.strip()),
+                                                                  ipaddress.ip_address(last.strip())))
+            except (ValueError, TypeError):
+                return None
+        else:
+            try:
+                networks = [ipaddress.ip_network(text, strict=False)]
+            except ValueError:
+                return None
+        for net in networks:
+            evidence = self.fp.ip(str(net))
+            if evidence:
+                return "remote ip range %s: %s" % (text, evidence)
+            if net.prefixlen >= WIDEST_REPORTED_PREFIX:
+                evidence = self.fp.ip_overlap(str(net))
+                if evidence:
+                    return "remote ip range %s: %s" % (text, evidence)
+        return None
+
+    def receive_findings(self, connectors):
+        findings = []
+        for connector in connectors:
+            evidence = [e for e in (self.range_evidence(r) for r in connector.get("remote_ip_ranges") or []) if e]
+            if not evidence:
+                continue
+            snapshot = {k: connector.get(k) for k in ("enabled", "bindings", "remote_ip_ranges")}
+            findings.append(finding(
+                PLATFORM, "receive_connector", "%s receive connector %s" % (self.server, connector.get("name")),
+                evidence, "manual", before=snapshot, after=snapshot,
+                manual_steps="Once no mail arrives from mxHero any more, remove its addresses from the connector: "
+                             "Set-ReceiveConnector -Identity %s -RemoteIPRanges @{Remove=<the ranges above>}, "
+                             "or Remove-ReceiveConnector if it only served mxHero" % _ps_quote(
+                                 connector.get("identity") or connector.get("name"))))
+        return findings
+
+    # -- everything, read-only ----------------------------------------------------
+    def info(self, services=None):
+        state = self.read(agents=True, send=True, receive=True, services=services)
+        findings = []
+        for agent in state["agents"]:
+            evidence = self.agent_evidence(agent)
+            if evidence:
+                findings.append(self.agent_finding(agent, evidence, "reported",
+                                                   {"enabled": agent.get("enabled"),
+                                                    "priority": agent.get("priority")}))
+        for connector in state["send_connectors"]:
+            matched, others, name_evidence = self.classify_connector(connector)
+            evidence = matched + ([name_evidence] if name_evidence else [])
+            if not evidence:
+                continue
+            snapshot = self.connector_before(connector)
+            why = None
+            if matched and others:
+                why = "it also routes through non-mxHero smart hosts (%s)" % ", ".join(others)
+            elif not matched:
+                why = "its name suggests mxHero but no smart host is an mxHero host"
+            findings.append(finding(PLATFORM, "send_connector", self.connector_object(connector), evidence,
+                                    "reported", before=snapshot, after=snapshot, why=why))
+        findings.extend(self.receive_findings(state["receive_connectors"]))
+        return dict(changed=False, findings=findings, server=self.server, version=state.get("version"),
+                    snapin=state.get("snapin"), transport_services=state["transport_services"],
+                    agents=state["agents"], send_connectors=state["send_connectors"],
+                    receive_connectors=state["receive_connectors"])
+
+
+def _address(space):
+    """'SMTP:*;1' -> '*' ; 'smtp:contoso.com;10' -> 'contoso.com' ; non-SMTP spaces -> None."""
+    text = str(space or "").strip()
+    kind, sep, rest = text.partition(":")
+    if not sep:
+        kind, rest = "smtp", text
+    if kind.lower() != "smtp":
+        return None
+    return rest.split(";", 1)[0].strip().lower() or None

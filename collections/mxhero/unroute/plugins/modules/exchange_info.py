@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: exchange_info
+short_description: Report mxHero leftovers on an Exchange server
+version_added: "0.1.0"
+description:
+  - Connects to one Exchange Server over WinRM and returns its transport agents (per transport service), the
+    organisation's send connectors and the server's receive connectors, with a finding for each that matches mxHero.
+  - Receive connectors whose RemoteIPRanges hold mxHero addresses are reported with manual steps; a range wider
+    than a /16 is not reported (the default C(0.0.0.0-255.255.255.255) holds every address).
+  - Changes nothing.
+options:
+  transport_service:
+    description:
+      - Transport services to list agents of. Default is every service the server runs.
+    type: list
+    elements: str
+    choices: [Hub, FrontEnd, MailboxSubmission, MailboxDelivery, Edge]
+extends_documentation_fragment:
+  - mxhero.unroute.exchange
+  - mxhero.unroute.fingerprint
+  - mxhero.unroute.attributes
+  - mxhero.unroute.exchange.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Read-only; the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+'''
+
+EXAMPLES = r'''
+- name: What does mxHero still touch on EX01?
+  mxhero.unroute.exchange_info:
+    host: ex01.contoso.com
+    username: CONTOSO\exadmin
+    password: "{{ vault_exchange_password }}"
+  register: ex01
+
+- name: Show the findings
+  ansible.builtin.debug:
+    var: ex01.findings
+'''
+
+RETURN = r'''
+changed:
+  description: Always false.
+  returned: always
+  type: bool
+findings:
+  description: Matching agents, send connectors and receive connectors (action C(reported) or C(manual)).
+  returned: always
+  type: list
+  elements: dict
+server:
+  description: Name of the Exchange server that answered.
+  returned: always
+  type: str
+version:
+  description: The server's AdminDisplayVersion.
+  returned: always
+  type: str
+snapin:
+  description: The Exchange snap-in that was loaded.
+  returned: always
+  type: str
+transport_services:
+  description: Transport services that were listed.
+  returned: always
+  type: list
+  elements: str
+agents:
+  description: Every transport agent (identity, transport_service, enabled, priority, factory, assembly_path).
+  returned: always
+  type: list
+  elements: dict
+send_connectors:
+  description: Every send connector of the organisation (name, identity, enabled, address_spaces, smart_hosts, ...).
+  returned: always
+  type: list
+  elements: dict
+receive_connectors:
+  description: This server's receive connectors (name, identity, enabled, bindings, remote_ip_ranges).
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: Always empty.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+
+CONSTRAINTS = common.CONSTRAINTS
+
+
+def argument_spec():
+    spec = common.connection_argument_spec()
+    spec.update(transport_service=dict(type="list", elements="str",
+                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]))
+    return spec
+
+
+def execute(params, check_mode, diff_mode):
+    return common.execute(params, check_mode, diff_mode,
+                          lambda engine: engine.info(services=params["transport_service"]))
+
+
+def main():
+    run_module(argument_spec(), execute, **CONSTRAINTS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,470 @@
+"""Lab WinRM service: WS-Management as pywinrm speaks it, in front of an in-memory Exchange.
+
+One HTTP listener (NTLM with message encryption, like a default WinRM
+listener) and one HTTPS listener (Basic or NTLM over TLS from the lab CA) per
+Exchange server of the estate; the port says which server you reach, the
+credentials which organisation may. Nothing received is ever executed: see
+winrm_exchange.py.
+
+Faults (``unroute-lab fault --service winrm '{"kind": ..., "count": n}'``),
+each optionally limited with ``"server": "EX01"`` and ``"action": "Receive"``:
+``operation_timeout`` (WS-Man fault 2150858793 on Receive), ``500`` (internal
+WS-Man fault), ``hang`` (no answer for ``seconds``, default 60), ``drop``
+(connection closed with no answer), ``auth`` (401 even for good credentials),
+``cmdlet_error`` (``cmdlet`` and ``message``: that Exchange cmdlet throws),
+``restart_error`` (Restart-Service fails). ``"skip": n`` lets n matching
+requests through before the fault starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .base import LabService
+from . import winrm_soap as soap
+from .winrm_exchange import (COMMAND_LINE_LIMIT, Organization, Runner, clixml, parse_command_line,
+                             shipped_scripts)
+
+BOUNDARY = b"--Encrypted Boundary"
+ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class WinRMService(LabService):
+    name = "winrm"
+    section = "exchange"
+
+    def __init__(self, ctx):
+        super(WinRMService, self).__init__(ctx)
+        self.orgs = {}
+        self.listeners = []
+        self.shells = {}
+        self.history = []
+        self.stopping = threading.Event()
+        self.base = ctx.dir / "winrm"
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self):
+        self.base.mkdir(parents=True, exist_ok=True)
+        for domain in self.ctx.estate.with_section(self.section):
+            org = Organization(domain.name, domain.section(self.section) or {})
+            org.password = str(org.password or secrets.token_urlsafe(18))
+            org.password_file = self.base / ("%s.password" % domain.name)
+            org.password_file.write_text(org.password + "\n")
+            org.password_file.chmod(0o600)
+            self.orgs[domain.name] = org
+        # pyspnego's NTLM acceptor reads its accounts from this file when a context is created.
+        user_file = self.base / "ntlm_users"
+        user_file.write_text("".join("%s:%s:%s\n" % (o.name, o.username, o.password) for o in self.orgs.values()))
+        user_file.chmod(0o600)
+        os.environ["NTLM_USER_FILE"] = str(user_file)
+        self.scripts = shipped_scripts()
+        tls = self.ctx.pki.server_context("winrm")
+        manifest = {"ca": str(self.ctx.pki.ca_path), "ntlm_user_file": str(user_file), "organizations": {}}
+        for domain, org in self.orgs.items():
+            entry = {"organization": org.name, "username": "%s\\%s" % (org.name, org.username),
+                     "password_file": str(org.password_file), "servers": []}
+            for server in org.servers.values():
+                http = self._listen(org, server, None)
+                https = self._listen(org, server, tls)
+                server.http_port = http.server_address[1]
+                server.https_port = https.server_address[1]
+                entry["servers"].append({"name": server.name, "host": "127.0.0.1", "http_port": server.http_port,
+                                         "https_port": server.https_port, "version": server.version})
+            manifest["organizations"][domain] = entry
+        return manifest
+
+    def _listen(self, org, server, tls):
+        service = self
+
+        class Handler(WinRMHandler):
+            pass
+
+        Handler.service = service
+        Handler.org = org
+        Handler.server_model = server
+        Handler.tls = tls
+        httpd = _Server(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
+        thread.start()
+        self.listeners.append(httpd)
+        return httpd
+
+    def stop(self):
+        self.stopping.set()
+        # shutdown() waits for one poll interval; do all listeners at once so 'down' stays quick.
+        threads = [threading.Thread(target=httpd.shutdown, daemon=True) for httpd in self.listeners]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(5)
+        for httpd in self.listeners:
+            httpd.server_close()
+
+    def state(self):
+        with self.lock:
+            return {"organizations": {d: o.state() for d, o in self.orgs.items()},
+                    "history": list(self.history[-200:]), "faults": [dict(f) for f in self.faults],
+                    "open_shells": len(self.shells)}
+
+    def host_vars(self, domain):
+        org = self.orgs.get(domain.name)
+        if org is None:
+            return {}
+        servers = list(org.servers.values())
+        return {
+            "unroute_exchange_host": "127.0.0.1",
+            "unroute_exchange_port": servers[0].http_port,
+            "unroute_exchange_scheme": "http",
+            "unroute_exchange_transport": "ntlm",
+            "unroute_exchange_username": "%s\\%s" % (org.name, org.username),
+            "unroute_exchange_password": "{{ lookup('ansible.builtin.file', '%s') }}" % org.password_file,
+            "unroute_exchange_ca_path": str(self.ctx.pki.ca_path),
+            "unroute_exchange_servers": [{"name": s.name, "host": "127.0.0.1", "port": s.http_port,
+                                          "https_port": s.https_port} for s in servers],
+        }
+
+    # -- faults ----------------------------------------------------------------
+    def fault_for(self, kind, server, action):
+        # "skip": n lets n matching requests through first (e.g. fail a write's Receive, not the read's).
+        with self.lock:
+            for spec in self.faults:
+                if (spec.get("kind") == kind and spec.get("server") in (None, server.name)
+                        and spec.get("action") in (None, action) and spec.get("skip", 0) > 0):
+                    spec["skip"] -= 1
+                    return None
+        return self.take_fault(kind, server=server.name, action=action)
+
+    def cmdlet_fault(self, server_name, cmdlet):
+        spec = self.take_fault("cmdlet_error", server=server_name, cmdlet=cmdlet)
+        if spec:
+            return spec.get("message") or "The operation couldn't be performed because object '{target}' " \
+                                          "couldn't be found on 'dc01.lab.test'."
+        if cmdlet == "Restart-Service":
+            spec = self.take_fault("restart_error", server=server_name)
+            if spec:
+                return spec.get("message") or ("Service '{target}' cannot be started due to the following error: "
+                                               "Cannot start service on computer '.'.")
+        return None
+
+    # -- WS-Man operations ---------------------------------------------------------
+    def dispatch(self, req, server, user, address, sealed=False):
+        if req.action is None:
+            raise soap.Fault(2150858817, "w:ActionNotSupported",
+                             "The WS-Management service cannot process a SOAP message with action %s. " % req.action_uri,
+                             value="s:Sender")
+        if self.fault_for("500", server, req.action):
+            raise soap.internal_fault()
+        if req.action == "Create":
+            shell_id = str(uuid.uuid4()).upper()
+            with self.lock:
+                self.shells[shell_id] = {"server": server.name, "user": user, "commands": {},
+                                         "codepage": req.options.get("WINRS_CODEPAGE"), "protected": sealed}
+            return soap.create_response(req, address, shell_id)
+        with self.lock:
+            shell = self.shells.get(req.shell_id or "")
+        if shell is None or shell["server"] != server.name:
+            raise soap.shell_not_found(req.shell_id)
+        if req.action == "Delete":
+            with self.lock:
+                self.shells.pop(req.shell_id, None)
+            return soap.delete_response(req)
+        if req.action == "Command":
+            return self.command(req, shell)
+        if req.action == "Send":
+            return self.send(req, shell, server)
+        if req.action == "Receive":
+            return self.receive(req, shell, server)
+        if req.action == "Signal":
+            node = req.find("rsp:Signal")
+            with self.lock:
+                shell["commands"].pop(node.get("CommandId") if node is not None else "", None)
+            return soap.signal_response(req)
+        raise soap.internal_fault()
+
+    def command(self, req, shell):
+        node = req.find("rsp:CommandLine")
+        if node is None:
+            raise soap.bad_request("The Command request has no CommandLine. ")
+        command = (node.findtext("rsp:Command", "", soap.NS) or "").strip()
+        arguments = " ".join((a.text or "") for a in node.findall("rsp:Arguments", soap.NS))
+        line, encoded = parse_command_line(command, arguments)
+        command_id = str(uuid.uuid4()).upper()
+        entry = {"line_length": len(line), "bootstrap": encoded, "stdin": bytearray(), "stdin_done": False,
+                 "result": None}
+        if len(line) > COMMAND_LINE_LIMIT:
+            # cmd.exe refuses before anything starts, and says so on stderr.
+            entry["result"] = (b"", b"The command line is too long.\r\n", 1)
+        elif encoded is not None and not self.is_bootstrap(encoded):
+            # Anything but the collection's bootstrap would run on a real host; the lab refuses to pretend.
+            entry["result"] = (b"", clixml("unroute-lab: this lab runs only the collection's shipped PowerShell; "
+                                           "the -EncodedCommand is not bootstrap.ps1"), 1)
+        elif encoded is None:
+            entry["result"] = (b"", ("'%s' is not recognized as an internal or external command, operable program "
+                                     "or batch file. (unroute-lab runs only the collection's PowerShell)\r\n"
+                                     % command).encode("utf-8"), 1)
+        with self.lock:
+            shell["commands"][command_id] = entry
+        return soap.command_response(req, command_id)
+
+    def is_bootstrap(self, text):
+        return self.scripts.get(hashlib.sha256(text.encode("utf-8")).hexdigest()) == "bootstrap.ps1"
+
+    def send(self, req, shell, server):
+        node = req.find("rsp:Send/rsp:Stream")
+        if node is None:
+            raise soap.bad_request("The Send request has no Stream. ")
+        with self.lock:
+            entry = shell["commands"].get(node.get("CommandId"))
+        if entry is None:
+            raise soap.Fault(2150858843, "w:InvalidSelectors", "The command was not found in the shell. ",
+                             value="s:Sender")
+        entry["stdin"].extend(base64.b64decode(node.text or ""))
+        if (node.get("End") or "").lower() == "true":
+            entry["stdin_done"] = True
+            if entry["result"] is None:
+                # The process runs as soon as its stdin closes, whether or not anyone reads its output.
+                self.execute(entry, shell, server)
+        return soap.send_response(req)
+
+    def execute(self, entry, shell, server):
+        with self.lock:
+            runner = Runner(server, self.scripts, self.cmdlet_fault)
+            stdout, stderr, code, script = runner.run(entry["bootstrap"] or "", bytes(entry["stdin"]))
+            # "protected": the exchange was NTLM-sealed (HTTP) or inside TLS (HTTPS), never plain text.
+            self.history.append({"time": time.time(), "server": server.name, "user": shell["user"],
+                                 "script": script, "exit_code": code, "stdin_bytes": len(entry["stdin"]),
+                                 "protected": shell.get("protected", False)})
+        entry["result"] = (stdout, stderr, code)
+
+    def receive(self, req, shell, server):
+        node = req.find("rsp:Receive/rsp:DesiredStream")
+        command_id = node.get("CommandId") if node is not None else None
+        with self.lock:
+            entry = shell["commands"].get(command_id)
+        if entry is None:
+            raise soap.Fault(2150858843, "w:InvalidSelectors", "The command was not found in the shell. ",
+                             value="s:Sender")
+        if self.fault_for("operation_timeout", server, "Receive"):
+            raise soap.timeout_fault()
+        if entry["result"] is None:
+            # The process waits for the rest of stdin; WinRM answers the long poll with a timeout.
+            raise soap.timeout_fault()
+        stdout, stderr, code = entry["result"]
+        return soap.receive_response(req, command_id, stdout, stderr, code)
+
+
+class WinRMHandler(BaseHTTPRequestHandler):
+    """One TCP connection: NTLM authenticates the connection and seals each message on it."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
+    service = None
+    org = None
+    server_model = None
+    tls = None
+
+    def setup(self):
+        if self.tls is not None:
+            self.request.settimeout(10)
+            try:
+                self.request = self.tls.wrap_socket(self.request, server_side=True)
+            except (OSError, ValueError):
+                # An untrusting client hangs up during the handshake; nothing to answer.
+                self.request = None
+                self.connection = None
+                self.rfile = self.wfile = None
+                return
+            self.request.settimeout(None)
+        super().setup()
+        self.ntlm = None
+        self.user = None
+
+    def handle(self):
+        if self.request is None:
+            return
+        try:
+            super().handle()
+        except (ConnectionError, OSError):
+            pass
+
+    def finish(self):
+        if self.request is None:
+            return
+        try:
+            super().finish()
+        except (ConnectionError, OSError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+    # -- HTTP ------------------------------------------------------------------
+    def _reply(self, code, body=b"", content_type="application/soap+xml;charset=UTF-8", headers=()):
+        self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _unauthorized(self):
+        self.ntlm = None
+        self.user = None
+        headers = [("WWW-Authenticate", "Negotiate")]
+        if self.tls is not None:
+            headers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        self._reply(401, headers=headers)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.split("?")[0].lower() != "/wsman":
+            return self._reply(404)
+        svc = self.service
+        server = self.server_model
+        if not self._authenticate():
+            return
+        if svc.fault_for("auth", server, None):
+            return self._unauthorized()
+        content_type = self.headers.get("Content-Type", "")
+        encrypted = content_type.startswith("multipart/encrypted")
+        if encrypted:
+            if self.ntlm is None:
+                return self._reply(400)
+            try:
+                body = self._unseal(body)
+            except Exception:  # noqa: BLE001 - a message that does not unseal is refused like Windows does
+                return self._reply(400)
+        elif body and self.tls is None:
+            # AllowUnencrypted=false, the Windows default: plain SOAP over HTTP is refused.
+            return self._unauthorized()
+        if not body:
+            # The empty POST pywinrm sends to set up the security context.
+            return self._reply(200)
+        relates_to = ""
+        try:
+            req = soap.Request(body)
+            relates_to = req.message_id
+            if svc.fault_for("drop", server, req.action):
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
+            hang = svc.fault_for("hang", server, req.action)
+            if hang:
+                svc.stopping.wait(float(hang.get("seconds", 60)))
+            address = "http%s://127.0.0.1:%d/wsman" % ("s" if self.tls else "", self.server.server_address[1])
+            protected = encrypted or self.tls is not None
+            answer, status = svc.dispatch(req, server, self.user, address, sealed=protected), 200
+        except soap.Fault as fault:
+            answer, status = soap.fault_response(fault, relates_to, server.name.lower()), 500
+        except Exception:  # noqa: BLE001 - a lab bug answers like a failing WinRM service, and is logged
+            traceback.print_exc()
+            answer, status = soap.fault_response(soap.internal_fault(), relates_to, server.name.lower()), 500
+        if encrypted:
+            return self._reply(status, self._seal(answer),
+                               content_type='multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"'
+                               % ENCRYPTED)
+        return self._reply(status, answer)
+
+    # -- authentication ----------------------------------------------------------
+    def _authenticate(self):
+        header = self.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme in ("negotiate", "ntlm") and token:
+            return self._ntlm_step(token.strip())
+        if scheme == "basic" and self.tls is not None:
+            return self._basic(token.strip())
+        if self.user is not None and self.ntlm is not None and not header:
+            return True
+        self._unauthorized()
+        return False
+
+    def _ntlm_step(self, token):
+        import spnego
+        try:
+            raw = base64.b64decode(token)
+            if raw[8:12] == b"\x01\x00\x00\x00" or self.ntlm is None:
+                self.ntlm = spnego.server(protocol="ntlm")
+                self.user = None
+            out = self.ntlm.step(raw)
+        except Exception:  # noqa: BLE001 - a wrong password fails here
+            self._unauthorized()
+            return False
+        if not self.ntlm.complete:
+            self._reply(401, headers=[("WWW-Authenticate", "Negotiate %s" % base64.b64encode(out).decode())])
+            return False
+        user = self.ntlm.client_principal or ""
+        if not self._allowed(user):
+            self._unauthorized()
+            return False
+        self.user = user
+        return True
+
+    def _basic(self, token):
+        try:
+            user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            self._unauthorized()
+            return False
+        if not (self._allowed(user) and secrets.compare_digest(password, self.org.password)):
+            self._unauthorized()
+            return False
+        self.user = user
+        return True
+
+    def _allowed(self, user):
+        """Accounts of this server's organisation only: DOMAIN\\user, user@domain or a bare user name."""
+        org = self.org
+        text = user.strip()
+        if "\\" in text:
+            dom, _, name = text.partition("\\")
+            return dom.lower() == org.name.lower() and name.lower() == org.username.lower()
+        if "@" in text:
+            name, _, dom = text.partition("@")
+            return name.lower() == org.username.lower() and dom.lower() in (org.name.lower(), org.domain)
+        return text.lower() == org.username.lower()
+
+    # -- message encryption ([MS-WSMV] 2.2.9.1.1) ------------------------------------
+    def _unseal(self, body):
+        parts = [p for p in body.split(BOUNDARY + b"\r\n") if p]
+        out = b""
+        for index in range(0, len(parts) - 1, 2):
+            header, payload = parts[index], parts[index + 1]
+            length = int(re.search(rb"Length=(\d+)", header).group(1))
+            if payload.endswith(BOUNDARY + b"--\r\n"):
+                payload = payload[:-len(BOUNDARY + b"--\r\n")]
+            payload = payload.replace(b"\tContent-Type: application/octet-stream\r\n", b"", 1)
+            sig_len = struct.unpack("<I", payload[:4])[0]
+            plain = self.ntlm.unwrap_winrm(payload[4:4 + sig_len], payload[4 + sig_len:])
+            if len(plain) != length:
+                raise ValueError("length mismatch")
+            out += plain
+        return out
+
+    def _seal(self, plain):
+        wrapped = self.ntlm.wrap_winrm(plain)
+        return (BOUNDARY + b"\r\n\tContent-Type: " + ENCRYPTED.encode() + b"\r\n"
+                b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=" + str(len(plain)).encode()
+                + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
+                + struct.pack("<I", len(wrapped.header)) + wrapped.header + wrapped.data + BOUNDARY + b"--\r\n")

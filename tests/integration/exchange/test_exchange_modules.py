@@ -1,0 +1,253 @@
+"""exchange_* modules against the lab: check mode, diff, real run, idempotence, faults, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from exchange_fixtures import MXHERO_AGENT, exchange_args, org
+from helpers import run_module
+
+pytestmark = pytest.mark.lab
+
+INJECTION_NAMES = ["x'; Remove-Item C:\\ -Recurse; '", "mxhero $(Stop-Computer -Force)", "mxhero `whoami` agent",
+                   "mxhero\r\nsecond line"]
+
+
+def winrm_state(lab, domain="ex-t.test"):
+    return lab.state()["winrm"]["organizations"][domain]
+
+
+def agents(lab, service="Hub", server="EX01", domain="ex-t.test"):
+    return {a["identity"]: a for a in winrm_state(lab, domain)["servers"][server]["agents"][service]}
+
+
+def scripts_run(lab):
+    return [h["script"] for h in lab.state()["winrm"]["history"]]
+
+
+def test_transport_agent_check_real_idempotent(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    args = exchange_args(lab, "ex-t.test", state="absent")
+    check = run_module("exchange_transport_agent", args, check_mode=True, diff=True)
+    assert check["changed"] is True
+    assert "mxHero Transport Agent" in agents(lab), "check mode must not change anything"
+    assert "set_transport_agents.ps1" not in scripts_run(lab)
+    real = run_module("exchange_transport_agent", args, diff=True)
+    assert real["changed"] is True, real
+    # Same findings and diff; only the action differs.
+    assert [f["object"] for f in real["findings"]] == [f["object"] for f in check["findings"]]
+    assert [f["action"] for f in check["findings"]] == ["would_remove", "would_remove"]
+    assert [f["action"] for f in real["findings"]] == ["removed", "removed"]
+    assert real["diff"] == check["diff"] and real["removed"] == check["removed"]
+    assert real["diff"]["before"]["EX01/Hub/mxHero Transport Agent"] == {"enabled": True, "priority": 9}
+    assert "Install-TransportAgent -Name 'mxHero Transport Agent'" in real["removed"][0]["reinstall"]
+    state = winrm_state(lab)["servers"]["EX01"]
+    assert "mxHero Transport Agent" not in agents(lab) and "mxHero Transport Agent" not in agents(lab, "FrontEnd")
+    assert "Transport Rule Agent" in agents(lab), "other agents survive"
+    assert state["restarts"] == {"MSExchangeTransport": 1, "MSExchangeFrontEndTransport": 1}
+    assert state["pending_restart"] == []
+    again = run_module("exchange_transport_agent", args, diff=True)
+    assert again["changed"] is False and again["findings"] == [] and again.get("restarted") == []
+    history = lab.state()["winrm"]["history"]
+    assert history and all(h["protected"] and h["user"] == "EXT\\exadmin" for h in history), history
+    assert winrm_state(lab)["servers"]["EX01"]["restarts"] == state["restarts"], "no restart without a change"
+
+
+def test_disable_one_service_without_restart(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    args = exchange_args(lab, "ex-t.test", state="disabled", transport_service=["FrontEnd"], restart_services=False)
+    out = run_module("exchange_transport_agent", args)
+    assert out["changed"] is True and out["restarted"] == []
+    assert out["restart_needed"] == ["MSExchangeFrontEndTransport"]
+    assert "Restart-Service MSExchangeFrontEndTransport" in json.dumps(out["warnings"]), out["warnings"]
+    assert agents(lab, "FrontEnd")["mxHero Transport Agent"]["enabled"] is False
+    assert agents(lab, "Hub")["mxHero Transport Agent"]["enabled"] is True, "Hub was not asked for"
+    assert winrm_state(lab)["servers"]["EX01"]["pending_restart"] == ["MSExchangeFrontEndTransport"]
+    again = run_module("exchange_transport_agent", args)
+    assert again["changed"] is False
+    assert [f["action"] for f in again["findings"]] == ["kept"]
+
+
+def test_name_exact_and_pattern(exchange_lab):
+    servers = [{"name": "EX01", "agents": {"Hub": [{"name": "Routing Agent"}, {"name": "Routing Agent Two"},
+                                                   {"name": "Contoso Disclaimer"}]}}]
+    lab = exchange_lab({"domains": [org(servers=servers)]})
+    out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", name="routing agent", state="absent"))
+    assert out["changed"] and set(agents(lab)) >= {"Routing Agent Two", "Contoso Disclaimer"}
+    assert "Routing Agent" not in agents(lab)
+    out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", name="Routing*", state="disabled"))
+    assert agents(lab)["Routing Agent Two"]["enabled"] is False
+    assert agents(lab)["Contoso Disclaimer"]["enabled"] is True
+    default = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", state="absent"))
+    assert default["changed"] is False, "no agent contains mxhero"
+
+
+@pytest.mark.parametrize("name", INJECTION_NAMES)
+def test_injection_names_are_just_names(exchange_lab, name):
+    servers = [{"name": "EX01", "agents": {"Hub": [{"name": name}, {"name": "Transport Rule Agent 2"}]}}]
+    connectors = [{"name": name, "smart_hosts": ["smtp.mxhero.com"]}, {"name": "Internet"}]
+    lab = exchange_lab({"domains": [org(servers=servers, send_connectors=connectors)]})
+    out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", name=name, state="absent"))
+    assert out["changed"] is True, out
+    assert name not in agents(lab) and "Transport Rule Agent 2" in agents(lab)
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", name=name))
+    assert out["changed"] is True, out
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
+
+
+def test_send_connector_check_real_idempotent(exchange_lab):
+    connectors = [{"name": "Outbound via mxHero", "smart_hosts": ["smtp.mxhero.com"]},
+                  {"name": "Mixed", "smart_hosts": ["smtp-relay.mxhero.com", "relay.other.example"],
+                   "address_spaces": ["SMTP:other.example;1"]},
+                  {"name": "Partner", "smart_hosts": ["relay.partner.example"], "address_spaces": ["SMTP:p.example;1"]},
+                  {"name": "Internet", "address_spaces": ["SMTP:*;10"]}]
+    lab = exchange_lab({"domains": [org(send_connectors=connectors)]})
+    args = exchange_args(lab, "ex-t.test", state="absent")
+    check = run_module("exchange_send_connector", args, check_mode=True, diff=True)
+    assert len(winrm_state(lab)["send_connectors"]) == 4
+    real = run_module("exchange_send_connector", args, diff=True)
+    assert real["changed"] is True and real["diff"] == check["diff"]
+    actions = {f["object"]: f["action"] for f in real["findings"]}
+    assert actions == {"send connector Outbound via mxHero": "removed", "send connector Mixed": "reported"}
+    assert {f["object"]: f["action"] for f in check["findings"]}["send connector Outbound via mxHero"] == "would_remove"
+    assert real["removed"][0]["smart_hosts"] == ["smtp.mxhero.com"]
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Mixed", "Partner", "Internet"]
+    again = run_module("exchange_send_connector", args)
+    assert again["changed"] is False
+    mixed = run_module("exchange_send_connector", dict(args, include_mixed=True, state="disabled"))
+    assert mixed["changed"] is True
+    assert {c["name"]: c["enabled"] for c in winrm_state(lab)["send_connectors"]} == {
+        "Mixed": False, "Partner": True, "Internet": True}
+
+
+def test_send_connector_refuses_to_cut_outbound_mail(exchange_lab):
+    lab = exchange_lab({"domains": [org(send_connectors=[{"name": "Relay", "smart_hosts": ["smtp.mxhero.com"]}])]})
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "no enabled send connector would be left for *" in out["msg"]
+    assert len(winrm_state(lab)["send_connectors"]) == 1
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", state="disabled",
+                                                              allow_no_outbound=True))
+    assert out["changed"] is True and out["warnings"]
+    assert winrm_state(lab)["send_connectors"][0]["enabled"] is False
+
+
+def test_large_payload_goes_through_stdin(exchange_lab):
+    many = [{"name": "mxHero relay %03d %s" % (i, "x" * 40), "smart_hosts": ["smtp.mxhero.com"]} for i in range(120)]
+    lab = exchange_lab({"domains": [org(send_connectors=many + [{"name": "Internet"}])]})
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert out["changed"] is True and len(out["removed"]) == 120
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
+    big = [h for h in lab.state()["winrm"]["history"] if h["script"] == "set_send_connectors.ps1"]
+    assert big and big[0]["stdin_bytes"] > 8191 * 2
+
+
+def test_info_reports_everything(lab):
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    assert out["changed"] is False
+    kinds = sorted((f["kind"], f["action"]) for f in out["findings"])
+    assert kinds == [("send_connector", "reported"), ("transport_agent", "reported"),
+                     ("transport_agent", "reported")]
+    assert out["transport_services"] == ["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery"]
+    assert out["snapin"] == "Microsoft.Exchange.Management.PowerShell.SnapIn"
+
+
+def test_exchange_2010_snapin_chosen_automatically(lab):
+    out = run_module("exchange_info", exchange_args(lab, "ex-legacy.test"))
+    assert out["snapin"] == "Microsoft.Exchange.Management.PowerShell.E2010"
+    assert out["transport_services"] == ["Hub"] and out["version"].startswith("Version 14.3")
+    forced = run_module("exchange_info", exchange_args(lab, "ex-legacy.test", exchange_snapin="2013"))
+    assert forced["failed"] and "no Exchange management snap-in" in forced["msg"] and "EXOLD" in forced["msg"]
+
+
+def test_basic_over_https(lab):
+    entry = lab.service("winrm")["organizations"]["ex-t.test"]["servers"][0]
+    args = exchange_args(lab, "ex-t.test", transport="basic", scheme="https", port=entry["https_port"],
+                         ca_path=lab.manifest["ca"])
+    assert run_module("exchange_info", args)["server"] == "EX01"
+
+
+def test_untrusted_certificate(lab):
+    entry = lab.service("winrm")["organizations"]["ex-t.test"]["servers"][0]
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
+                                                    port=entry["https_port"]))
+    assert out["failed"] and "TLS failed" in out["msg"] and "ca_path" in out["msg"]
+    lax = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
+                                                    port=entry["https_port"], validate_certs=False))
+    assert lax["server"] == "EX01"
+
+
+def test_wrong_password_and_no_secret_leaks(lab):
+    wrong = "Wr0ng-Secret-Value"
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", password=wrong))
+    assert out["failed"] and "rejected the credentials" in out["msg"] and out["msg"].startswith("ex-t.test: ")
+    assert wrong not in json.dumps(out)
+    good = exchange_args(lab, "ex-t.test")
+    assert good["password"] not in json.dumps(run_module("exchange_info", good))
+
+
+def test_transient_faults_are_retried(lab):
+    lab.fault("winrm", kind="operation_timeout", count=3)
+    lab.fault("winrm", kind="500", count=1, action="Create")
+    lab.fault("winrm", kind="drop", count=1)
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    assert out.get("failed") is not True, out
+    assert lab.state()["winrm"]["faults"] == [], "every fault was consumed"
+
+
+def test_server_that_times_out(lab):
+    lab.fault("winrm", kind="hang", count=-1, seconds=3)
+    started = time.monotonic()
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", read_timeout=2, operation_timeout=1))
+    assert out["failed"] and "no answer from" in out["msg"] and "attempts" in out["msg"]
+    assert time.monotonic() - started < 40
+
+
+def test_cmdlet_error_is_one_clear_line(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    lab.fault("winrm", kind="cmdlet_error", cmdlet="Uninstall-TransportAgent", count=1,
+              message="Access to the path 'C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\"
+                      "Shared\\agents.config' is denied.")
+    out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", state="absent"))
+    assert out["failed"]
+    assert out["msg"].startswith("ex-t.test: server EX01 Hub transport agent mxHero Transport Agent: Access to the path")
+    assert "\n" not in out["msg"]
+    lab.fault("winrm", kind="cmdlet_error", cmdlet="Get-SendConnector", count=1,
+              message="Active Directory server dc01.lab.test is not available.")
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "PowerShell failed running get_state.ps1" in out["msg"]
+    assert "dc01.lab.test is not available" in out["msg"] and "CLIXML" not in out["msg"]
+    # The disable before the failed uninstall happened; a rerun finishes the job.
+    out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", state="absent"))
+    assert out["changed"] is True and "mxHero Transport Agent" not in agents(lab)
+
+
+def test_auth_fault_is_not_retried_and_names_the_fix(lab):
+    lab.fault("winrm", kind="auth", count=-1)
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "rejected the credentials" in out["msg"] and "check username and password" in out["msg"]
+
+
+def test_kerberos_without_its_library_is_a_clear_error(lab):
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="kerberos"))
+    assert out["failed"] and "transport kerberos is not available on the controller" in out["msg"]
+
+
+def test_write_with_unknown_outcome_is_not_repeated(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    args = exchange_args(lab, "ex-t.test", state="absent")
+    run_module("exchange_info", exchange_args(lab, "ex-t.test"))  # the read path is healthy
+    # The read's Receive goes through; the write's is dropped, so its outcome is unknown.
+    lab.fault("winrm", kind="drop", count=1, action="Receive", skip=1)
+    out = run_module("exchange_transport_agent", args)
+    assert out["failed"] and "may or may not have been made" in out["msg"], out
+    # The script ran (its stdin had closed) but nobody saw the answer; the module did not send it again.
+    writes = [h for h in lab.state()["winrm"]["history"] if h["script"] == "set_transport_agents.ps1"]
+    assert len(writes) == 1
+    # Running the task again reads first and finds nothing left to do.
+    again = run_module("exchange_transport_agent", args)
+    assert again["changed"] is False and "mxHero Transport Agent" not in agents(lab)
+    assert winrm_state(lab)["servers"]["EX01"]["restarts"] == {"MSExchangeTransport": 1,
+                                                               "MSExchangeFrontEndTransport": 1}
