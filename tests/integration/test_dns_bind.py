@@ -276,3 +276,18 @@ def _engine_mx(lab, zone):
     provider = Rfc2136Provider(zone, server=d["server"], port=d["port"], key_name=d["key_name"],
                                key_secret=lab.tsig_secret)
     return DnsEngine(provider, zone, Fingerprint()).mx()
+
+
+def test_info_through_a_recursive_resolver_view(lab):
+    """Without server:, dns_info reads what a resolver answers (here a resolver aimed at the lab's BIND)."""
+    from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
+    params = dict(dns_args(lab, "dkim.test", server=None, key_name=None, key_secret=None), record=None, timeout=5.0,
+                  protocol="tcp", mxhero_domains=[], mxhero_ips=[], mxhero_name_patterns=[], match_cidrs=False)
+    engine = dns_module.build_engine(params, read_only=True)
+    engine.provider.resolver.nameservers = [lab.dns["server"]]
+    engine.provider.resolver.port = lab.dns["port"]
+    result = engine.info(checks=("mx", "dkim"), dkim_selectors=("mxh1", "none"))
+    assert sorted(f["kind"] for f in result["findings"]) == ["dkim_cname", "mx_record"]
+    assert result["findings"][-1]["object"] == "mxh1._domainkey.dkim.test. CNAME mxh1.dkim.mxhero.com."
+    nothing = engine.info(record="nowhere.dkim.test", checks=("mx",))
+    assert nothing["findings"] == [] and nothing["records"]["mx"] == []
