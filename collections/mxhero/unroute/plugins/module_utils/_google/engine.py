@@ -235,7 +235,7 @@ class Run(object):
         self.after[name] = after
         self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"],
                                      planned("changed", self.check_mode), before=before, after=after,
-                                     why="removed %s from the list; every other entry kept"
+                                     why="the mxHero entries %s come out of the list; every other entry stays"
                                          % ", ".join(plan["removed_values"])))
         self.removed.append({"kind": "gmail_policy_entries", "policy": copy.deepcopy(policy),
                              "entries": plan["removed_values"]})
