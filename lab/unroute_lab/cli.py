@@ -57,7 +57,7 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     zones = [d.name for d in estate.domains]
     manifest = {"dir": str(directory), "estate": str(Path(estate_path).resolve()), "ca": str(pki.ca_path),
                 "services": {"dns": bind.manifest(zones)}, "domains": {}}
-    sup = _start_supervisor(directory, estate_path)
+    sup = _start_supervisor(directory, estate_path, estate)
     if sup:
         pids["supervisor"] = sup["pid"]
         (directory / "pids.json").write_text(json.dumps(pids))
@@ -81,9 +81,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     return manifest
 
 
-def _start_supervisor(directory, estate_path):
+def _start_supervisor(directory, estate_path, estate):
     from .services import load_services
-    estate = estate_mod.load(estate_path)
     if not any(cls.wanted(estate) for cls in load_services()):
         return None
     log = open(directory / "supervisor.log", "ab")
