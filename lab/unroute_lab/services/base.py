@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from http.server import ThreadingHTTPServer
 
 
 class LabService:
@@ -30,7 +31,20 @@ class LabService:
         raise NotImplementedError
 
     def stop(self):
-        pass
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def serve_https(self, handler_class, cert_name):
+        """Serve ``handler_class`` over TLS (lab CA) on a free loopback port, in a thread; return the port."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        tls = self.ctx.pki.server_context(cert_name)
+        # Handshake in the request thread, so a stalled client cannot block the accept loop.
+        self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        return self.server.server_address[1]
 
     def state(self):
         """The service's full current state as JSON-serialisable data."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from .base import LabService
 from .exo_auth import EXCHANGE_ROLE, AppRegistration, AuthError, TokenSigner
@@ -62,22 +61,13 @@ class ExchangeOnlineService(LabService):
         class Handler(_Handler):
             svc = service
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        context = self.ctx.pki.server_context("exo")
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        port = self.server.server_address[1]
+        port = self.serve_https(Handler, "exo")
         self.base = "https://127.0.0.1:%d" % port
         self.signer = TokenSigner(self.base)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         return {"server": "127.0.0.1", "port": port, "url": self.base, "authority_host": self.base,
                 "api_endpoint": self.base, "ca": str(self.ctx.pki.ca_path),
                 "tenants": {t.domain: dict(self.apps[tid].manifest(), tenant_id=tid)
                             for tid, t in self.tenants.items()}}
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
 
     def state(self):
         with self.lock:

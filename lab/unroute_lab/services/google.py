@@ -16,10 +16,9 @@ import hashlib
 import json
 import os
 import secrets
-import threading
 import time
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -145,16 +144,10 @@ class GoogleService(LabService):
         class Handler(_Handler):
             svc = service
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        tls = self.ctx.pki.server_context("google")
-        # Handshake in the request thread, so a stalled client cannot block the accept loop.
-        self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
-        port = self.server.server_address[1]
+        port = self.serve_https(Handler, "google")
         self.base_url = "https://127.0.0.1:%d/" % port
         self.token_uri = self.base_url + "token"
         self._write_credentials()
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         return {
             "url": self.base_url, "endpoint": self.base_url, "token_uri": self.token_uri,
             "policy_api_endpoint": self.base_url, "admin_settings_endpoint": self.base_url,
@@ -164,10 +157,6 @@ class GoogleService(LabService):
                                         "user": c["users"][0], "authorized_user_file": c["authorized_user_file"]}
                           for c in self.customers.values()},
         }
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
 
     def _write_secret(self, path, data):
         path.parent.mkdir(parents=True, exist_ok=True)
