@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 from pathlib import Path
 
 import yaml
@@ -29,21 +26,7 @@ def start_lab(directory, domains):
 
 
 def stop_lab(lab):
-    """``unroute-lab down``, reaping the lab's processes ourselves.
-
-    They are children of the test process; until someone waits for them they
-    linger as zombies and ``down`` waits its full 10 s for them to "exit".
-    """
-    pids = list(json.loads((lab.dir / "pids.json").read_text()).values()) if (lab.dir / "pids.json").exists() else []
-    worker = threading.Thread(target=lab_cli.down, args=(str(lab.dir),))
-    worker.start()
-    while worker.is_alive():
-        for pid in pids:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        worker.join(0.05)
+    lab_cli.down(str(lab.dir))
 
 
 def exo_args(lab, domain, credential="certificate", **extra):

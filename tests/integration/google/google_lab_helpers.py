@@ -4,10 +4,6 @@ tests/conftest.py for tests that import from it.)"""
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-import time
 
 import pytest
 import yaml
@@ -46,28 +42,6 @@ def module_lab(tmp_path_factory, request):
     path.write_text(yaml.safe_dump(request.module.ESTATE))
     lab_cli.up(str(path), str(directory / "run"), quiet=True)
     yield Lab(directory / "run")
-    stop_lab(directory / "run")
+    lab_cli.down(str(directory / "run"))
 
 
-def stop_lab(run_dir):
-    """``unroute-lab down``, reaping the lab's processes: started from this process they are our
-    children, and down() would wait its full 10 s for their zombies (reported to the lead)."""
-    pids = list(json.loads((run_dir / "pids.json").read_text()).values())
-
-    def reap():
-        deadline = time.monotonic() + 12
-        waiting = set(pids)
-        while waiting and time.monotonic() < deadline:
-            for pid in list(waiting):
-                try:
-                    done, _ = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done = pid
-                if done:
-                    waiting.discard(pid)
-            time.sleep(0.05)
-
-    reaper = threading.Thread(target=reap, daemon=True)
-    reaper.start()
-    lab_cli.down(str(run_dir))
-    reaper.join(timeout=1)

@@ -43,12 +43,3 @@ def finding(platform, kind, obj, evidence, action, before=None, after=None, manu
     if why:
         record["why"] = why
     return record
-
-
-def result(findings, changed, removed=None, added=None, before=None, after=None, diff_mode=False, **extra):
-    """Assemble a module result; ``diff`` only when diff mode is on (even when unchanged)."""
-    out = dict(changed=bool(changed), findings=findings, removed=removed or [], added=added or [])
-    if diff_mode:
-        out["diff"] = {"before": before, "after": after}
-    out.update(extra)
-    return out

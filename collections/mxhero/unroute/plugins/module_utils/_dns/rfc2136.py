@@ -26,10 +26,8 @@ try:
     import dns.tsigkeyring
     import dns.update
     HAS_DNSPYTHON = True
-    DNSPYTHON_ERROR = None
-except ImportError as _err:  # pragma: no cover - reported by the module
+except ImportError:  # pragma: no cover - reported by the module
     HAS_DNSPYTHON = False
-    DNSPYTHON_ERROR = _err
 
 ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
 

@@ -227,7 +227,7 @@ class ExoClient(object):
                 # Refused before anything was sent is safe to repeat; a dropped connection mid-write is not.
                 raise TransientError("connection to %s failed: %s" % (self.api_endpoint, _reason(err)),
                                      unknown_outcome=write and "refused" not in str(err).lower())
-            except requests.exceptions.Timeout as err:
+            except requests.exceptions.Timeout:
                 raise TransientError("%s did not answer in %ss" % (self.api_endpoint, self.timeout),
                                      unknown_outcome=write)
             if resp.status_code == 401 and attempt == 1 and "expired" in _diagnostics(resp).lower():
