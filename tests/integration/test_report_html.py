@@ -4,7 +4,8 @@ import shutil
 
 import pytest
 
-from ansible_collections.mxhero.unroute.plugins.modules import run_report
+from helpers import run_module
+
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
@@ -54,8 +55,8 @@ def browser():
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     dest = tmp_path_factory.mktemp("report")
-    result = run_report.execute({"domains": ENTRIES, "mode": "unroute", "dest": str(dest), "started": None,
-                                 "check_mode_run": False}, False, False)
+    result = run_module("run_report", {"domains": ENTRIES, "mode": "unroute", "dest": str(dest)})
+    assert not result.get("failed"), result.get("msg")
     return result
 
 

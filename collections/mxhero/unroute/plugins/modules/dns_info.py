@@ -94,30 +94,23 @@ added:
   elements: dict
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DEFAULT_DKIM_SELECTORS
 
-
-def argument_spec():
-    spec = dns_module.dns_argument_spec()
-    spec.update(dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
-                checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"],
-                            default=["mx", "spf", "dkim"]))
-    return spec
+ARGSPEC = dns_module.ARGSPEC.extend(dict(
+    dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
+    checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"], default=["mx", "spf", "dkim"]),
+))
 
 
-def execute(params, check_mode, diff_mode):
-    def info(engine):
-        result = engine.info(record=params["record"], dkim_selectors=params["dkim_selectors"],
-                             checks=params["checks"])
-        result.update(removed=[], added=[])
-        return result
-    return dns_module.execute(params, False, info, read_only=True)
+def execute(params, ctx):
+    return dns_module.execute(params, ctx, lambda engine: engine.info(
+        record=params["record"], dkim_selectors=params["dkim_selectors"], checks=params["checks"]), read_only=True)
 
 
 def main():
-    run_module(argument_spec(), execute)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.dns_info")
 
 
 if __name__ == "__main__":

@@ -131,29 +131,25 @@ diff:
     after: {record: example.com., type: MX, ttl: 3600, values: ["20 mail.example.com."]}
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
-
-def argument_spec():
-    spec = dns_module.dns_argument_spec()
-    spec.update(
-        state=dict(type="str", default="absent", choices=["absent"]),
-        replacement=dict(type="list", elements="dict", options=dict(
-            preference=dict(type="int", required=True),
-            exchange=dict(type="str", required=True),
-        )),
-    )
-    return spec
+ARGSPEC = dns_module.ARGSPEC.extend(dict(
+    state=dict(type="str", default="absent", choices=["absent"]),
+    replacement=dict(type="list", elements="dict", options=dict(
+        preference=dict(type="int", required=True),
+        exchange=dict(type="str", required=True),
+    )),
+))
 
 
-def execute(params, check_mode, diff_mode):
-    return dns_module.execute(params, diff_mode, lambda engine: engine.mx(
-        record=params["record"], replacement=params["replacement"], check_mode=check_mode))
+def execute(params, ctx):
+    return dns_module.execute(params, ctx, lambda engine: engine.mx(
+        record=params["record"], replacement=params["replacement"], check_mode=ctx.check_mode))
 
 
 def main():
-    run_module(argument_spec(), execute)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.dns_mx")
 
 
 if __name__ == "__main__":

@@ -101,26 +101,20 @@ removed:
   elements: dict
 '''
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-CONSTRAINTS = common.CONSTRAINTS
-
-
-def argument_spec():
-    spec = common.connection_argument_spec()
-    spec.update(transport_service=dict(type="list", elements="str",
-                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]))
-    return spec
+ARGSPEC = common.ARGSPEC.extend(dict(transport_service=dict(type="list", elements="str",
+                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"])))
 
 
-def execute(params, check_mode, diff_mode):
-    return common.execute(params, check_mode, diff_mode,
+def execute(params, ctx):
+    return common.execute(params, ctx,
                           lambda engine: engine.info(services=params["transport_service"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exchange_info")
 
 
 if __name__ == "__main__":

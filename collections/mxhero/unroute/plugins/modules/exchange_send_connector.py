@@ -102,31 +102,25 @@ diff:
   type: dict
 '''
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-CONSTRAINTS = common.CONSTRAINTS
-
-
-def argument_spec():
-    spec = common.connection_argument_spec()
-    spec.update(
-        state=dict(type="str", default="absent", choices=["disabled", "absent"]),
-        name=dict(type="str"),
-        include_mixed=dict(type="bool", default=False),
-        allow_no_outbound=dict(type="bool", default=False),
-    )
-    return spec
+ARGSPEC = common.ARGSPEC.extend(dict(
+    state=dict(type="str", default="absent", choices=["disabled", "absent"]),
+    name=dict(type="str"),
+    include_mixed=dict(type="bool", default=False),
+    allow_no_outbound=dict(type="bool", default=False),
+))
 
 
-def execute(params, check_mode, diff_mode):
-    return common.execute(params, check_mode, diff_mode, lambda engine: engine.send_connectors(
+def execute(params, ctx):
+    return common.execute(params, ctx, lambda engine: engine.send_connectors(
         params["state"], name=params["name"], include_mixed=params["include_mixed"],
         allow_no_outbound=params["allow_no_outbound"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exchange_send_connector")
 
 
 if __name__ == "__main__":

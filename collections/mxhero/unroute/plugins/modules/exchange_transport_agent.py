@@ -121,32 +121,26 @@ diff:
   type: dict
 '''
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 
-CONSTRAINTS = common.CONSTRAINTS
-
-
-def argument_spec():
-    spec = common.connection_argument_spec()
-    spec.update(
-        state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
-        name=dict(type="str"),
-        transport_service=dict(type="list", elements="str",
-                               choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
-        restart_services=dict(type="bool", default=True),
-    )
-    return spec
+ARGSPEC = common.ARGSPEC.extend(dict(
+    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
+    name=dict(type="str"),
+    transport_service=dict(type="list", elements="str",
+                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
+    restart_services=dict(type="bool", default=True),
+))
 
 
-def execute(params, check_mode, diff_mode):
-    return common.execute(params, check_mode, diff_mode, lambda engine: engine.transport_agents(
+def execute(params, ctx):
+    return common.execute(params, ctx, lambda engine: engine.transport_agents(
         params["state"], name=params["name"], services=params["transport_service"],
         restart=params["restart_services"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exchange_transport_agent")
 
 
 if __name__ == "__main__":

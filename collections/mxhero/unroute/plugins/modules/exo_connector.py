@@ -108,27 +108,21 @@ diff:
             transport_rules: []}
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-CONSTRAINTS = exo_module.CONSTRAINTS
+ARGSPEC = exo_module.ARGSPEC.extend(dict(
+    direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
+    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
+))
 
 
-def argument_spec():
-    spec = exo_module.exo_argument_spec()
-    spec.update(
-        direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
-        state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
-    )
-    return spec
-
-
-def execute(params, check_mode, diff_mode):
-    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.connectors(params["direction"], params["state"]))
+def execute(params, ctx):
+    return exo_module.execute(params, ctx, lambda engine: engine.connectors(params["direction"], params["state"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exo_connector")
 
 
 if __name__ == "__main__":

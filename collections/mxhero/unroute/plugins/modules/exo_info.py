@@ -98,25 +98,19 @@ removed:
   elements: dict
 """
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import INFO_CHECKS
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-CONSTRAINTS = exo_module.CONSTRAINTS
+ARGSPEC = exo_module.ARGSPEC.extend(dict(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS))))
 
 
-def argument_spec():
-    spec = exo_module.exo_argument_spec()
-    spec.update(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS)))
-    return spec
-
-
-def execute(params, check_mode, diff_mode):
-    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.info(params["checks"]))
+def execute(params, ctx):
+    return exo_module.execute(params, ctx, lambda engine: engine.info(params["checks"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exo_info")
 
 
 if __name__ == "__main__":

@@ -96,24 +96,18 @@ diff:
     after: {transport_rules: [{Name: Route outbound mail through mxHERO, State: Disabled}]}
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-CONSTRAINTS = exo_module.CONSTRAINTS
+ARGSPEC = exo_module.ARGSPEC.extend(dict(state=dict(type="str", default="disabled", choices=["disabled", "absent"])))
 
 
-def argument_spec():
-    spec = exo_module.exo_argument_spec()
-    spec.update(state=dict(type="str", default="disabled", choices=["disabled", "absent"]))
-    return spec
-
-
-def execute(params, check_mode, diff_mode):
-    return exo_module.execute(params, check_mode, diff_mode, lambda engine: engine.transport_rules(params["state"]))
+def execute(params, ctx):
+    return exo_module.execute(params, ctx, lambda engine: engine.transport_rules(params["state"]))
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.exo_transport_rule")
 
 
 if __name__ == "__main__":

@@ -169,27 +169,21 @@ partial:
   elements: str
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-CONSTRAINTS = google_module.CONSTRAINTS
+ARGSPEC = google_module.ARGSPEC.extend(dict(
+    state=dict(type="str", default="absent", choices=["absent"]),
+    on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
+))
 
 
-def argument_spec():
-    spec = google_module.google_argument_spec()
-    spec.update(
-        state=dict(type="str", default="absent", choices=["absent"]),
-        on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
-    )
-    return spec
-
-
-def execute(params, check_mode, diff_mode):
-    return google_module.execute_gateway(params, check_mode, diff_mode)
+def execute(params, ctx):
+    return google_module.execute_gateway(params, ctx)
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.google_gateway")
 
 
 if __name__ == "__main__":

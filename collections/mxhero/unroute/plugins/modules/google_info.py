@@ -95,22 +95,18 @@ policies_read:
   type: int
 """
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-CONSTRAINTS = google_module.CONSTRAINTS
+ARGSPEC = google_module.ARGSPEC
 
 
-def argument_spec():
-    return google_module.google_argument_spec()
-
-
-def execute(params, check_mode, diff_mode):
-    return google_module.execute_info(params, check_mode, diff_mode)
+def execute(params, ctx):
+    return google_module.execute_info(params, ctx)
 
 
 def main():
-    run_module(argument_spec(), execute, **CONSTRAINTS)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.google_info")
 
 
 if __name__ == "__main__":

@@ -90,21 +90,20 @@ import datetime
 import os
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._module import run_module
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._report import build_record, to_html, to_json
 
 
-def argument_spec():
-    return dict(
-        domains=dict(type="list", elements="dict", required=True),
-        mode=dict(type="str", required=True, choices=["audit", "unroute"]),
-        dest=dict(type="path", required=True),
-        started=dict(type="str"),
-        check_mode_run=dict(type="bool", default=False),
-    )
+ARGSPEC = _runner.ArgSpec(dict(
+    domains=dict(type="list", elements="dict", required=True),
+    mode=dict(type="str", required=True, choices=["audit", "unroute"]),
+    dest=dict(type="path", required=True),
+    started=dict(type="str"),
+    check_mode_run=dict(type="bool", default=False),
+))
 
 
-def execute(params, check_mode, diff_mode):
+def execute(params, ctx):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = params["started"] or now
     record = build_record(params["domains"], params["mode"], started, now, params["check_mode_run"])
@@ -124,7 +123,7 @@ def execute(params, check_mode, diff_mode):
 
 
 def main():
-    run_module(argument_spec(), execute)
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.run_report")
 
 
 if __name__ == "__main__":

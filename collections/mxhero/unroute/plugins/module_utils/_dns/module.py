@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
@@ -51,15 +52,13 @@ def build_engine(params, read_only=False):
     return DnsEngine(provider, zone, fingerprint)
 
 
-def execute(params, diff_mode, operation, read_only=False):
-    """Run ``operation(engine)``; shape its outcome as a module result (diff only in diff mode)."""
+def execute(params, ctx, operation, read_only=False):
+    """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing)."""
     engine = build_engine(params, read_only=read_only)
     outcome = operation(engine)
-    before = outcome.pop("before", None)
-    after = outcome.pop("after", None)
-    if diff_mode and before is not None:
-        outcome["diff"] = {"before": before, "after": after}
-    # Ansible consumes `warnings` when it shows them; `cautions` stays in the registered result for the report.
-    outcome["cautions"] = ["%s: %s" % (params["zone"], w) for w in engine.warnings]
-    outcome["warnings"] = list(outcome["cautions"])
+    for text in engine.warnings:
+        ctx.warn("%s: %s" % (params["zone"], text))
     return outcome
+
+
+ARGSPEC = ArgSpec(dns_argument_spec())

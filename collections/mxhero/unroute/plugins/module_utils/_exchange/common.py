@@ -2,9 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every exchange_* module shares: connection options, client set-up, the run wrapper.
 
-Modules expose ``argument_spec()`` and ``execute(params, check_mode, diff_mode)``
-(see module_utils/_module.py) so that they run both as classic modules and
-in-process through the collection's action plugins.
+Modules expose ``ARGSPEC`` and ``execute(params, ctx)`` for the one runner
+(module_utils/_runner.py).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import cl
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.engine import Engine
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
+from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 
 CONSTRAINTS = dict(required_if=[("transport", "certificate", ("client_cert", "client_key"))])
 
@@ -63,19 +63,18 @@ def build_engine(params, check_mode):
                   secrets=[params["password"]])
 
 
-def execute(params, check_mode, diff_mode, action):
+def execute(params, ctx, action):
     """Run ``action(engine)``; every failure leaves as one UnrouteError with no secret in it."""
-    engine = build_engine(params, check_mode)
+    engine = build_engine(params, ctx.check_mode)
     try:
         out = action(engine)
     except client_mod.ExchangeError as err:
         raise engine.fail(err)
     finally:
         engine.client.close()
-    before = out.pop("before", None)
-    after = out.pop("after", None)
-    if diff_mode and before is not None:
-        out["diff"] = {"before": before, "after": after}
-    out.setdefault("removed", [])
-    out.setdefault("warnings", [])
+    for text in out.pop("warnings", None) or []:
+        ctx.warn(text)
     return out
+
+
+ARGSPEC = ArgSpec(connection_argument_spec(), **CONSTRAINTS)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import client as exo_client
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import ExoEngine
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
+from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 
 # Passed to AnsibleModule and to the in-process action plugin alike.
 CONSTRAINTS = dict(
@@ -65,24 +66,19 @@ def build_engine(params, check_mode):
     return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode)
 
 
-def execute(params, check_mode, diff_mode, action):
-    """Run ``action(engine)``; shape its outcome as a module result, with every secret scrubbed."""
-    secrets = [params.get("client_secret"), params.get("certificate_password")]
+def execute(params, ctx, action):
+    """Run ``action(engine)``; the runner shapes the result and scrubs the tokens the client declares."""
     engine = None
     try:
-        engine = build_engine(params, check_mode)
+        engine = build_engine(params, ctx.check_mode)
         outcome = action(engine)
-    except UnrouteError as err:
+    finally:
         if engine is not None:
-            secrets.extend(engine.client.secret_values())
-        raise UnrouteError(None, None, scrub(str(err), secrets), partial=err.partial)
-    secrets.extend(engine.client.secret_values())
-    before = outcome.pop("before", None)
-    after = outcome.pop("after", None)
-    outcome.setdefault("removed", [])
-    if diff_mode and before is not None:
-        outcome["diff"] = {"before": before, "after": after}
-    # Ansible consumes `warnings` when it shows them; `cautions` stays in the registered result for the report.
-    outcome["cautions"] = [scrub(w, secrets) for w in engine.warnings]
-    outcome["warnings"] = list(outcome["cautions"])
+            for value in engine.client.secret_values():
+                ctx.secret(value)
+    for text in engine.warnings:
+        ctx.warn(text)
     return outcome
+
+
+ARGSPEC = ArgSpec(exo_argument_spec(), **CONSTRAINTS)

@@ -10,6 +10,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
+from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
 CONSTRAINTS = dict(mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
@@ -42,19 +43,9 @@ def _require_libraries(params):
             "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
 
 
-def _finish(params, result):
-    """``cautions`` stay in the run record (the report shows manual actions on their own); Ansible
-    consumes ``warnings``, which also name every pending manual action so no one misses them."""
-    result["cautions"] = list(result.pop("warnings", []))
-    result["warnings"] = result["cautions"] + [
-        "%s: manual action needed - %s: %s" % (params["domain"], item["object"], item["steps"])
-        for item in result["manual_actions"]]
-    return result
-
-
-def execute_gateway(params, check_mode, diff_mode):
+def execute_gateway(params, ctx):
     _require_libraries(params)
-    result = _finish(params, engine.run(params, check_mode, diff_mode))
+    result = engine.run(params, ctx.check_mode, ctx.diff_mode)
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
         if msg:
@@ -63,6 +54,9 @@ def execute_gateway(params, check_mode, diff_mode):
     return result
 
 
-def execute_info(params, check_mode, diff_mode):
+def execute_info(params, ctx):
     _require_libraries(params)
-    return _finish(params, engine.info(params))
+    return engine.info(params)
+
+
+ARGSPEC = ArgSpec(google_argument_spec(), **CONSTRAINTS)
