@@ -18,6 +18,9 @@ REGISTRY = [
     # Exchange Server over WinRM (issue 3) below this line
     "unroute_lab.services.winrm:WinRMService",
 
+    # An egress proxy for tasks with environment: HTTPS_PROXY (issue 16)
+    "unroute_lab.services.proxy:ProxyService",
+
 ]
 
 
