@@ -17,10 +17,10 @@ SECRET = "s3cr3t-Value-that-must-not-show"
 
 ENTRIES = [
     {"domain": "broken.test", "platform": "other", "results": {
-        "unroute_r_dns_mx": {"failed": True, "msg": "broken.test: broken.test. MX: 127.0.0.1:53 refused the update (REFUSED)",
+        "unroute_result_dns_mx": {"failed": True, "msg": "broken.test: broken.test. MX: 127.0.0.1:53 refused the update (REFUSED)",
                              "invocation": {"module_args": {"key_secret": SECRET}}}}, "errors": []},
     {"domain": "gmail.test", "platform": "google", "results": {
-        "unroute_r_google_gateway": {"changed": False, "findings": [
+        "unroute_result_google_gateway": {"changed": False, "findings": [
             {"platform": "google", "kind": "outbound_gateway", "object": "Gmail outbound gateway",
              "evidence": ["host gmail-out.mxhero.com"], "action": "manual",
              "manual_steps": "Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway: clear it"}],
@@ -28,13 +28,13 @@ ENTRIES = [
                                 "steps": "Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway: clear it"}]}},
         "errors": []},
     {"domain": "done.test", "platform": "other", "results": {
-        "unroute_r_dns_mx": {"results": [{"changed": True, "findings": [
+        "unroute_result_dns_mx": {"results": [{"changed": True, "findings": [
             {"platform": "dns", "kind": "mx_record", "object": "done.test. MX 10 smtp-in.mxhero.com.",
              "evidence": ["host smtp-in.mxhero.com"], "action": "removed"}],
             "removed": [{"record": "done.test.", "type": "MX", "ttl": 3600, "value": "10 smtp-in.mxhero.com."}]}]},
-        "unroute_r_dns_spf": {"changed": False, "findings": [], "cautions": ["done.test: the SPF record now authorises no sender"]},
-        "unroute_r_dns_dkim": {"skipped": True}}, "errors": []},
-    {"domain": "quiet.test", "platform": "microsoft365", "results": {"unroute_r_dns_mx": {"changed": False, "findings": []}},
+        "unroute_result_dns_spf": {"changed": False, "findings": [], "cautions": ["done.test: the SPF record now authorises no sender"]},
+        "unroute_result_dns_dkim": {"skipped": True}}, "errors": []},
+    {"domain": "quiet.test", "platform": "microsoft365", "results": {"unroute_result_dns_mx": {"changed": False, "findings": []}},
      "errors": []},
 ]
 

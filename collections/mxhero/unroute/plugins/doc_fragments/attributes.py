@@ -16,6 +16,21 @@ attributes:
   idempotent:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The module runs whole in the controller's worker process, through the collection's action plugin and the
+        same runner as the module file; the task's C(environment) (for example C(HTTPS_PROXY)) applies for the call.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
+  delegation:
+    description: Can be used in conjunction with delegate_to and related keywords.
+    support: none
+    details:
+      - The module always runs on the controller and talks to its API itself; C(delegate_to) a host other than
+        V(localhost) is refused with an error.
 """
 
     ACTIONGROUP_DNS = r"""

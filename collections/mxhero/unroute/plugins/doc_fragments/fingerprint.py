@@ -33,4 +33,31 @@ options:
       - By default such a network is reported, not removed, because it may hold other senders too.
     type: bool
     default: false
+  fingerprint:
+    description:
+      - The same four settings as one dictionary, so that a play can pass one variable (the role's
+        C(unroute_fingerprint)) whole to every module.
+      - Its lists are added to O(mxhero_domains), O(mxhero_ips) and O(mxhero_name_patterns); O(match_cidrs) holds
+        when either says so.
+    type: dict
+    suboptions:
+      mxhero_domains:
+        description: As O(mxhero_domains).
+        type: list
+        elements: str
+        default: []
+      mxhero_ips:
+        description: As O(mxhero_ips).
+        type: list
+        elements: str
+        default: []
+      mxhero_name_patterns:
+        description: As O(mxhero_name_patterns).
+        type: list
+        elements: str
+        default: []
+      match_cidrs:
+        description: As O(match_cidrs).
+        type: bool
+        default: false
 """

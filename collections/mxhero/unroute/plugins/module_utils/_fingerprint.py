@@ -148,11 +148,29 @@ def fingerprint_argument_spec():
         mxhero_ips=dict(type="list", elements="str", default=[]),
         mxhero_name_patterns=dict(type="list", elements="str", default=[]),
         match_cidrs=dict(type="bool", default=False),
+        # The role's one fingerprint variable, passed whole to every module (same keys as above).
+        fingerprint=dict(type="dict", options=dict(
+            mxhero_domains=dict(type="list", elements="str", default=[]),
+            mxhero_ips=dict(type="list", elements="str", default=[]),
+            mxhero_name_patterns=dict(type="list", elements="str", default=[]),
+            match_cidrs=dict(type="bool", default=False),
+        )),
     )
+
+
+def _merged(params):
+    """The four fingerprint options with ``fingerprint`` folded in: lists joined, match_cidrs if either says so."""
+    whole = params.get("fingerprint") or {}
+    merged = {}
+    for key in ("mxhero_domains", "mxhero_ips", "mxhero_name_patterns"):
+        merged[key] = list(params.get(key) or []) + [v for v in whole.get(key) or [] if v not in (params.get(key) or [])]
+    merged["match_cidrs"] = bool(params.get("match_cidrs") or whole.get("match_cidrs"))
+    return merged
 
 
 def fingerprint_from_params(params):
     """Build the fingerprint from module parameters; raises ValueError on a bad IP."""
+    params = _merged(params)
     bad = [ip for ip in params.get("mxhero_ips") or [] if _as_network(ip) is None]
     if bad:
         raise ValueError("mxhero_ips holds values that are not IP addresses or networks: %s" % ", ".join(bad))

@@ -15,16 +15,10 @@ _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansi
               "item", "diff", "_ansible_item_result", "_ansible_ignore_errors", "failed_when_result"}
 
 
-def _warning_text(item):
-    if isinstance(item, dict):
-        return str(item.get("event", {}).get("msg") or item.get("msg") or item)
-    return str(item)
-
-
 def _flatten(results):
-    """Results keyed by step (``unroute_r_<step>`` in the role), loop results one per item; skipped ones dropped."""
+    """Results keyed by step (``unroute_result_<step>`` in the role), loop results one per item; skipped ones dropped."""
     if isinstance(results, dict):
-        results = [dict(r, module=name.replace("unroute_r_", "", 1)) for name, r in sorted(results.items())]
+        results = [dict(r, module=name.replace("unroute_result_", "", 1)) for name, r in sorted(results.items())]
     for result in results:
         name = result.get("module", "?")
         if result.get("skipped"):
@@ -49,7 +43,9 @@ def domain_record(entry):
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
         added.extend(dict(r, module=name) for r in result.get("added") or [])
         manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
-        warnings.extend(_warning_text(w) for w in result.get("cautions") or result.get("warnings") or [])
+        # `cautions` is what a module has to say besides its findings (the runner keeps it apart from the
+        # Ansible warnings, which also repeat each manual action for the console).
+        warnings.extend(str(w) for w in result.get("cautions") or [] if str(w) not in warnings)
         if result.get("failed"):
             errors.append({"module": name, "msg": str(result.get("msg", "failed"))})
     for err in entry.get("errors") or []:
@@ -60,9 +56,6 @@ def domain_record(entry):
         if item.get("action") == "manual" and not any(m.get("object") == item.get("object") for m in manual):
             manual.append({"object": item.get("object"), "steps": item.get("manual_steps", ""),
                            "platform": item.get("platform"), "module": item.get("module")})
-    # A module also warns about each manual action; the report shows those once, as manual steps.
-    steps = [str(m.get("steps") or m.get("manual_steps") or "") for m in manual]
-    warnings = [w for w in warnings if not any(step and step in w for step in steps)]
     actions = set(f.get("action") for f in findings)
     if errors:
         status = "error"
