@@ -64,8 +64,29 @@ def test_wide_network_is_reported_unless_cidrs_match():
 
 def test_manual_steps_name_the_console_path_and_entries():
     plan = engine.plan_policy(policy({"allowedIpAddresses": ["54.208.111.28"]}), FP, set())
-    steps = engine._manual_steps(plan)
+    steps = engine._manual_steps(plan, "org unit /Sales [orgUnits/root]")
     assert "Gmail > Spam, Phishing and Malware > Email allowlist" in steps and "54.208.111.28" in steps
+    assert "select org unit /Sales [orgUnits/root]" in steps
+
+
+def test_a_wider_network_next_to_exact_ips_is_reported_in_the_same_plan():
+    value = {"allowedIpAddresses": ["54.208.111.28", "54.165.0.0/16", "192.0.2.1"]}
+    plan = engine.plan_policy(policy(value), FP, {"gmail.email_spam_filter_ip_allowlist"})
+    assert plan["mode"] == "change" and plan["removed_values"] == ["54.208.111.28"]
+    assert plan["new_value"] == {"allowedIpAddresses": ["54.165.0.0/16", "192.0.2.1"]}
+    assert [r["evidence"] for r in plan["also_reported"]] == [
+        ["cidr 54.165.0.0/16 contains 54.165.252.128 at allowedIpAddresses[1]"]]
+
+
+@pytest.mark.parametrize("setting_type, value", [
+    ("settings/gmail.blocked_sender_lists", {"blockedSenders": ["smtp.mxhero.com", "spam.example"]}),
+    ("settings/gmail.spam_override_lists", {"blockedSenderHosts": ["54.208.111.28"]}),
+    ("settings/gmail.content_compliance", {"denyList": ["relay.mxhero.com"]}),
+])
+def test_block_and_deny_lists_are_only_reported_even_when_mutable(setting_type, value):
+    plan = engine.plan_policy(policy(value, setting_type), FP, {engine.settings.bare(setting_type)})
+    assert plan["mode"] == "reported" and plan["new_value"] == value and plan["removed_values"] == []
+    assert "unblocking mxHero is not unrouting it" in plan["why"]
 
 
 class FakeClient(object):
@@ -73,6 +94,9 @@ class FakeClient(object):
         self.policies = {p["name"]: p for p in policies}
         self.refuse = refuse
         self.patches = []
+
+    def list_org_units(self, customer):
+        return [{"orgUnitPath": "/", "orgUnitId": "id:root", "name": "X Inc"}]
 
     def list_policies(self, customer, setting_filter):
         return [json.loads(json.dumps(p)) for p in self.policies.values()]
