@@ -195,3 +195,17 @@ def test_authorized_user_file_reads_org_unit_paths(module_lab):
     assert not result.get("failed"), result
     [steps] = _policy_steps(result, ALLOW)
     assert "org unit /Sales/EMEA [%s]" % customer_state(lab, domain)["org_units"]["/Sales/EMEA"] in steps
+
+
+def test_a_refused_directory_read_never_fails_the_run(module_lab):
+    lab, domain = module_lab, "ou-named.test"
+    units = customer_state(lab, domain)["org_units"]
+    lab.fault("google", kind="403", count=1, api="directory")
+    result = run_module("google_info", module_args(lab, domain, gateway_verified=True))
+    assert not result.get("failed"), result
+    [steps] = _policy_steps(result, ALLOW)
+    assert "the org unit whose id is %s" % units["/Sales/EMEA"] in steps
+    assert any("named by id only" in c and "HTTP 403" in c for c in result["cautions"])
+    # the fault is spent: the next run names the path again
+    again = run_module("google_info", module_args(lab, domain, gateway_verified=True))
+    assert "org unit /Sales/EMEA [%s]" % units["/Sales/EMEA"] in _policy_steps(again, ALLOW)[0]
