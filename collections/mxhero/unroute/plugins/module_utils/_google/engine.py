@@ -34,7 +34,9 @@ _BLOCK_WORDS = ("block", "deny", "denied")
 
 
 def fp_addresses(fp):
-    return ", ".join(str(n.network_address) if n.num_addresses == 1 else str(n) for n in fp.networks)
+    """The fingerprint's addresses as a person types them (single hosts without their /32 or /128)."""
+    shown = (str(n) for n in fp.networks)
+    return ", ".join(t.rsplit("/", 1)[0] if t.endswith(("/32", "/128")) else t for t in shown)
 
 
 def gateway_steps(domain, fp):
