@@ -64,8 +64,29 @@ def test_wide_network_is_reported_unless_cidrs_match():
 
 def test_manual_steps_name_the_console_path_and_entries():
     plan = engine.plan_policy(policy({"allowedIpAddresses": ["54.208.111.28"]}), FP, set())
-    steps = engine._manual_steps(plan)
+    steps = engine._manual_steps(plan, "org unit /Sales [orgUnits/root]")
     assert "Gmail > Spam, Phishing and Malware > Email allowlist" in steps and "54.208.111.28" in steps
+    assert "select org unit /Sales [orgUnits/root]" in steps
+
+
+def test_a_wider_network_next_to_exact_ips_is_reported_in_the_same_plan():
+    value = {"allowedIpAddresses": ["54.208.111.28", "54.165.0.0/16", "192.0.2.1"]}
+    plan = engine.plan_policy(policy(value), FP, {"gmail.email_spam_filter_ip_allowlist"})
+    assert plan["mode"] == "change" and plan["removed_values"] == ["54.208.111.28"]
+    assert plan["new_value"] == {"allowedIpAddresses": ["54.165.0.0/16", "192.0.2.1"]}
+    assert [r["evidence"] for r in plan["also_reported"]] == [
+        ["cidr 54.165.0.0/16 contains 54.165.252.128 at allowedIpAddresses[1]"]]
+
+
+@pytest.mark.parametrize("setting_type, value", [
+    ("settings/gmail.blocked_sender_lists", {"blockedSenders": ["smtp.mxhero.com", "spam.example"]}),
+    ("settings/gmail.spam_override_lists", {"blockedSenderHosts": ["54.208.111.28"]}),
+    ("settings/gmail.content_compliance", {"denyList": ["relay.mxhero.com"]}),
+])
+def test_block_and_deny_lists_are_only_reported_even_when_mutable(setting_type, value):
+    plan = engine.plan_policy(policy(value, setting_type), FP, {engine.settings.bare(setting_type)})
+    assert plan["mode"] == "reported" and plan["new_value"] == value and plan["removed_values"] == []
+    assert "unblocking mxHero is not unrouting it" in plan["why"]
 
 
 class FakeClient(object):
@@ -73,6 +94,9 @@ class FakeClient(object):
         self.policies = {p["name"]: p for p in policies}
         self.refuse = refuse
         self.patches = []
+
+    def list_org_units(self, customer):
+        return [{"orgUnitPath": "/", "orgUnitId": "id:root", "name": "X Inc"}]
 
     def list_policies(self, customer, setting_filter):
         return [json.loads(json.dumps(p)) for p in self.policies.values()]
@@ -183,3 +207,49 @@ def test_gives_up_with_the_attempt_count():
     with pytest.raises(UnrouteError) as info:
         _client()._execute("list", req)
     assert req.calls == 3 and "3 attempts" in str(info.value)
+
+
+class FailsOnSecond(FakeClient):
+    """Google answers the first policy, then fails reading the second one."""
+
+    def get_policy(self, name):
+        if name == "policies/p2":
+            raise UnrouteError("x.test", "policy policies/p2", "HTTP 500: backend error", "try again later")
+        return super(FailsOnSecond, self).get_policy(name)
+
+
+def test_a_failure_after_a_change_carries_partial():
+    data = [policy({"allowedIpAddresses": ["54.208.111.28", "192.0.2.1"]}, name="policies/p1"),
+            policy({"allowedIpAddresses": ["3.211.77.148"]}, name="policies/p2")]
+    fake = FailsOnSecond(data)
+    with pytest.raises(UnrouteError) as info:
+        engine.run(PARAMS, client=fake)
+    assert info.value.partial == ["policy policies/p1: removed 54.208.111.28"]
+    assert "already done before this error: policy policies/p1" in str(info.value)
+    assert fake.patches and fake.patches[0][0] == "policies/p1"
+
+
+def test_org_unit_read_refused_falls_back_to_the_id_with_one_note():
+    class NoDirectory(FakeClient):
+        def list_org_units(self, customer):
+            raise client_mod.NotPermitted("the token lacks %s" % client_mod.SCOPE_ORGUNIT_RO)
+
+    data = [policy({"allowedIpAddresses": ["54.208.111.28"]}, name="policies/p1"),
+            policy({"allowedIpAddresses": ["3.211.77.148"]}, name="policies/p2")]
+    result = engine.run(dict(PARAMS, mutable_setting_types=[], gateway_verified=True), client=NoDirectory(data))
+    assert [m["steps"].count("the org unit whose id is orgUnits/root") for m in result["manual_actions"]] == [1, 1]
+    notes = [w for w in result["warnings"] if "named by id only" in w]
+    assert len(notes) == 1 and client_mod.SCOPE_ORGUNIT_RO in notes[0]
+
+
+@pytest.mark.parametrize("status, reason, kind, text", [
+    (403, "ACCESS_TOKEN_SCOPE_INSUFFICIENT", client_mod.NotPermitted, "the token lacks"),
+    (403, None, client_mod.NotPermitted, "HTTP 403"),
+    (500, None, UnrouteError, "HTTP 500"),
+])
+def test_directory_errors(status, reason, kind, text):
+    body = {"error": {"code": status, "message": "Not Authorized to access this resource/api"}}
+    if reason:
+        body["error"]["details"] = [{"reason": reason}]
+    err = _client()._directory_error("organisational units", _http_error(status, body))
+    assert isinstance(err, kind) and text in str(err)

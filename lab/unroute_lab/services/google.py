@@ -1,11 +1,13 @@
-"""Emulated Google Workspace: OAuth token endpoint, Cloud Identity Policy API v1 and the
-legacy Admin Settings API ``email/gateway`` resource, on one HTTPS listener (lab CA).
+"""Emulated Google Workspace: OAuth token endpoint, Cloud Identity Policy API v1, the Directory
+API's ``orgunits`` (read) and the legacy Admin Settings API ``email/gateway`` resource, on one
+HTTPS listener (lab CA).
 
 Wire formats follow /work/shared/reference/google-workspace.md and the v1 discovery
 document (policies.list/get/create/patch/delete, Operation, google.rpc error bodies).
 One customer per estate domain with a ``google`` section; each has a super admin and
 a user who is not one. One service-account key for the lab (token_uri -> this listener),
-granted domain-wide delegation for the scopes in ``DELEGATED_SCOPES``.
+granted domain-wide delegation for the scopes in ``DELEGATED_SCOPES`` (or a customer's own
+``delegated_scopes``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ from cryptography.hazmat.primitives import serialization
 from .. import pki as pki_mod
 from . import google_auth as auth
 from . import google_catalogue as catalogue
+from . import google_directory as directory
 from .base import LabService
 from .google_filter import Filter, FilterError
 
 SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
 SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
-DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS)
+DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS, directory.SCOPE_ORGUNIT_RO)
+KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT,)
 ATOM = "http://www.w3.org/2005/Atom"
 APPS = "http://schemas.google.com/apps/2006"
 LEGACY_PREFIX = "/a/feeds/domain/2.0/"
@@ -92,6 +96,10 @@ class GoogleService(LabService):
             "super_admins": [spec.get("super_admin") or "admin@%s" % domain.name],
             "users": [spec.get("user") or "user@%s" % domain.name],
             "delegation": bool(spec.get("delegation", True)),
+            # What a super admin entered for the lab's client ID under domain-wide delegation.
+            "delegated_scopes": list(spec.get("delegated_scopes") or DELEGATED_SCOPES),
+            # The Admin console shows the top-level unit under the organisation's name.
+            "org_name": str(spec.get("organization_name") or domain.name),
             # false models Google today: the Admin Settings API was turned off on 2018-10-31.
             "admin_settings_api": bool(spec.get("admin_settings_api", True)),
             "org_units": {"/": root},
@@ -100,6 +108,8 @@ class GoogleService(LabService):
             "gateway": {"smartHost": "", "smtpMode": "SMTP"},
             "policies": {},
         }
+        for path in spec.get("org_units") or []:
+            self._ensure_org_unit(customer, str(path))
         gateway = spec.get("outbound_gateway") or {}
         if gateway:
             customer["gateway"] = {"smartHost": str(gateway.get("smart_host") or ""),
@@ -113,11 +123,20 @@ class GoogleService(LabService):
                 raise ValueError("%s: google.policies[%d]: %s is not in Google's published list of Gmail "
                                  "settings (lab/unroute_lab/services/google_catalogue.py)"
                                  % (domain.name, index, setting))
-            org_unit = str(item.get("org_unit") or "/")
-            if org_unit not in customer["org_units"]:
-                customer["org_units"][org_unit] = "orgUnits/" + _stable_id(domain.name, org_unit, length=14)
+            org_unit = self._ensure_org_unit(customer, str(item.get("org_unit") or "/"))
             self._add_policy(customer, setting, item.get("value") or {}, org_unit, item.get("type", "ADMIN"))
         self.customers[cid] = customer
+
+    @staticmethod
+    def _ensure_org_unit(customer, path):
+        """The unit at ``path`` (``/Sales/EMEA``), created with its parents when missing."""
+        path = "/" + path.strip().strip("/")
+        parts = [p for p in path.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            sub = "/" + "/".join(parts[:depth])
+            if sub not in customer["org_units"]:
+                customer["org_units"][sub] = "orgUnits/" + _stable_id(customer["domain"], sub, length=14)
+        return path
 
     def _add_policy(self, customer, setting, value, org_unit="/", policy_type="ADMIN"):
         bare = setting[len("settings/"):] if setting.startswith("settings/") else setting
@@ -188,7 +207,7 @@ class GoogleService(LabService):
             secret = "GOCSPX-" + secrets.token_urlsafe(18)
             self.refresh_tokens[refresh] = {"customer": customer["id"], "email": customer["super_admins"][0],
                                             "client_id": client_id, "client_secret": secret,
-                                            "scopes": list(DELEGATED_SCOPES)}
+                                            "scopes": list(customer["delegated_scopes"])}
             path = self.dir / ("authorized-user-%s.json" % customer["domain"])
             self._write_secret(path, {"type": "authorized_user", "client_id": client_id, "client_secret": secret,
                                       "refresh_token": refresh, "token_uri": self.token_uri,
@@ -200,7 +219,8 @@ class GoogleService(LabService):
         with self.lock:
             return {"customers": {c["domain"]: {
                 "customer_id": c["id"], "super_admins": c["super_admins"], "users": c["users"],
-                "org_units": c["org_units"], "outbound_gateway": dict(c["gateway"]),
+                "org_units": dict(c["org_units"]), "organization_name": c["org_name"],
+                "delegated_scopes": list(c["delegated_scopes"]), "outbound_gateway": dict(c["gateway"]),
                 "mutate_supported": c["mutate_supported"],
                 "policies": sorted(copy.deepcopy(list(c["policies"].values())), key=lambda p: p["name"]),
             } for c in self.customers.values()}}
@@ -234,13 +254,13 @@ class GoogleService(LabService):
         grant = form.get("grant_type")
         if grant == auth.JWT_BEARER:
             _, claims = auth.verify_jwt(form.get("assertion") or "", self.key.public_key())
-            subject, scopes = auth.check_claims(claims, self.service_account, self.token_uri, DELEGATED_SCOPES)
+            subject, scopes = auth.check_claims(claims, self.service_account, self.token_uri, KNOWN_SCOPES)
             if subject is None:
                 raise auth.OAuthError("invalid_grant", "Not a valid email or user ID.")
             customer = self._customer_of(subject)
             if customer is None:
                 raise auth.OAuthError("invalid_grant", "Invalid email or User ID")
-            if not customer["delegation"]:
+            if not customer["delegation"] or not set(scopes) <= set(customer["delegated_scopes"]):
                 raise auth.OAuthError("unauthorized_client", "Client is unauthorized to retrieve access tokens "
                                       "using this method, or client not authorized for any of the scopes "
                                       "requested.", status=401)
@@ -388,6 +408,19 @@ class GoogleService(LabService):
             del customer["policies"][name]
             return self._operation("type.googleapis.com/google.protobuf.Empty", {})
 
+    # -- Directory API orgunits (read) -----------------------------------------------
+    def directory_call(self, header, method, arg, query_text):
+        customer_id, unit = arg
+        customer = directory.caller(self.tokens, self.customers, header, customer_id)
+        if method != "GET":
+            raise directory.DirectoryError(405, "Method not allowed in the lab (orgunits are read only here)",
+                                           "methodNotAllowed")
+        query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
+        with self.lock:
+            if unit is None:
+                return directory.list_units(customer, query)
+            return directory.get(customer, unit)
+
     # -- legacy Admin Settings API -------------------------------------------------
     def legacy_customer(self, header, domain):
         grant = self.tokens.lookup(header)
@@ -476,6 +509,10 @@ class _Handler(BaseHTTPRequestHandler):
         if api == "token":
             self._send(code, {"error": "internal_failure" if code >= 500 else "rate_limit_exceeded",
                               "error_description": "lab fault %s" % code}, headers=headers)
+        elif api == "directory":
+            self._send(code, directory.DirectoryError(code, "lab fault %d" % code, "backendError" if code >= 500
+                                                      else "rateLimitExceeded" if code == 429 else "forbidden").body(),
+                       headers=headers)
         elif api == "legacy":
             self._send(code, b"<HTML><BODY>lab fault %d</BODY></HTML>" % code, "text/html; charset=UTF-8", headers)
         else:
@@ -492,6 +529,9 @@ class _Handler(BaseHTTPRequestHandler):
             return "policy", None
         if path.startswith("/v1/policies/"):
             return "policy", "policies/" + unquote(path[len("/v1/policies/"):])
+        found = directory.route(path)
+        if found is not None:
+            return "directory", found
         if path.startswith(LEGACY_PREFIX) and path.endswith("/email/gateway"):
             return "legacy", unquote(path[len(LEGACY_PREFIX):-len("/email/gateway")])
         return None, None
@@ -517,6 +557,9 @@ class _Handler(BaseHTTPRequestHandler):
                 elif self.command != "GET":
                     raise LegacyError(405, "Method not allowed")
                 return self._send(200, self.svc.gateway_entry(customer), "application/atom+xml; charset=UTF-8")
+            if api == "directory":
+                return self._send(200, self.svc.directory_call(auth_header, self.command, arg,
+                                                               urlsplit(self.path).query))
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             body = self._body()
             try:
@@ -537,6 +580,8 @@ class _Handler(BaseHTTPRequestHandler):
         except auth.OAuthError as err:
             return self._send(err.status, err.body())
         except ApiError as err:
+            return self._send(err.code, err.body())
+        except directory.DirectoryError as err:
             return self._send(err.code, err.body())
         except LegacyError as err:
             if err.xml:

@@ -97,6 +97,10 @@ notes:
   - Scopes requested are the narrowest that work; V(https://www.googleapis.com/auth/cloud-identity.policies.readonly)
     for reads and check mode, V(https://www.googleapis.com/auth/cloud-identity.policies) to change policies,
     V(https://apps-apis.google.com/a/feeds/domain/) for O(api=admin_settings).
+  - To name organisational units by path in manual steps, the module also asks, in a token of its own, for
+    V(https://www.googleapis.com/auth/admin.directory.orgunit.readonly) (Directory API C(orgunits.list)). Add it
+    to the domain-wide delegation (or the consent) next to the Policy API scope; without it units are named by
+    id and a caution says so, nothing fails.
 """
 
     ACTIONGROUP = r"""

@@ -22,6 +22,9 @@ description:
     (C(smartHost=""), C(smtpMode=SMTP)). Google turned that API off on 2018-10-31.
   - Policies are patched, not deleted - deleting an org unit's policy makes it inherit its parent's value,
     which is a different change than removing the mxHero entries.
+  - A block or deny list (for example C(gmail.blocked_sender_lists)) is never changed, even when its type is
+    in O(mutable_setting_types); mxHero in it is only reported, because unblocking mxHero is not unrouting it.
+  - The smart host counts as mxHero's when it is an mxHero host name or one of the fingerprint's addresses.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
@@ -105,6 +108,11 @@ findings:
     - One entry per policy holding mxHero (kind C(gmail_policy), action C(changed)/C(would_change),
       C(manual) or C(reported)) and for the outbound gateway (kind C(outbound_gateway), action
       C(manual) with the Policy API; C(removed)/C(would_remove) or C(kept) with the Admin Settings API).
+    - A policy may also have C(reported) entries next to its main one, in the same run - for a wider network
+      that contains an mxHero address, or for mxHero in a block list.
+    - The object names the policy, its setting type and where it applies - an org unit by path with its id in
+      brackets (V(org unit /Sales [orgUnits/03ph8a2z1abc])), or by id alone when the Directory API read is
+      not permitted (a caution says why).
   returned: always
   type: list
   elements: dict

@@ -1,7 +1,8 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The only code that speaks Google's wire: OAuth credentials, the Cloud Identity
-Policy API (through google-api-python-client) and the legacy Admin Settings API
+Policy API and the Directory API's ``orgunits`` (through google-api-python-client) and the
+legacy Admin Settings API
 ``email/gateway`` Atom resource (through google-auth's AuthorizedSession).
 
 Knows nothing of Ansible. Every failure leaves as one UnrouteError naming the
@@ -35,6 +36,7 @@ except ImportError as err:  # reported by the module with missing_required_lib()
 SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
 SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
+SCOPE_ORGUNIT_RO = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly"
 DEFAULT_ADMIN_SETTINGS_ENDPOINT = "https://apps-apis.google.com/"
 ATOM = "http://www.w3.org/2005/Atom"
 APPS = "http://schemas.google.com/apps/2006"
@@ -49,6 +51,10 @@ DWD_PATH = "Admin console > Security > Access and data control > API controls > 
 
 class MutateUnsupported(Exception):
     """Google answered that this setting type cannot be changed through the API (nothing changed)."""
+
+
+class NotPermitted(Exception):
+    """A read Google refused for want of a scope, delegation or role; the text says what to grant."""
 
 
 class GoogleClient(object):
@@ -69,6 +75,7 @@ class GoogleClient(object):
         self._access_token = access_token
         self._creds = None
         self._service = None
+        self._directory = None
         self._session = None
         if credentials_data:
             self._info = self._parse_json(credentials_data, "credentials_data")
@@ -185,7 +192,7 @@ class GoogleClient(object):
                                    "lacks policies.patch/delete", "install google-api-python-client >= 2.197")
         return self._service.policies()
 
-    def _execute(self, what, request, write=False):
+    def _execute(self, what, request, write=False, http_error=None):
         """One call through our RetryPolicy; googleapiclient's own retries stay off (num_retries=0)
         because they would repeat a write whose outcome is unknown."""
         def attempt():
@@ -210,7 +217,7 @@ class GoogleClient(object):
                                    "run again: the module re-reads the policies first")
             raise UnrouteError(self.domain, what, "Google kept failing: %s" % err, "try again later")
         except HttpError as err:
-            raise self._http_error(what, err)
+            raise (http_error or self._http_error)(what, err)
         except auth_exceptions.RefreshError as err:
             raise self._refresh_error(err)
         except (auth_exceptions.TransportError, ssl.SSLError) as err:
@@ -267,6 +274,67 @@ class GoogleClient(object):
             raise UnrouteError(self.domain, what, "Google reported the operation failed: %s (code %s)"
                                % (scrub(error.get("message"), self._secrets), error.get("code")), None)
         return op
+
+    # -- Directory API orgunits (names for manual steps) --------------------------------------
+    def _directory_credentials(self):
+        """Credentials for the org unit read alone: a token of its own, so that a delegation or consent
+        without this scope costs only the org unit names, never the run."""
+        info = self._info
+        if info is None:
+            return self.credentials()
+        try:
+            if info["type"] == "service_account":
+                creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_ORGUNIT_RO],
+                                                                              subject=self.subject)
+            else:
+                creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=[SCOPE_ORGUNIT_RO])
+                if self.token_uri:
+                    creds = creds.with_token_uri(self.token_uri)
+        except (ValueError, KeyError) as err:
+            raise UnrouteError(self.domain, "credentials", "the credentials are incomplete: %s"
+                               % scrub(err, self._secrets), "download the key or authorized-user file again")
+        try:
+            creds.refresh(Request(self._http_session()))
+        except auth_exceptions.RefreshError as err:
+            text = scrub(err.args[0] if err.args else err, self._secrets)
+            if text.startswith("unauthorized_client"):
+                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
+                                   "add it in %s" % (SCOPE_ORGUNIT_RO, info.get("client_id"), DWD_PATH))
+            if text.startswith("invalid_scope"):
+                raise NotPermitted("the authorized user did not consent to %s; sign in again with that scope"
+                                   % SCOPE_ORGUNIT_RO)
+            raise self._refresh_error(err)
+        except auth_exceptions.TransportError as err:
+            raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
+        return creds
+
+    def _org_units_api(self):
+        if self._directory is None:
+            creds = self._directory_credentials()
+            http = httplib2.Http(ca_certs=self.ca_file, timeout=self.timeout) if self.ca_file \
+                else httplib2.Http(timeout=self.timeout)
+            # The emulator and Google's own front end both serve the Directory API under the root the
+            # Policy API uses (the discovery document's servicePath is empty; paths start admin/...).
+            options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
+            self._directory = build("admin", "directory_v1", http=google_auth_httplib2.AuthorizedHttp(creds, http=http),
+                                    static_discovery=True, cache_discovery=False, client_options=options)
+        return self._directory.orgunits()
+
+    def _directory_error(self, what, err):
+        status = int(err.resp.status)
+        message = scrub(_google_message(err), self._secrets)
+        if status == 403 and _google_reason(err) == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
+            return NotPermitted("the token lacks %s; grant it to the client (%s)" % (SCOPE_ORGUNIT_RO, DWD_PATH))
+        if status in (401, 403):
+            return NotPermitted("HTTP %d %s; act as an administrator allowed to read organisational units"
+                                % (status, message.strip()))
+        return UnrouteError(self.domain, what, "HTTP %d: %s" % (status, message), None)
+
+    def list_org_units(self, customer):
+        """Every organisational unit of ``customer``, the top level included (Directory API, read only)."""
+        what = "organisational units (Directory API)"
+        request = self._org_units_api().list(customerId=customer, orgUnitPath="/", type="allIncludingParent")
+        return self._execute(what, request, http_error=self._directory_error).get("organizationUnits") or []
 
     # -- legacy Admin Settings API ------------------------------------------------------
     def _legacy(self):

@@ -16,7 +16,7 @@ import copy
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
-from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params, normalize_host
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 
@@ -24,14 +24,27 @@ GMAIL_FILTER = "setting.type.matches('^settings/gmail\\\\..*$')"
 SEED_HOSTS = ("gmail-out.mxhero.com", "gmail.mxhero.com", "smtp.mxhero.com")
 GATEWAY_WHY = ("the Cloud Identity Policy API publishes no setting type for the domain's outbound gateway, so it "
                "can be neither read nor cleared by API")
+NETWORK_WHY = "a network that contains an mxHero address may hold other senders too; set match_cidrs to treat it as mxHero"
+BLOCK_WHY = ("this is a block list: the mxHero entry keeps mail from mxHero's servers out, and removing it would let "
+             "them deliver again - unblocking mxHero is not unrouting it - so a block or deny list is never changed, "
+             "even when its type is in mutable_setting_types; remove the entry by hand only if you mean to accept "
+             "mail from mxHero")
+# Setting types and value fields that refuse senders rather than route or admit them.
+_BLOCK_WORDS = ("block", "deny", "denied")
 
 
-def gateway_steps(domain):
+def fp_addresses(fp):
+    """The fingerprint's addresses as a person types them (single hosts without their /32 or /128)."""
+    shown = (str(n) for n in fp.networks)
+    return ", ".join(t.rsplit("/", 1)[0] if t.endswith(("/32", "/128")) else t for t in shown)
+
+
+def gateway_steps(domain, fp):
     return ("Sign in to the Google Admin console as a super admin of %s; go to %s; select the "
             "top-level organisation; if the Outbound gateway field holds an mxHero host "
-            "(%s, or any name ending in .mxhero.com) clear the field; save. Also check Routing > Hosts and "
-            "Inbound gateway for mxHero hosts or IPs. Changes can take up to an hour to apply."
-            % (domain, settings.GATEWAY_PLACE, ", ".join(SEED_HOSTS)))
+            "(%s, or any name ending in .mxhero.com) or an mxHero address (%s) clear the field; save. Also check "
+            "Routing > Hosts and Inbound gateway for mxHero hosts or IPs. Changes can take up to an hour to apply."
+            % (domain, settings.GATEWAY_PLACE, ", ".join(SEED_HOSTS), fp_addresses(fp)))
 
 
 def make_client(params, scopes):
@@ -97,31 +110,49 @@ def _without(value, removals):
     return out
 
 
+def _blocking(setting_type, path):
+    """True when the entry at ``path`` sits in a block or deny list (by setting type or by field name)."""
+    fields = [part.split("[", 1)[0] for part in path.split(".")]
+    texts = [t.lower() for t in [settings.bare(setting_type)] + fields]
+    return any(word in t and "unblock" not in t for t in texts for word in _BLOCK_WORDS)
+
+
 def plan_policy(policy, fp, mutable):
-    """What to do with one policy: None when it holds nothing of mxHero."""
+    """What to do with one policy: None when it holds nothing of mxHero.
+
+    ``mode``/``evidence``/``why`` is the main action (change, manual or reported); ``also_reported``
+    lists the references that are only reported next to it (wider networks, block lists), so that one
+    audit shows every mxHero reference a policy holds.
+    """
     setting = policy.get("setting") or {}
     value = setting.get("value") or {}
+    setting_type = setting.get("type")
     hits = list(_scan(value, fp))
-    matches = [h for h in hits if h[2] is not None]
-    overlaps = [h for h in hits if h[2] is None]
-    if not matches and not overlaps:
+    if not hits:
         return None
-    evidence = ["%s at %s" % (h[1], h[0]) for h in matches]
-    plan = {"policy": policy, "type": setting.get("type"), "evidence": evidence, "value": value,
-            "new_value": value, "removed_values": [], "mode": None, "why": None}
+    blocked = [h for h in hits if _blocking(setting_type, h[0])]
+    overlaps = [h for h in hits if h[2] is None and h not in blocked]
+    matches = [h for h in hits if h[2] is not None and h not in blocked]
+    reports = []
+    if overlaps:
+        reports.append({"evidence": ["%s at %s" % (h[1], h[0]) for h in overlaps], "why": NETWORK_WHY})
+    if blocked:
+        reports.append({"evidence": ["%s at %s" % (h[1], h[0]) for h in blocked], "why": BLOCK_WHY})
+    plan = {"policy": policy, "type": setting_type, "evidence": ["%s at %s" % (h[1], h[0]) for h in matches],
+            "value": value, "new_value": value, "removed_values": [], "mode": None, "why": None,
+            "also_reported": reports}
     if not matches:
-        plan["mode"] = "reported"
-        plan["evidence"] = ["%s at %s" % (h[1], h[0]) for h in overlaps]
-        plan["why"] = "a network that contains an mxHero address may hold other senders too; set match_cidrs to treat it as mxHero"
+        first = reports.pop(0)
+        plan.update(mode="reported", evidence=first["evidence"], why=first["why"])
         return plan
     fixed = [h for h in matches if h[2]]
     if len(fixed) != len(matches):
         plan["why"] = "an mxHero reference sits inside a rule or text; a person must edit or delete that rule"
     elif policy.get("type") == "SYSTEM":
         plan["why"] = "this is Google's SYSTEM policy, which the API does not change"
-    elif settings.bare(plan["type"]) not in mutable:
+    elif settings.bare(setting_type) not in mutable:
         plan["why"] = ("setting type %s is not in mutable_setting_types (Google's list of settings the API may "
-                       "change)" % plan["type"])
+                       "change)" % setting_type)
     if plan["why"]:
         plan["mode"] = "manual"
         return plan
@@ -131,16 +162,11 @@ def plan_policy(policy, fp, mutable):
     return plan
 
 
-def _policy_object(policy):
-    query = policy.get("policyQuery") or {}
-    target = query.get("group") or query.get("orgUnit") or "customer"
+def _policy_object(policy, target):
     return "%s %s (%s)" % (policy.get("name"), (policy.get("setting") or {}).get("type"), target)
 
 
-def _manual_steps(plan):
-    policy = plan["policy"]
-    query = policy.get("policyQuery") or {}
-    target = ("group %s" % query["group"]) if query.get("group") else ("org unit %s" % query.get("orgUnit"))
+def _manual_steps(plan, target):
     items = sorted(set(h.split(" ", 1)[1].split(" at ")[0] for h in plan["evidence"]))
     return ("Go to %s, select %s, remove the mxHero entries (%s) from that setting, keep every other entry, save."
             % (settings.place(plan["type"]), target, ", ".join(items)))
@@ -170,6 +196,9 @@ class Run(object):
         self.done = []
         self.extra = {}
         self.policies = []
+        self.customer = params.get("customer") or "my_customer"
+        self._org_units = None
+        self._org_units_note = None
 
     def result(self):
         out = dict(changed=self.changed, findings=self.findings, removed=self.removed, added=[],
@@ -192,25 +221,74 @@ class Run(object):
     # -- policy backend ------------------------------------------------------------
     def _policy(self):
         mutable = set(settings.bare(t) for t in self.params.get("mutable_setting_types") or [])
-        customer = self.params.get("customer") or "my_customer"
-        policies = self.client.list_policies(customer, GMAIL_FILTER)
+        policies = self.client.list_policies(self.customer, GMAIL_FILTER)
         self.policies = policies
         self.extra["policies_read"] = len(policies)
         self.extra["gateway_readable"] = False
-        for policy in sorted(policies, key=lambda p: p.get("name") or ""):
-            plan = plan_policy(policy, self.fp, mutable)
-            if plan is None:
-                continue
-            self._policy_finding(plan)
+        try:
+            for policy in sorted(policies, key=lambda p: p.get("name") or ""):
+                plan = plan_policy(policy, self.fp, mutable)
+                if plan is None:
+                    continue
+                self._policy_finding(plan)
+        except UnrouteError as err:
+            raise self._with_partial(err)
         if self.params.get("gateway_verified"):
             self.warnings.append("%s: the outbound gateway was not checked: gateway_verified says a person did it"
                                  % self.domain)
         else:
             self._gateway_manual()
 
+    # -- organisational units, named as the Admin console shows them ------------------------------
+    def _read_org_units(self):
+        self._org_units = {}
+        try:
+            units = self.client.list_org_units(self.customer)
+        except client_mod.NotPermitted as err:
+            self._org_units_note = str(err)
+        except UnrouteError as err:
+            self._org_units_note = err.cause + ("; " + err.fix if err.fix else "")
+        else:
+            for unit in units:
+                uid = str(unit.get("orgUnitId") or "")
+                self._org_units["orgUnits/" + (uid[3:] if uid.startswith("id:") else uid)] = unit
+        if self._org_units_note:
+            self.warnings.append("%s: organisational units are named by id only, because their paths could not be "
+                                 "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
+
+    def _target(self, policy):
+        """Where a policy applies, as a person finds it: org unit path with its id in brackets, or group."""
+        query = policy.get("policyQuery") or {}
+        if query.get("group"):
+            return "group %s" % query["group"]
+        ref = query.get("orgUnit")
+        if not ref:
+            return "the whole customer"
+        if self._org_units is None:
+            self._read_org_units()
+        unit = self._org_units.get(ref)
+        if unit is None:
+            if self._org_units_note:
+                return "the org unit whose id is %s (its path could not be read; see cautions)" % ref
+            return "the org unit whose id is %s (the Directory API does not list it)" % ref
+        path = unit.get("orgUnitPath") or "/"
+        if path == "/":
+            return "the top-level organisation \"%s\" (/) [%s]" % (unit.get("name") or self.domain, ref)
+        return "org unit %s [%s]" % (path, ref)
+
     def _policy_finding(self, plan):
-        policy = plan["policy"]
-        obj = _policy_object(policy)
+        plan["target"] = self._target(plan["policy"])
+        plan["object"] = _policy_object(plan["policy"], plan["target"])
+        # The value as listed, before any change, so a real run reports exactly what check mode does.
+        before = {"type": plan["type"], "value": plan["value"]}
+        extras = plan.get("also_reported") or []
+        self._main_finding(plan)
+        for extra in extras:
+            self.findings.append(finding("google", "gmail_policy", plan["object"], extra["evidence"], "reported",
+                                         before=before, after=before, why=extra["why"]))
+
+    def _main_finding(self, plan):
+        obj, target, policy = plan["object"], plan["target"], plan["policy"]
         name = policy.get("name")
         before = {"type": plan["type"], "value": plan["value"]}
         if plan["mode"] == "reported":
@@ -218,7 +296,7 @@ class Run(object):
                                          before=before, after=before, why=plan["why"]))
             return
         if plan["mode"] == "manual":
-            steps = _manual_steps(plan)
+            steps = _manual_steps(plan, target)
             self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"], "manual",
                                          before=before, after=before, manual_steps=steps, why=plan["why"]))
             self._manual(obj, settings.place(plan["type"]), steps, plan["why"])
@@ -251,7 +329,11 @@ class Run(object):
             # Someone changed it between list and write: report what is there now, touch nothing.
             self.warnings.append("%s: policy %s changed while this run read it; not modified, run again"
                                  % (self.domain, name))
+            if again is not None:
+                again.update(target=plan["target"], object=plan["object"])
+                self._main_finding(again)
             return False
+        again.pop("also_reported", None)
         plan.update(again)
         try:
             self.client.patch_policy(name, {"type": plan["type"], "value": plan["new_value"]})
@@ -261,7 +343,7 @@ class Run(object):
                            % (plan["type"], err))
             self.warnings.append("%s: %s is listed in mutable_setting_types but Google refused the change; "
                                  "it is left as a manual action" % (self.domain, plan["type"]))
-            self._policy_finding(plan)
+            self._main_finding(plan)
             return False
         except UnrouteError as err:
             raise self._with_partial(err)
@@ -275,14 +357,14 @@ class Run(object):
 
     def _with_partial(self, err):
         """The same error, saying what this run had already changed (never a silent half-applied run)."""
-        if not self.done:
+        if not self.done or err.partial:
             return err
         cause = "%s (already done before this error: %s)" % (err.cause, "; ".join(self.done))
         return UnrouteError(err.domain, err.obj, cause, err.fix, partial=list(self.done))
 
     def _gateway_manual(self):
         obj = "Gmail outbound gateway of %s (top-level organisation)" % self.domain
-        steps = gateway_steps(self.domain)
+        steps = gateway_steps(self.domain, self.fp)
         evidence = ["not readable: %s; mxHero set it to one of %s" % (GATEWAY_WHY, ", ".join(SEED_HOSTS))]
         self.findings.append(finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps,
                                      why=GATEWAY_WHY))
@@ -300,12 +382,14 @@ class Run(object):
         host = current.get("smartHost") or ""
         obj = "Gmail outbound gateway of %s: %s" % (self.domain, host or "(empty)")
         self.before["outbound_gateway"] = dict(current)
-        evidence = self.fp.host(host) if host else None
+        # An address counts like a name: the fingerprint's IPs are mxHero's wherever they appear.
+        evidence = (self.fp.host(host) or self.fp.ip(normalize_host(host))) if host else None
         if not evidence:
             self.after["outbound_gateway"] = dict(current)
             if host:
                 self.findings.append(finding("google", "outbound_gateway", obj, ["smart host %s" % host], "kept",
-                                             before=current, after=current, why="not an mxHero host"))
+                                             before=current, after=current,
+                                             why="neither an mxHero host nor an mxHero address"))
             return
         cleared = {"smartHost": "", "smtpMode": "SMTP"}
         if self.apply:
@@ -316,7 +400,8 @@ class Run(object):
             result = self.client.clear_gateway()
             if result.get("smartHost"):
                 raise UnrouteError(self.domain, "outbound gateway", "Google accepted the change but still "
-                                   "answers smartHost=%s" % result["smartHost"], "check it in the Admin console")
+                                   "answers smartHost=%s" % result["smartHost"], "check it in the Admin console",
+                                   partial=["outbound gateway: Google accepted smartHost=\"\" (was %s)" % host])
             self.extra["outbound_gateway"] = result
         self.changed = True
         self.after["outbound_gateway"] = cleared
