@@ -39,6 +39,17 @@ options:
     type: str
     default: absent
     choices: [absent]
+  records:
+    description:
+      - Owner names inside O(zone) to work on, in this order, instead of the single O(record); give the zone
+        itself for the apex.
+      - Every name is checked (syntax, inside the zone, not below a zone cut) and planned before the first
+        update, so a bad name or a refusal stops the domain before anything is written.
+      - The first error stops the names after it; the failed result still lists what was already done
+        (RV(findings), RV(removed), RV(partial)).
+      - Mutually exclusive with O(record). With O(records), RV(diff) is keyed by owner name.
+    type: list
+    elements: str
   replacement:
     description:
       - MX records to add in the same update as the removal, for example the domain's new mail service.
@@ -48,11 +59,14 @@ options:
     elements: dict
     suboptions:
       preference:
-        description: MX preference.
+        description: MX preference, 0 to 65535.
         type: int
         required: true
       exchange:
-        description: Host name of the mail exchanger.
+        description:
+          - Fully qualified host name of the mail exchanger.
+          - Refused before anything is read or written when it is empty or V(.) (a null MX), an IP address,
+            not a valid host name, or an mxHero host.
         type: str
         required: true
 """
@@ -139,6 +153,7 @@ def argument_spec():
     spec = dns_module.dns_argument_spec()
     spec.update(
         state=dict(type="str", default="absent", choices=["absent"]),
+        records=dict(type="list", elements="str"),
         replacement=dict(type="list", elements="dict", options=dict(
             preference=dict(type="int", required=True),
             exchange=dict(type="str", required=True),
@@ -147,13 +162,17 @@ def argument_spec():
     return spec
 
 
+CONSTRAINTS = dict(mutually_exclusive=[("record", "records")])
+
+
 def execute(params, check_mode, diff_mode):
     return dns_module.execute(params, diff_mode, lambda engine: engine.mx(
-        record=params["record"], replacement=params["replacement"], check_mode=check_mode))
+        record=params["record"], records=params["records"], replacement=params["replacement"],
+        check_mode=check_mode))
 
 
 def main():
-    run_module(argument_spec(), execute)
+    run_module(argument_spec(), execute, **CONSTRAINTS)
 
 
 if __name__ == "__main__":

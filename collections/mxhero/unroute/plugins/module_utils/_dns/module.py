@@ -10,7 +10,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
 
 
 def dns_argument_spec():
@@ -30,17 +31,18 @@ def dns_argument_spec():
 
 
 def build_engine(params, read_only=False):
-    """Engine for the parameters; raises UnrouteError (one clear line) on bad input."""
+    """Engine for the parameters; raises UnrouteError (one clear line) on bad input, before any DNS traffic."""
     zone = params["zone"]
     if not rfc2136.HAS_DNSPYTHON:
-        raise UnrouteError(zone, None, missing_required_lib("dnspython"))
+        raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("dnspython"))
+    check_options(params)
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
-        raise UnrouteError(zone, None, str(err), "fix the fingerprint options")
-    if bool(params.get("key_name")) != bool(params.get("key_secret")):
-        raise UnrouteError(zone, None, "key_name and key_secret go together", "give both or neither")
-    if read_only and not params.get("server"):
+        raise UnrouteError(validate.domain_of(zone), None, str(err), "fix the fingerprint options")
+    if params.get("replacement") is not None:
+        validate.check_replacement(zone, params["replacement"], fingerprint)
+    if read_only and not (params.get("server") or "").strip():
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
         provider = ResolverProvider(zone, timeout=params["timeout"])
     else:
@@ -51,15 +53,33 @@ def build_engine(params, read_only=False):
     return DnsEngine(provider, zone, fingerprint)
 
 
+def check_options(params):
+    """Every option the user typed, checked in the order a reader would fix them; nothing is resolved but the
+    server's host name."""
+    zone = params["zone"]
+    validate.check_zone(zone)
+    validate.check_records(zone, params.get("record") or None, params.get("records"))
+    validate.check_port(zone, params["port"])
+    validate.check_timeout(zone, params["timeout"])
+    validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+    if params.get("dkim_selectors") is not None:
+        validate.check_selectors(zone, params["dkim_selectors"])
+
+
 def execute(params, diff_mode, operation, read_only=False):
-    """Run ``operation(engine)``; shape its outcome as a module result (diff only in diff mode)."""
-    engine = build_engine(params, read_only=read_only)
-    outcome = operation(engine)
+    """Run ``operation(engine)``; shape its outcome as a module result (diff only in diff mode).
+
+    Whatever escapes the engine leaves here as the one-line error, never as a library's bare message."""
+    try:
+        engine = build_engine(params, read_only=read_only)
+        outcome = operation(engine)
+    except Exception as err:  # noqa: B902 - the module boundary: every failure is one line
+        raise as_unroute_error(validate.domain_of(params.get("zone")), None, err)
     before = outcome.pop("before", None)
     after = outcome.pop("after", None)
     if diff_mode and before is not None:
         outcome["diff"] = {"before": before, "after": after}
     # Ansible consumes `warnings` when it shows them; `cautions` stays in the registered result for the report.
-    outcome["cautions"] = ["%s: %s" % (params["zone"], w) for w in engine.warnings]
+    outcome["cautions"] = ["%s: %s" % (validate.domain_of(params["zone"]), w) for w in engine.warnings]
     outcome["warnings"] = list(outcome["cautions"])
     return outcome
