@@ -38,9 +38,10 @@ options:
   key_algorithm:
     description:
       - TSIG algorithm of the key. BIND's C(tsig-keygen) makes hmac-sha256 keys.
+      - One of V(hmac-md5), V(hmac-sha1), V(hmac-sha224), V(hmac-sha256), V(hmac-sha384), V(hmac-sha512)
+        (case does not matter); anything else is refused, naming the domain, before any DNS traffic.
     type: str
     default: hmac-sha256
-    choices: [hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512]
   protocol:
     description:
       - Transport for queries and updates.

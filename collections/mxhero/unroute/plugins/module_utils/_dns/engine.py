@@ -67,10 +67,11 @@ class DnsEngine(object):
         self.before_write = None
 
     # -- the shared path of every change -----------------------------------------------
-    def _prepare(self, names, options):
+    def _prepare(self, names, options, authoritative=True):
         """Reads only, before any write: the server serves the zone, and no name lies below a zone cut
         (an update for such a name would go to a zone that does not hold it)."""
-        self.provider.check_zone(self.zone)
+        if authoritative:
+            self.provider.check_zone(self.zone)
         for name, option in zip(names, options):
             child = self.provider.find_cut(name)
             if child:
@@ -245,6 +246,8 @@ class DnsEngine(object):
     # -- read-only -------------------------------------------------------------
     def info(self, record=None, dkim_selectors=DEFAULT_DKIM_SELECTORS, checks=("mx", "spf", "dkim")):
         name = record_name(self.zone, record)
+        # What lies below a zone cut belongs to another zone: reporting it under this one would mislead.
+        self._prepare([name], ["record"], authoritative=False)
         findings = []
         records = {"mx": [], "spf": []}
         if "mx" in checks:

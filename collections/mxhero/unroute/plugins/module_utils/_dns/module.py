@@ -22,7 +22,8 @@ def dns_argument_spec():
         port=dict(type="int", default=53),
         key_name=dict(type="str"),
         key_secret=dict(type="str", no_log=True),
-        key_algorithm=dict(type="str", default="hmac-sha256", choices=list(rfc2136.ALGORITHMS)),
+        # No `choices`: a typo must fail with the domain named, like every other option (validate.check_key).
+        key_algorithm=dict(type="str", default="hmac-sha256"),
         protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
         timeout=dict(type="float", default=10.0),
     )

@@ -61,7 +61,7 @@ class Rfc2136Provider(DnsProvider):
             except Exception:
                 raise validate.refuse(zone, "key_secret", key_secret, "the secret is not valid base64",
                                       "give the secret exactly as in the server's key statement", secret=True)
-            self.algorithm = dns.name.from_text(key_algorithm)
+            self.algorithm = dns.name.from_text(key_algorithm.lower())
         self.server_name = server.strip() if server and server.strip() else None
         self.addresses = validate.check_server(zone, server, self.port) or [self._primary()]
         self.server = self.addresses[0]
@@ -180,16 +180,19 @@ class Rfc2136Provider(DnsProvider):
     def check_zone(self, zone):
         what = "zone %s" % self.zone_text
         response = self._send(self._message(self.zone, dns.rdatatype.SOA), what)
-        self._check_rcode(response, what, updating=False)
         authoritative = response.flags & dns.flags.AA
+        # A name inside a zone the server serves (NXDOMAIN or NODATA for SOA, the zone's SOA in authority):
+        # the user gave a record where the zone belongs.
+        enclosing = [r.name for r in response.authority if r.rdtype == dns.rdatatype.SOA and r.name != self.zone]
+        if authoritative and enclosing and self.zone.is_subdomain(enclosing[0]) and \
+                response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            apex = enclosing[0].to_text().rstrip(".")
+            raise UnrouteError(self.zone_text, "option zone '%s'" % self.zone_text,
+                               "%s is a name inside zone %s, not a zone of its own" % (self.zone_text, apex),
+                               "give zone: %s and record: %s" % (apex, self.zone_text))
+        self._check_rcode(response, what, updating=False)
         has_soa = any(r.rdtype == dns.rdatatype.SOA and r.name == self.zone for r in response.answer)
         if not (authoritative and has_soa):
-            enclosing = [r.name for r in response.authority if r.rdtype == dns.rdatatype.SOA and r.name != self.zone]
-            if authoritative and enclosing and self.zone.is_subdomain(enclosing[0]):
-                apex = enclosing[0].to_text().rstrip(".")
-                raise UnrouteError(self.zone_text, "option zone '%s'" % self.zone_text,
-                                   "%s is a name inside zone %s, not a zone of its own" % (self.zone_text, apex),
-                                   "give zone: %s and record: %s" % (apex, self.zone_text))
             raise UnrouteError(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
                                % (self._where(), self.zone_text), "point server at the zone's primary")
 

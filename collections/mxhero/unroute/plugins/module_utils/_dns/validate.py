@@ -217,6 +217,10 @@ def check_server(zone, server, port):
 
 
 def check_key(zone, key_name, key_secret, key_algorithm):
+    """Refuse a key that cannot work; the algorithm is checked even without a key (a typo is still a typo)."""
+    if str(key_algorithm or "").lower() not in ALGORITHMS:
+        raise refuse(zone, "key_algorithm", key_algorithm, "this is not a TSIG algorithm",
+                     "give one of %s (the key statement's algorithm)" % ", ".join(ALGORITHMS))
     if key_name and not key_secret:
         raise refuse(zone, "key_secret", key_secret, "no secret is given while key_name %r is set" % key_name,
                      "give the base64 secret of the server's key statement, or drop key_name for unsigned "
@@ -230,9 +234,6 @@ def check_key(zone, key_name, key_secret, key_algorithm):
     if problem:
         raise refuse(zone, "key_name", key_name, "the key name %s" % problem,
                      "give the name exactly as in the server's key statement")
-    if key_algorithm not in ALGORITHMS:
-        raise refuse(zone, "key_algorithm", key_algorithm, "this is not a TSIG algorithm",
-                     "give one of %s (the key statement's algorithm)" % ", ".join(ALGORITHMS))
     try:
         decoded = base64.b64decode("".join(str(key_secret).split()), validate=True)
     except (binascii.Error, ValueError):
