@@ -5,10 +5,15 @@ Every refusal is checked in check mode and in a real run (same message) and the 
 whole AXFR, SOA serial included, before and after: any update would bump the serial.
 """
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import yaml
 
-from helpers import dns_args, run_module
+from helpers import ROOT, dns_args, run_module
 from unroute_lab import cli as lab_cli
 from unroute_lab.bind import zone_snapshot
 from unroute_lab.dns_proxy import DnsProxy
@@ -41,6 +46,8 @@ ESTATE = {"domains": [
                                                               "@ 3600 IN MX 20 mail.sole.test."]}},
     _kept("lost.test"), _kept("lostudp.test"), _kept("swallow.test", subs=["eu"]),
     _kept("multi.test", subs=["a", "b"]),
+    {"name": "role.test", "dns": {"records": [line.replace("%s", "role.test") for line in KEPT_PAIR] + [
+        '@ 3600 IN TXT "v=spf1 include:spf.mxhero.com ~all"']}},
 ]}
 
 
@@ -252,3 +259,41 @@ def test_unknown_outcome_fails_and_keeps_the_intended_removal(lab, proxy):
     record = domain_record({"domain": zone, "results": {"unroute_r_dns_mx": result}})
     assert record["status"] == "error"
     assert [(r["value"], r["outcome"]) for r in record["removed"]] == [("10 smtp-in.mxhero.com.", "unknown")]
+
+
+# -- the role: a domain stops at its first error ------------------------------------------------------
+PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  roles: [mxhero.unroute.unroute]
+  post_tasks:
+    - ansible.builtin.copy:
+        content: "{{ unroute_report_entry | to_json }}"
+        dest: "{{ out }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+
+
+def test_role_stops_the_domain_at_a_record_outside_the_zone(lab, tmp_path):
+    """Case 3 through the role: nothing of role.test is touched, and SPF does not run after the MX error."""
+    zone = "role.test"
+    before = zone_snapshot(lab.dns, zone)
+    dns = lab.dns
+    inventory = {"all": {"hosts": {zone: {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "unroute_dns_server": dns["server"], "unroute_dns_port": dns["port"], "unroute_dns_key_name": dns["key_name"],
+        "unroute_dns_key_secret": lab.tsig_secret, "unroute_dns_records": ["www.other.test"]}}}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"), "-e", "out=%s" % tmp_path],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    entry = json.loads((tmp_path / ("%s.json" % zone)).read_text())
+    assert "unroute_r_dns_spf" not in entry["results"] and "unroute_r_dns_dkim" not in entry["results"]
+    mx = entry["results"]["unroute_r_dns_mx"]
+    assert mx["failed"] and mx["msg"].startswith("role.test: option records[1] 'www.other.test': the record is not "
+                                                  "inside zone role.test")
+    assert entry["errors"] and lab.tsig_secret not in json.dumps(entry)
+    assert zone_snapshot(lab.dns, zone) == before
