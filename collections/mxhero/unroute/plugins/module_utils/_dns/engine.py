@@ -357,8 +357,9 @@ def _combine(parts, error, keyed):
                 "%s (outcome unknown)" % f["object"] for p in parts for f in p["findings"]
                 if f["action"] in ("removed", "added", "unknown")]
         msg = str(error)
-        if done and "already done" not in msg:
-            msg += " (already done before this error: %s)" % "; ".join(done)
+        known = [item for item in done if not item.endswith("(outcome unknown)")]
+        if known and "already done" not in msg:
+            msg += " (already done before this error: %s)" % "; ".join(known)
         result.update(failed=True, msg=msg, partial=done)
     return result
 
