@@ -114,6 +114,8 @@ findings:
   description:
     - One entry per mxHero MX record (action V(removed), or V(would_remove) in check mode) and per
       replacement record (V(added) / V(would_add)).
+    - After an update whose answer was lost, its entries have C(outcome) (V(removed)/V(added) when a re-read
+      shows the change, otherwise action and outcome V(unknown)).
   returned: always
   type: list
   elements: dict
@@ -126,7 +128,10 @@ findings:
       before: {record: example.com., type: MX, ttl: 3600, value: "10 smtp-in.mxhero.com."}
       after: null
 removed:
-  description: Every MX record removed, enough to put it back (name, type, TTL, value).
+  description:
+    - Every MX record removed, enough to put it back (name, type, TTL, value).
+    - After an update whose answer was lost, each entry also has C(outcome), V(removed) (a re-read shows the
+      change took effect) or V(unknown) (the task fails; the entry stays so the run record keeps it).
   returned: always
   type: list
   elements: dict
@@ -136,8 +141,15 @@ added:
   returned: always
   type: list
   elements: dict
+partial:
+  description:
+    - On failure after some names of O(records) were changed, what was already done (and what has an unknown
+      outcome). The failed result also keeps RV(findings), RV(removed) and RV(added) for them.
+  returned: on failure after a change
+  type: list
+  elements: str
 diff:
-  description: The MX RRset before and after.
+  description: The MX RRset before and after (with O(records), a mapping from owner name to RRset).
   returned: when diff mode is on
   type: dict
   sample:
