@@ -285,7 +285,8 @@ def test_role_stops_the_domain_at_a_record_outside_the_zone(lab, tmp_path):
         "unroute_dns_key_secret": lab.tsig_secret, "unroute_dns_records": ["www.other.test"]}}}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                            str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"), "-e", "out=%s" % tmp_path],
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
