@@ -157,7 +157,9 @@ class DnsEngine(object):
     # -- MX --------------------------------------------------------------------
     def mx(self, record=None, replacement=None, check_mode=False, records=None):
         names = validate.check_records(self.zone, record or None, records)
-        options = ["record"] if records is None else ["records[%d]" % i for i in range(len(names))]
+        # The option each name came from (its first place in records), to name it in a refusal.
+        options = ["record"] if records is None else [
+            "records[%d]" % next(i for i, r in enumerate(records) if validate.fqdn(r) == name) for name in names]
         validate.check_replacement(self.zone, replacement, self.fp)
         self._prepare(names, options)
 
