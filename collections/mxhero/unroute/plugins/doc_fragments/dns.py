@@ -25,7 +25,7 @@ options:
     description:
       - Name server to send queries and RFC 2136 updates to (address or host name).
       - A host name is resolved with the system resolver before anything else; one that does not resolve is
-        refused. With several addresses, the first that accepts a TCP connection is used.
+        refused. With several addresses, TCP uses the first that accepts a connection, UDP the first.
       - Defaults to the zone's primary, the SOA MNAME found with the system resolver.
     type: str
   port:
