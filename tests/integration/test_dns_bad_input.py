@@ -172,6 +172,15 @@ def test_name_below_a_zone_cut_names_the_child_zone(lab, extra):
     assert "target zone mail.cut.test instead" in msg
 
 
+@pytest.mark.parametrize("extra, head", [({"record": "mail.cut.test"}, "target zone mail.cut.test instead"),
+                                         ({"zone": "exa..mple.test"}, "exa..mple.test: option zone"),
+                                         ({"server": "ns1.unroute.invalid"}, "cut.test: option server")])
+def test_spf_refuses_the_same_way(lab, extra, head):
+    msg = refused_in_both_modes(lab, ["cut.test", "mail.cut.test"], module="dns_spf", **dict(
+        dns_args(lab, "cut.test"), **extra))
+    assert head in msg
+
+
 def test_info_refuses_a_name_below_a_zone_cut(lab):
     result = run_module("dns_info", dns_args(lab, "cut.test", record="mail.cut.test"))
     assert result.get("failed") and "target zone mail.cut.test instead" in result["msg"]
