@@ -129,3 +129,17 @@ def dump_zone(manifest, zone):
                 lines.append("%s %d IN %s %s" % (name, rdataset.ttl, dns.rdatatype.to_text(rdataset.rdtype),
                                                  rdata.to_text()))
     return lines
+
+
+def zone_snapshot(manifest, zone):
+    """The whole zone as BIND serves it over AXFR, SOA serial and NS included, as one canonical text.
+
+    Equal snapshots mean nothing was written: every update, even one that ends up with the same records,
+    bumps the serial.
+    """
+    secret = Path(manifest["key_secret_file"]).read_text().strip()
+    keyring = dns.tsigkeyring.from_text({manifest["key_name"]: secret})
+    xfr = dns.query.xfr(manifest["server"], zone, port=manifest["port"], keyring=keyring,
+                        keyalgorithm=manifest["key_algorithm"], timeout=5.0, lifetime=20.0,
+                        relativize=False)
+    return dns.zone.from_xfr(xfr, relativize=False).to_text(sorted=True, relativize=False)

@@ -254,7 +254,8 @@ def test_key_name_without_secret_is_bad_input(lab):
     args = dns_args(lab, "errors.test")
     del args["key_secret"]
     result = run_module("dns_mx", args)
-    assert result.get("failed") and "key_name and key_secret go together" in result["msg"]
+    assert result.get("failed") and result["msg"].startswith("errors.test: option key_secret")
+    assert "no secret is given while key_name 'unroute' is set" in result["msg"]
 
 
 def test_parallel_runs_on_one_zone_remove_each_record_once(lab):

@@ -39,6 +39,17 @@ options:
     type: str
     default: absent
     choices: [absent]
+  records:
+    description:
+      - Owner names inside O(zone) to work on, in this order, instead of the single O(record); give the zone
+        itself for the apex.
+      - Every name is checked (syntax, inside the zone, not below a zone cut) and planned before the first
+        update, so a bad name or a refusal stops the domain before anything is written.
+      - The first error stops the names after it; the failed result still lists what was already done
+        (RV(findings), RV(removed), RV(partial)).
+      - Mutually exclusive with O(record). With O(records), RV(diff) is keyed by owner name.
+    type: list
+    elements: str
   replacement:
     description:
       - MX records to add in the same update as the removal, for example the domain's new mail service.
@@ -48,11 +59,14 @@ options:
     elements: dict
     suboptions:
       preference:
-        description: MX preference.
+        description: MX preference, 0 to 65535.
         type: int
         required: true
       exchange:
-        description: Host name of the mail exchanger.
+        description:
+          - Fully qualified host name of the mail exchanger.
+          - Refused before anything is read or written when it is empty or V(.) (a null MX), an IP address,
+            not a valid host name, or an mxHero host.
         type: str
         required: true
 """
@@ -100,6 +114,8 @@ findings:
   description:
     - One entry per mxHero MX record (action V(removed), or V(would_remove) in check mode) and per
       replacement record (V(added) / V(would_add)).
+    - After an update whose answer was lost, its entries have C(outcome) (V(removed)/V(added) when a re-read
+      shows the change, otherwise action and outcome V(unknown)).
   returned: always
   type: list
   elements: dict
@@ -112,7 +128,10 @@ findings:
       before: {record: example.com., type: MX, ttl: 3600, value: "10 smtp-in.mxhero.com."}
       after: null
 removed:
-  description: Every MX record removed, enough to put it back (name, type, TTL, value).
+  description:
+    - Every MX record removed, enough to put it back (name, type, TTL, value).
+    - After an update whose answer was lost, each entry also has C(outcome), V(removed) (a re-read shows the
+      change took effect) or V(unknown) (the task fails; the entry stays so the run record keeps it).
   returned: always
   type: list
   elements: dict
@@ -122,8 +141,15 @@ added:
   returned: always
   type: list
   elements: dict
+partial:
+  description:
+    - On failure after some names of O(records) were changed, what was already done (and what has an unknown
+      outcome). The failed result also keeps RV(findings), RV(removed) and RV(added) for them.
+  returned: on failure after a change
+  type: list
+  elements: str
 diff:
-  description: The MX RRset before and after.
+  description: The MX RRset before and after (with O(records), a mapping from owner name to RRset).
   returned: when diff mode is on
   type: dict
   sample:
@@ -136,16 +162,18 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module 
 
 ARGSPEC = dns_module.ARGSPEC.extend(dict(
     state=dict(type="str", default="absent", choices=["absent"]),
+    records=dict(type="list", elements="str"),
     replacement=dict(type="list", elements="dict", options=dict(
         preference=dict(type="int", required=True),
         exchange=dict(type="str", required=True),
     )),
-))
+), mutually_exclusive=[("record", "records")])
 
 
 def execute(params, ctx):
     return dns_module.execute(params, ctx, lambda engine: engine.mx(
-        record=params["record"], replacement=params["replacement"], check_mode=ctx.check_mode))
+        record=params["record"], records=params["records"], replacement=params["replacement"],
+        check_mode=ctx.check_mode))
 
 
 def main():

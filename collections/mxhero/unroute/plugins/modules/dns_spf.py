@@ -89,7 +89,10 @@ findings:
       before: {record: example.com., policy: "v=spf1 include:_spf.google.com include:spf.mxhero.com ~all"}
       after: {record: example.com., policy: "v=spf1 include:_spf.google.com ~all"}
 removed:
-  description: The TXT value that was replaced (to put it back) and the terms taken out of it.
+  description:
+    - The TXT value that was replaced (to put it back) and the terms taken out of it.
+    - After an update whose answer was lost, each entry also has C(outcome), V(removed) (a re-read shows the
+      change took effect) or V(unknown) (the task fails; the entry stays so the run record keeps it).
   returned: always
   type: list
   elements: dict
@@ -108,6 +111,11 @@ spf_after:
   description: The SPF policy after the change (equal to RV(spf_before) when nothing matched).
   returned: always
   type: str
+partial:
+  description: On failure after an update of unknown outcome, what it was meant to do.
+  returned: on failure after a change
+  type: list
+  elements: str
 diff:
   description: The whole TXT RRset before and after.
   returned: when diff mode is on

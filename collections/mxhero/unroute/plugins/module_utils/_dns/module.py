@@ -11,7 +11,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgS
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
 
 
 def dns_argument_spec():
@@ -22,7 +23,8 @@ def dns_argument_spec():
         port=dict(type="int", default=53),
         key_name=dict(type="str"),
         key_secret=dict(type="str", no_log=True),
-        key_algorithm=dict(type="str", default="hmac-sha256", choices=list(rfc2136.ALGORITHMS)),
+        # No `choices`: a typo must fail with the domain named, like every other option (validate.check_key).
+        key_algorithm=dict(type="str", default="hmac-sha256"),
         protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
         timeout=dict(type="float", default=10.0),
     )
@@ -31,17 +33,18 @@ def dns_argument_spec():
 
 
 def build_engine(params, read_only=False):
-    """Engine for the parameters; raises UnrouteError (one clear line) on bad input."""
+    """Engine for the parameters; raises UnrouteError (one clear line) on bad input, before any DNS traffic."""
     zone = params["zone"]
     if not rfc2136.HAS_DNSPYTHON:
-        raise UnrouteError(zone, None, missing_required_lib("dnspython"))
+        raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("dnspython"))
+    check_options(params)
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
-        raise UnrouteError(zone, None, str(err), "fix the fingerprint options")
-    if bool(params.get("key_name")) != bool(params.get("key_secret")):
-        raise UnrouteError(zone, None, "key_name and key_secret go together", "give both or neither")
-    if read_only and not params.get("server"):
+        raise UnrouteError(validate.domain_of(zone), None, str(err), "fix the fingerprint options")
+    if params.get("replacement") is not None:
+        validate.check_replacement(zone, params["replacement"], fingerprint)
+    if read_only and not (params.get("server") or "").strip():
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
         provider = ResolverProvider(zone, timeout=params["timeout"])
     else:
@@ -52,12 +55,30 @@ def build_engine(params, read_only=False):
     return DnsEngine(provider, zone, fingerprint)
 
 
+def check_options(params):
+    """Every option the user typed, checked in the order a reader would fix them; nothing is resolved but the
+    server's host name."""
+    zone = params["zone"]
+    validate.check_zone(zone)
+    validate.check_records(zone, params.get("record") or None, params.get("records"))
+    validate.check_port(zone, params["port"])
+    validate.check_timeout(zone, params["timeout"])
+    validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+    if params.get("dkim_selectors") is not None:
+        validate.check_selectors(zone, params["dkim_selectors"])
+
+
 def execute(params, ctx, operation, read_only=False):
-    """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing)."""
-    engine = build_engine(params, read_only=read_only)
-    outcome = operation(engine)
+    """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing).
+
+    Whatever escapes the engine leaves here as the one-line error, never as a library's bare message."""
+    try:
+        engine = build_engine(params, read_only=read_only)
+        outcome = operation(engine)
+    except Exception as err:  # noqa: B902 - the module boundary: every failure is one line
+        raise as_unroute_error(validate.domain_of(params.get("zone")), None, err)
     for text in engine.warnings:
-        ctx.warn("%s: %s" % (params["zone"], text))
+        ctx.warn("%s: %s" % (validate.domain_of(params["zone"]), text))
     return outcome
 
 

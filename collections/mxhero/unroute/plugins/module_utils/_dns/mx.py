@@ -20,7 +20,9 @@ def mx_value(preference, exchange):
 
 class MxPlan(object):
     def __init__(self, values, fingerprint, replacement=None):
-        self.values = list(values)
+        # Servers hand out an RRset in any order (BIND rotates it): plan in one order so that check mode and the
+        # real run list the same findings in the same order.
+        self.values = sorted(values, key=lambda v: (parse_mx(v), v))
         self.remove = []   # (value, evidence)
         self.keep = []
         for value in self.values:

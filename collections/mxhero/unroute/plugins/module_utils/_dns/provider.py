@@ -24,11 +24,20 @@ class PrerequisiteFailed(Exception):
     """The RRset is no longer what was read: someone changed it between our read and our write."""
 
 
+class OutcomeUnknown(Exception):
+    """An update was sent and its answer never came (timeout, connection lost): it may or may not have
+    taken effect. Never re-sent blindly: the engine reads the RRset again to find out."""
+
+
 class DnsProvider(object):
     """Interface. Every implementation is the only code that talks to its service."""
 
     def check_zone(self, zone):
         """Raise UnrouteError unless the provider serves ``zone`` authoritatively."""
+        raise NotImplementedError
+
+    def find_cut(self, name):
+        """The zone apex below ``zone`` at or above ``name`` where a delegation starts, or None."""
         raise NotImplementedError
 
     def read(self, name, rdtype):
@@ -37,5 +46,6 @@ class DnsProvider(object):
 
     def change(self, expected, delete, add, ttl):
         """Delete ``delete`` values and add ``add`` values of ``expected``'s name/type, atomically,
-        only if the RRset still equals ``expected``; raise PrerequisiteFailed otherwise."""
+        only if the RRset still equals ``expected``; raise PrerequisiteFailed otherwise, and
+        OutcomeUnknown when the update left but no answer came back."""
         raise NotImplementedError

@@ -9,6 +9,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider impor
 
 try:
     import dns.exception
+    import dns.name
     import dns.resolver
 except ImportError:  # pragma: no cover - reported by the module
     pass
@@ -22,6 +23,17 @@ class ResolverProvider(DnsProvider):
         self.resolver.lifetime = float(timeout)
 
     def check_zone(self, zone):
+        return None
+
+    def find_cut(self, name):
+        """A zone cut between the zone and ``name``, as the resolver sees it (an NS RRset below the apex)."""
+        zone = dns.name.from_text(self.zone)
+        qname = dns.name.from_text(name)
+        labels = qname.relativize(zone).labels if qname.is_subdomain(zone) else ()
+        for depth in range(len(labels) - 1, -1, -1):
+            below = dns.name.Name(labels[depth:]).derelativize(zone)
+            if self.read(below.to_text(), "NS").values:
+                return below.to_text()
         return None
 
     def read(self, name, rdtype):

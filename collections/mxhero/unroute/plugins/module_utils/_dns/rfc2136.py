@@ -7,8 +7,9 @@ from __future__ import annotations
 import socket
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    DnsProvider, PrerequisiteFailed, RRset)
+    DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
 
 try:
     import dns.exception
@@ -29,7 +30,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the module
     HAS_DNSPYTHON = False
 
-ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
+ALGORITHMS = validate.ALGORITHMS
 
 _TSIG_ERRORS = {
     "PeerBadKey": "the server does not know TSIG key '%s' (BADKEY)",
@@ -43,25 +44,32 @@ _TSIG_ERRORS = {
 class Rfc2136Provider(DnsProvider):
     def __init__(self, zone, server=None, port=53, key_name=None, key_secret=None,
                  key_algorithm="hmac-sha256", protocol="tcp", timeout=10.0):
+        # The same checks as the modules', for callers that build a provider directly.
+        validate.check_zone(zone)
         self.zone = dns.name.from_text(zone)
         self.zone_text = zone.rstrip(".")
-        self.port = int(port)
+        self.port = validate.check_port(zone, port)
         self.protocol = protocol
-        self.timeout = float(timeout)
-        self.key_name = key_name
+        self.timeout = validate.check_timeout(zone, timeout)
+        self.key_name = key_name or None
         self.keyring = None
         self.algorithm = None
-        if key_name and key_secret:
+        validate.check_key(zone, key_name, key_secret, key_algorithm)
+        if key_name:
             try:
-                self.keyring = dns.tsigkeyring.from_text({key_name: key_secret})
+                self.keyring = dns.tsigkeyring.from_text({key_name: "".join(key_secret.split())})
             except Exception:
-                raise UnrouteError(self.zone_text, "TSIG key '%s'" % key_name, "key_secret is not valid base64",
-                                   "give the secret exactly as in the server's key statement")
-            self.algorithm = dns.name.from_text(key_algorithm)
-        self.server = server or self._primary()
+                raise validate.refuse(zone, "key_secret", key_secret, "the secret is not valid base64",
+                                      "give the secret exactly as in the server's key statement", secret=True)
+            self.algorithm = dns.name.from_text(key_algorithm.lower())
+        self.server_name = server.strip() if server and server.strip() else None
+        self.addresses = validate.check_server(zone, server, self.port) or [self._primary()]
+        self.server = self.addresses[0]
 
     # -- plumbing --------------------------------------------------------------
     def _where(self):
+        if self.server_name and self.server_name.strip("[]") != self.server:
+            return "%s (%s) port %d" % (self.server_name, self.server, self.port)
         return "%s:%d" % (self.server, self.port)
 
     def _primary(self):
@@ -75,28 +83,63 @@ class Rfc2136Provider(DnsProvider):
                                "no server given and the zone's primary could not be found (%s)" % err,
                                "set server: to the zone's primary name server")
 
-    def _send(self, message, what):
+    def _connect(self, what):
+        """A connected TCP socket, trying each address of the server in turn; nothing is sent yet."""
+        last = None
+        for address in self.addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect((address, self.port))
+            except socket.timeout:
+                sock.close()
+                raise UnrouteError(self.zone_text, what, "%s did not accept a connection within %ss (tcp)"
+                                   % (self._where(), self.timeout), "check server, port and firewall, or raise timeout")
+            except OSError as err:
+                sock.close()
+                last = err
+                continue
+            self.server = address
+            sock.setblocking(False)
+            return sock
+        raise UnrouteError(self.zone_text, what, "cannot reach %s over tcp: %s"
+                           % (self._where(), getattr(last, "strerror", None) or last), "check server and port")
+
+    def _send(self, message, what, write=False):
+        """The server's answer to ``message``. For a write, any failure once it may have left the machine is
+        OutcomeUnknown: the server may have applied it, and only a fresh read can tell."""
+        sock = self._connect(what) if self.protocol == "tcp" else None
         try:
             if self.protocol == "udp":
                 return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
-            return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout)
-        except dns.exception.Timeout:
-            raise UnrouteError(self.zone_text, what, "%s did not answer within %ss (%s)"
-                               % (self._where(), self.timeout, self.protocol),
-                               "check server, port and firewall, or raise timeout")
-        except (ConnectionError, socket.error) as err:
-            raise UnrouteError(self.zone_text, what,
-                               "cannot reach %s over %s: %s" % (self._where(), self.protocol, err),
-                               "check server and port")
-        except Exception as err:  # dnspython raises TSIG failures as exception classes of dns.tsig
+            return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
+        except Exception as err:  # every library failure becomes one line; see _failure
             name = type(err).__name__
-            if name in _TSIG_ERRORS:
+            if name in _TSIG_ERRORS and name != "BadSignature":
+                # The server answered and rejected our signature: nothing was applied.
                 raise UnrouteError(self.zone_text, what, "%s refused us: %s" % (
                     self._where(), _TSIG_ERRORS[name] % self.key_name),
                     "check key_name, key_secret and key_algorithm against the server's key statement")
-            if isinstance(err, dns.exception.DNSException):
-                raise UnrouteError(self.zone_text, what, "DNS error talking to %s: %s" % (self._where(), err))
-            raise
+            cause = self._failure(err)
+            if write:
+                raise OutcomeUnknown(cause)
+            if name in _TSIG_ERRORS:
+                raise UnrouteError(self.zone_text, what, "%s: %s" % (self._where(), _TSIG_ERRORS[name] % self.key_name),
+                                   "check key_name, key_secret and key_algorithm against the server's key statement")
+            raise UnrouteError(self.zone_text, what, cause, "check server, port and firewall, or raise timeout")
+        finally:
+            if sock is not None:
+                sock.close()
+
+    def _failure(self, err):
+        if isinstance(err, dns.exception.Timeout):
+            return "%s did not answer within %ss (%s)" % (self._where(), self.timeout, self.protocol)
+        if isinstance(err, EOFError):
+            return "%s closed the connection before answering (%s)" % (self._where(), self.protocol)
+        if isinstance(err, OSError):
+            return "cannot reach %s over %s: %s" % (self._where(), self.protocol, getattr(err, "strerror", None) or err)
+        return "%s sent an answer that cannot be read (%s: %s)" % (self._where(), type(err).__name__, err)
 
     def _check_rcode(self, response, what, updating):
         rcode = response.rcode()
@@ -137,12 +180,38 @@ class Rfc2136Provider(DnsProvider):
     def check_zone(self, zone):
         what = "zone %s" % self.zone_text
         response = self._send(self._message(self.zone, dns.rdatatype.SOA), what)
-        self._check_rcode(response, what, updating=False)
         authoritative = response.flags & dns.flags.AA
+        # A name inside a zone the server serves (NXDOMAIN or NODATA for SOA, the zone's SOA in authority):
+        # the user gave a record where the zone belongs.
+        enclosing = [r.name for r in response.authority if r.rdtype == dns.rdatatype.SOA and r.name != self.zone]
+        if authoritative and enclosing and self.zone.is_subdomain(enclosing[0]) and \
+                response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            apex = enclosing[0].to_text().rstrip(".")
+            raise UnrouteError(self.zone_text, "option zone '%s'" % self.zone_text,
+                               "%s is a name inside zone %s, not a zone of its own" % (self.zone_text, apex),
+                               "give zone: %s and record: %s" % (apex, self.zone_text))
+        self._check_rcode(response, what, updating=False)
         has_soa = any(r.rdtype == dns.rdatatype.SOA and r.name == self.zone for r in response.answer)
         if not (authoritative and has_soa):
             raise UnrouteError(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
                                % (self._where(), self.zone_text), "point server at the zone's primary")
+
+    def find_cut(self, name):
+        """Walk down from the zone apex to ``name`` asking for NS: an NS RRset at a name below the apex
+        (a referral, or the child's own answer when this server also serves it) is a zone cut."""
+        qname = dns.name.from_text(name)
+        labels = qname.relativize(self.zone).labels if qname.is_subdomain(self.zone) else ()
+        for depth in range(len(labels) - 1, -1, -1):
+            below = dns.name.Name(labels[depth:]).derelativize(self.zone)
+            what = "%s NS" % below.to_text()
+            response = self._send(self._message(below, dns.rdatatype.NS), what)
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                return None
+            self._check_rcode(response, what, updating=False)
+            for rrset in list(response.answer) + list(response.authority):
+                if rrset.rdtype == dns.rdatatype.NS and rrset.name == below:
+                    return below.to_text()
+        return None
 
     def read(self, name, rdtype):
         qname = dns.name.from_text(name)
@@ -171,7 +240,7 @@ class Rfc2136Provider(DnsProvider):
         for value in add:
             update.add(qname, ttl, dns.rdata.from_text(dns.rdataclass.IN, rdtype, value))
         what = "%s %s" % (qname.to_text(), expected.rdtype)
-        response = self._send(update, what)
+        response = self._send(update, what, write=True)
         self._check_rcode(response, what, updating=True)
 
 
