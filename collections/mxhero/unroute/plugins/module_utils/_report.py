@@ -8,6 +8,7 @@ import html
 import json
 
 # Most serious first: a domain's status is the most serious thing that happened to it.
+FORMAT = "mxhero-unroute-run/1"
 STATUSES = ("error", "manual", "would_change", "changed", "reported", "clean")
 _DONE = {"removed", "disabled", "changed", "added"}
 _PLANNED = {"would_remove", "would_disable", "would_change", "would_add"}
@@ -86,7 +87,7 @@ def build_record(entries, mode, started, finished, check_mode, extra=None):
     summary["manual_actions"] = sum(len(d["manual_actions"]) for d in domains)
     run = {"mode": mode, "check_mode": bool(check_mode), "started": started, "finished": finished}
     run.update(extra or {})
-    return {"format": "mxhero-unroute-run/1", "run": run, "summary": summary, "domains": domains}
+    return {"format": FORMAT, "run": run, "summary": summary, "domains": domains}
 
 
 def to_json(record):
