@@ -145,9 +145,10 @@ class ExoClient(object):
                     # A host outside Microsoft's known clouds (the lab, a private proxy) cannot be
                     # validated through login.microsoftonline.com's instance discovery.
                     instance_discovery=None if known else False, validate_authority=known)
-            except ValueError as err:
-                raise ExoAuthError("the authority %s/%s refused tenant discovery: %s"
-                                   % (self.authority_host, self.tenant_id, self._clean(_first_line(err))))
+            except ValueError:
+                # msal's own text only restates the URL and lists authority formats; the cause is the tenant.
+                raise ExoAuthError("%s refused tenant discovery for tenant %s (an unknown tenant, or an authority "
+                                   "of another cloud)" % (self.authority_host, self.tenant_id), code="invalid_tenant")
             except requests.RequestException as err:
                 raise ExoAuthError("cannot reach the authority %s: %s" % (self.authority_host,
                                                                           self._clean(_reason(err))))
