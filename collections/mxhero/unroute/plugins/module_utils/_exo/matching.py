@@ -187,6 +187,8 @@ def other_actions(rule, match):
             out.append("SetHeaderName %s: %s" % (value, rule.get("SetHeaderValue") or ""))
         elif value is True:
             out.append(name)
+        elif isinstance(value, (int, float)):
+            out.append("%s %s" % (name, value))
         else:
             shown = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
             out.append("%s %s" % (name, _short(shown)))
