@@ -111,13 +111,13 @@ class ExoEngine(object):
     @staticmethod
     def _manual_rule(rule, match):
         if match.shared:
-            return ("%s > Connectors > '%s': it sends to mxHero and to partners (%s); remove the mxHero smart hosts "
-                    "there (see the connector's own finding) and rule '%s' can stay as it is. Disable the rule only "
-                    "if nothing but mxHero needs it (it routes: %s)"
-                    % (_EAC, match.shared, ", ".join(match.others), rule.get("Name"),
-                       ", ".join("%s %s" % (k, rule[k]) for k in sorted(rule)
+            return ("%s > Connectors > '%s': it sends to mxHero and to %s; remove the mxHero smart hosts there "
+                    "(see the connector's own finding) and rule '%s' can stay as it is. Disable the rule only if "
+                    "nothing but mxHero needs it (it routes: %s)"
+                    % (_EAC, match.shared, ", ".join(match.partners), rule.get("Name"),
+                       "; ".join("%s %s" % (k, ", ".join(str(v) for v in as_list(rule[k]))) for k in sorted(rule)
                                  if k.lower().startswith(("recipient", "sentto", "from", "sender"))
-                                 and rule[k] not in (None, "", [])) or "all mail"))
+                                 and as_list(rule[k])) or "all mail"))
         return ("%s > Rules > '%s': remove the mxHero values (%s) from its conditions and exceptions, keep the "
                 "others (%s), or disable the rule if nothing else needs it"
                 % (_EAC, rule.get("Name"), "; ".join(match.strong + match.secondary),
@@ -275,7 +275,7 @@ class ExoEngine(object):
                 # Rules go first: Exchange refuses to disable or remove a connector an enabled rule routes through.
                 steps = rule_steps + steps
         if "inbound" in directions:
-            # Last: an allow list entry only matters while mxHero still delivers, i.e. until the inbound connector goes.
+            # Last: while mxHero still relays mail in, its allow list entry keeps that mail out of spam filtering.
             steps.extend(self._optional("connection filter policies", self._allow_list,
                                         findings, removed, before, after))
         if not self.check_mode:

@@ -49,6 +49,7 @@ class Match(object):
         self.others = []      # non-mxHero values sharing a list with mxHero ones
         self.fields = []      # keys that held evidence (for the finding's "before")
         self.shared = None    # name of a partner-shared connector the rule routes through
+        self.partners = []    # that connector's other smart hosts
 
     def add(self, bucket, key, evidence):
         target = getattr(self, bucket)
@@ -150,6 +151,7 @@ def match_rule(fp, rule, mx_connectors, shared_connectors=None):
                           % (value, evidence, ", ".join(partners)))
                 match.others.append("connector '%s' also sends to %s" % (value, ", ".join(partners)))
                 match.shared = value
+                match.partners = list(partners)
             continue
         if "header" in low:
             for item in as_list(value):
