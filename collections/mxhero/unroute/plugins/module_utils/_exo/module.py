@@ -61,7 +61,7 @@ def build_engine(params, check_mode):
             authority_host=params["authority_host"], api_endpoint=params["api_endpoint"],
             ca_path=params.get("ca_path"), validate_certs=params["validate_certs"], timeout=params["timeout"])
     except exo_client.ExoError as err:
-        raise UnrouteError(_label(params), "app %s" % params["client_id"], str(err),
+        raise UnrouteError(_label(params), "tenant %s, app %s" % (params["tenant_id"], params["client_id"]), str(err),
                            "check certificate_path and certificate_password")
     return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode)
 
