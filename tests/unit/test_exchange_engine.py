@@ -131,7 +131,7 @@ def test_errors_never_carry_the_password():
 def test_owed_restart_is_done_and_satisfied_markers_cleared():
     markers = [{"service": "MSExchangeTransport", "since": "2026-11-27T01:00:00.0000000Z", "done": False},
                {"service": "MSExchangeDelivery", "since": "2026-11-26T01:00:00.0000000Z", "done": True}]
-    state = {"agents": [], "restart_markers": markers}
+    state = {"agents": [], "restart_markers": markers, "transport_services": ["Hub", "MailboxDelivery"]}
     check, client = engine(state, check=True)
     out = check.transport_agents("absent")
     assert out["changed"] is True and out["restart_pending"] == ["MSExchangeTransport"]
@@ -146,4 +146,13 @@ def test_owed_restart_is_done_and_satisfied_markers_cleared():
     skipped, client = engine(state)
     out = skipped.transport_agents("absent", restart=False)
     assert out["changed"] is False and "run Restart-Service MSExchangeTransport" in out["warnings"][0]
+    assert [c[0] for c in client.calls] == ["get_state.ps1"]
+
+
+def test_owed_restart_outside_the_chosen_services_is_only_named():
+    markers = [{"service": "MSExchangeFrontEndTransport", "since": "2026-11-27T01:00:00.0000000Z", "done": False}]
+    eng, client = engine({"agents": [], "restart_markers": markers, "transport_services": ["Hub"]})
+    out = eng.transport_agents("absent", services=["Hub"])
+    assert out["changed"] is False and out["restart_pending"] == [] and out["restarted"] == []
+    assert "Restart-Service MSExchangeFrontEndTransport" in out["warnings"][0]
     assert [c[0] for c in client.calls] == ["get_state.ps1"]

@@ -137,9 +137,16 @@ class Engine(object):
         # Restarts an earlier run owed (its restart failed or was skipped): the agent change
         # is configured but not loaded, and nothing else would ever say so.
         markers = [m for m in state["restart_markers"] if isinstance(m, dict) and m.get("service")]
+        in_scope = set(WINDOWS_SERVICE.get(s) for s in state["transport_services"])
+        warnings = []
+        for marker in markers:
+            if not marker.get("done") and marker["service"] not in in_scope:
+                warnings.append("%s: an earlier run changed transport agents on %s but %s never restarted; it is "
+                                "outside transport_service, so run the task for its service or Restart-Service %s"
+                                % (self.domain, self.server, marker["service"], marker["service"]))
+        markers = [m for m in markers if m["service"] in in_scope]
         owed = [m["service"] for m in markers if not m.get("done")]
         stale = [m["service"] for m in markers if m.get("done")]
-        warnings = []
         if owed:
             since = ", ".join("%s (agents changed %s)" % (m["service"], m.get("since")) for m in markers
                               if not m.get("done"))
@@ -396,8 +403,9 @@ class Engine(object):
             findings.append(finding(PLATFORM, "send_connector", self.connector_object(connector), evidence,
                                     "reported", before=snapshot, after=snapshot, why=why))
         findings.extend(self.receive_findings(state["receive_connectors"]))
+        owed = [m.get("service") for m in state["restart_markers"] if isinstance(m, dict) and not m.get("done")]
         return dict(changed=False, findings=findings, server=self.server, version=state.get("version"),
-                    snapin=state.get("snapin"), transport_services=state["transport_services"],
+                    snapin=state.get("snapin"), transport_services=state["transport_services"], restart_pending=owed,
                     agents=state["agents"], send_connectors=state["send_connectors"],
                     receive_connectors=state["receive_connectors"])
 
