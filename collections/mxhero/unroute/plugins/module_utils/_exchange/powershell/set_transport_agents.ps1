@@ -89,8 +89,12 @@ if ($In.restart) {
     }
 }
 
-if ((Test-Path -Path $markerKey) -and @((Get-Item -Path $markerKey).GetValueNames()).Count -eq 0) {
-    Remove-Item -Path $markerKey
+# Tidying the empty key must not hide the results of changes already made.
+try {
+    if ((Test-Path -Path $markerKey) -and @((Get-Item -Path $markerKey).GetValueNames()).Count -eq 0) {
+        Remove-Item -Path $markerKey
+    }
+} catch {
 }
 
 @{
