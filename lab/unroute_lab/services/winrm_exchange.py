@@ -5,6 +5,9 @@ recognises the collection's shipped PowerShell by the SHA-256 of its exact
 text (read from the collection's ``powershell/*.ps1`` files, never its
 Python), and applies what that script does with Exchange cmdlets to this model.
 Errors read as Exchange and PowerShell word them and leave as CLIXML on stderr.
+Besides Exchange objects, each server keeps what the scripts touch on Windows:
+the restart markers (registry values under MARKER_KEY) and the start time of
+each transport Windows service's process.
 """
 
 from __future__ import annotations
