@@ -94,6 +94,12 @@ receive_connectors:
   returned: always
   type: list
   elements: dict
+restart_pending:
+  description: Windows services whose transport agents an earlier exchange_transport_agent run changed without a
+    successful restart since (the change is configured but not in effect).
+  returned: always
+  type: list
+  elements: str
 removed:
   description: Always empty.
   returned: always
