@@ -37,13 +37,17 @@ class ArgSpec(object):
         if unknown:
             raise TypeError("unknown constraint(s): %s" % ", ".join(sorted(unknown)))
         self.options = copy.deepcopy(dict(options))
-        self.constraints = dict((k, list(v)) for k, v in constraints.items() if v)
+        # required_by is a mapping (option -> options it needs); the others are lists.
+        self.constraints = dict((k, dict(v) if k == "required_by" else list(v)) for k, v in constraints.items() if v)
 
     def extend(self, options=None, **constraints):
         """A new ArgSpec with more options and constraints (a module on top of its platform's spec)."""
-        merged = dict(self.constraints)
+        merged = copy.deepcopy(self.constraints)
         for key, value in constraints.items():
-            merged[key] = list(merged.get(key, [])) + list(value or [])
+            if key == "required_by":
+                merged.setdefault(key, {}).update(value or {})
+            else:
+                merged[key] = list(merged.get(key, [])) + list(value or [])
         spec = dict(self.options)
         spec.update(options or {})
         return ArgSpec(spec, **merged)
