@@ -110,8 +110,10 @@ removed:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
 
-ARGSPEC = common.ARGSPEC.extend(dict(transport_service=dict(type="list", elements="str",
-                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"])))
+ARGSPEC = common.ARGSPEC.extend(dict(
+    transport_service=dict(type="list", elements="str",
+                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
+))
 
 
 def execute(params, ctx):

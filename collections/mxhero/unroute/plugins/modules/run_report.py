@@ -42,7 +42,7 @@ options:
     elements: dict
   record:
     description:
-      - A run record as this module wrote it (C(format: mxhero-unroute-run/1)), to write its files again.
+      - A run record as this module wrote it (format C(mxhero-unroute-run/1)), to write its files again.
     type: dict
   mode:
     description:

@@ -126,6 +126,7 @@ class DnsEngine(object):
         """The answer to an update was lost: read again (never re-send blindly) and say what happened."""
         wanted = [v for v in current.values if v not in plan.delete_values] + list(plan.add_values)
         seen = None
+        reread = None
         for attempt in range(SETTLE_READS):
             if attempt:
                 time.sleep(SETTLE_PAUSE)
@@ -334,8 +335,8 @@ def _mark(part, lost):
         if item["action"] in ("removed", "added"):
             item["outcome"] = item["action"] if known else "unknown"
             item["action"] = item["action"] if known else "unknown"
-            item["why"] = lost["cause"] if not known else "the answer to the update was lost; a re-read shows " \
-                                                                "the change took effect"
+            item["why"] = lost["cause"] if not known else ("the answer to the update was lost; a re-read shows "
+                                                           "the change took effect")
     for item in part["removed"]:
         item["outcome"] = "removed" if known else "unknown"
     for item in part["added"]:

@@ -36,13 +36,16 @@ def as_list(value):
 
 
 class Engine(object):
-    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=()):
+    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=(), warn=None):
         self.client = client
         self.fp = fingerprint
         self.domain = domain or client.host
         self.check_mode = check_mode
         self.secrets = [s for s in secrets if s]
         self.server = client.where
+        # The runner's warn callback; without one (unit tests) warnings are kept and returned.
+        self.warnings = []
+        self.warn = warn or self.warnings.append
 
     # -- errors ----------------------------------------------------------------
     def fail(self, err, obj=None, partial=None):
@@ -138,10 +141,9 @@ class Engine(object):
         # is configured but not loaded, and nothing else would ever say so.
         markers = [m for m in state["restart_markers"] if isinstance(m, dict) and m.get("service")]
         in_scope = set(WINDOWS_SERVICE.get(s) for s in state["transport_services"])
-        warnings = []
         for marker in markers:
             if not marker.get("done") and marker["service"] not in in_scope:
-                warnings.append("%s: an earlier run changed transport agents on %s but %s never restarted; it is "
+                self.warn("%s: an earlier run changed transport agents on %s but %s never restarted; it is "
                                 "outside transport_service, so run the task for its service or Restart-Service %s"
                                 % (self.domain, self.server, marker["service"], marker["service"]))
         markers = [m for m in markers if m["service"] in in_scope]
@@ -154,7 +156,7 @@ class Engine(object):
                 then = "run %s" % "; ".join("Restart-Service %s" % w for w in owed)
             else:
                 then = "would restart it now" if self.check_mode else "restarting it now"
-            warnings.append("%s: an earlier run changed transport agents on %s but the restart never happened: "
+            self.warn("%s: an earlier run changed transport agents on %s but the restart never happened: "
                             "%s; %s" % (self.domain, self.server, since, then))
         for name in owed:
             if name not in windows:
@@ -164,11 +166,11 @@ class Engine(object):
         if (ops or (owed and restart)) and not self.check_mode:
             changed, restarted = self.apply_agents(ops, restart, owed, stale)
         if ops and not restart:
-            warnings.append("%s: the agent changes take effect only after a restart: %s on %s"
+            self.warn("%s: the agent changes take effect only after a restart: %s on %s"
                             % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
                     server=self.server, transport_services=state["transport_services"],
-                    restart_needed=windows, restarted=restarted, restart_pending=owed, warnings=warnings)
+                    restart_needed=windows, restarted=restarted, restart_pending=owed, warnings=list(self.warnings))
 
     def removed_agent(self, agent, per_service):
         record = {"server": self.server, "transport_service": agent.get("transport_service"),
@@ -234,7 +236,7 @@ class Engine(object):
 
     def send_connectors(self, state_wanted, name=None, include_mixed=False, allow_no_outbound=False):
         state = self.read(agents=False, send=True, receive=False)
-        findings, ops, removed, warnings = [], [], [], []
+        findings, ops, removed = [], [], []
         before, after = {}, {}
         for connector in state["send_connectors"]:
             if name and str(connector.get("name", "")).lower() != name.lower():
@@ -286,12 +288,12 @@ class Engine(object):
                 raise UnrouteError(self.domain, "server %s send connectors" % self.server, text,
                                    "create a send connector for those address spaces first (DNS routing or "
                                    "your new smart host), or set allow_no_outbound=true")
-            warnings.append("%s: %s" % (self.domain, text))
+            self.warn("%s: %s" % (self.domain, text))
         changed = bool(ops)
         if ops and not self.check_mode:
             changed = self.apply_connectors(ops)
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
-                    server=self.server, warnings=warnings)
+                    server=self.server, warnings=list(self.warnings))
 
     @staticmethod
     def uncovered_address_spaces(connectors, ops):

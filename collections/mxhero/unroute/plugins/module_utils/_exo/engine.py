@@ -36,7 +36,7 @@ _EAC = "Exchange admin center (admin.exchange.microsoft.com) > Mail flow"
 
 class ExoEngine(object):
     def __init__(self, client, fingerprint, label, check_mode=False, confirm_delays=CONFIRM_DELAYS,
-                 sleep=time.sleep):
+                 sleep=time.sleep, warn=None):
         self.client = client
         self.fp = fingerprint
         self.label = label
@@ -44,7 +44,9 @@ class ExoEngine(object):
         self.confirm_delays = tuple(confirm_delays)
         self._sleep = sleep
         self.done = []
+        # The runner's warn callback; without one (unit tests) warnings are kept here.
         self.warnings = []
+        self.warn = warn or self.warnings.append
 
     # -- errors ----------------------------------------------------------------
     def _fail(self, obj, err):
@@ -98,7 +100,7 @@ class ExoEngine(object):
             lost = ("%s it also stops its other actions for all the mail it matches: %s; re-create them in a rule "
                     "of their own if they are still wanted" % (verb, "; ".join(others)))
             why = "%s; %s" % (why, lost) if why else lost
-            self.warnings.append("%s: rule '%s': %s" % (self.label, rule.get("Name"), lost))
+            self.warn("%s: rule '%s': %s" % (self.label, rule.get("Name"), lost))
         extra = [a for a in RULE_ACTIONS if rule.get(a) is not None and rule.get(a) is not False
                  and rule.get(a) not in ("", [])] if others else []
         return self._rule_finding(rule, match, action, after=after, why=why, extra=extra)
@@ -392,13 +394,13 @@ class ExoEngine(object):
             return func(*args)
         except ExoAuthError as err:
             if err.status == 403:
-                self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+                self.warn("%s: cannot read %s: %s" % (self.label, what, err))
                 return []
             raise self._fail(what, err)
         except ExoError as err:
             if err.transient:
                 raise self._fail(what, err)
-            self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+            self.warn("%s: cannot read %s: %s" % (self.label, what, err))
             return []
 
     def _arc_findings(self):
