@@ -63,7 +63,7 @@ class ExoEngine(object):
             fix = "Exchange refused the command; fix the cause above in the tenant and re-run"
         else:
             fix = "check api_endpoint, authority_host and ca_path, then re-run"
-        return UnrouteError(self.label, obj, cause, fix)
+        return UnrouteError(self.label, obj, cause, fix, partial=list(self.done))
 
     def _read(self, what, func, *args):
         try:
@@ -165,7 +165,7 @@ class ExoEngine(object):
                     self.label, "%s '%s'" % (noun, name),
                     "Exchange accepted the change but it still reads as before after %.0fs (replication lag?)%s"
                     % (sum(self.confirm_delays), "; already done: %s" % ", ".join(self.done) if self.done else ""),
-                    "re-run the task in a few minutes; it re-reads state and finishes the job")
+                    "re-run the task in a few minutes; it re-reads state and finishes the job", partial=list(self.done))
         except ExoError as err:
             raise self._fail("%s '%s'" % (noun, name), err)
         self.done.append(what)
