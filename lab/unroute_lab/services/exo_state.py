@@ -43,6 +43,8 @@ CMDLETS = {
     "Enable-TransportRule": ("rules", "enable", {"Identity", "Mode"}),
     "Disable-TransportRule": ("rules", "disable", {"Identity"}),
     "Remove-TransportRule": ("rules", "remove", {"Identity"}),
+    # A subset of Set-TransportRule's parameters: renaming (-Name) and -Comments, what an admin does by hand.
+    "Set-TransportRule": ("rules", "set", {"Identity", "Name", "Comments"}),
     "Get-OutboundConnector": ("outbound", "get", {"Identity", "IncludeTestModeConnectors"}),
     "Set-OutboundConnector": ("outbound", "set", {"Identity", "Enabled", "Comment"}),
     "Remove-OutboundConnector": ("outbound", "remove", {"Identity"}),
@@ -230,6 +232,20 @@ class Tenant:
         obj["State"] = "Enabled"
         if params.get("Mode"):
             obj["Mode"] = params["Mode"]
+        obj["WhenChanged"] = _now()
+
+    def _rules_set(self, obj, params):
+        name = params.get("Name")
+        if name is not None:
+            name = str(name).strip()
+            clash = self._find("rules", name)
+            if not name or (clash is not None and clash is not obj):
+                raise _bad("A transport rule with the name '%s' already exists." % name,
+                           "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException")
+            # Exchange Online names a rule by its Name: Identity follows a rename, the Guid does not change.
+            obj["Name"] = obj["Identity"] = name
+        if "Comments" in params:
+            obj["Comments"] = params["Comments"]
         obj["WhenChanged"] = _now()
 
     def _rules_remove(self, obj, params):

@@ -7,9 +7,11 @@ from __future__ import annotations
 import html
 import json
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import domain_digest
+
 # Most serious first: a domain's status is the most serious thing that happened to it.
 FORMAT = "mxhero-unroute-run/1"
-STATUSES = ("error", "manual", "would_change", "changed", "reported", "clean")
+STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
 _DONE = {"removed", "disabled", "changed", "added"}
 _PLANNED = {"would_remove", "would_disable", "would_change", "would_add"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
@@ -38,7 +40,7 @@ def domain_record(entry):
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
         modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
-                        "skipped": bool(result.get("skipped"))})
+                        "skipped": bool(result.get("skipped")), "plan_digest": result.get("plan_digest")})
         for item in result.get("findings") or []:
             findings.append(dict(item, module=name))
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
@@ -53,12 +55,18 @@ def domain_record(entry):
         # The role's own note of a failure only matters when no module result carried the message.
         if not errors:
             errors.append({"module": err.get("task", ""), "msg": str(err.get("msg", ""))})
+    # What an audit approves (issue 14): the real run with unroute_plan holds each domain to this digest.
+    digest = domain_digest(m["plan_digest"] for m in modules if m["plan_digest"]) if not errors else None
     for item in findings:
         if item.get("action") == "manual" and not any(m.get("object") == item.get("object") for m in manual):
             manual.append({"object": item.get("object"), "steps": item.get("manual_steps", ""),
                            "platform": item.get("platform"), "module": item.get("module")})
     actions = set(f.get("action") for f in findings)
-    if errors:
+    if entry.get("skipped"):
+        status = "skipped"
+    elif any(e.get("drifted") for e in entry.get("errors") or []):
+        status = "drifted"
+    elif errors:
         status = "error"
     elif manual:
         status = "manual"
@@ -71,7 +79,7 @@ def domain_record(entry):
     else:
         status = "clean"
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
-            "findings": findings, "removed": removed, "added": added, "manual_actions": manual,
+            "plan_digest": digest, "findings": findings, "removed": removed, "added": added, "manual_actions": manual,
             "warnings": warnings, "errors": errors, "modules": modules}
 
 
@@ -113,10 +121,11 @@ th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
 .warn{background:#fffbe6;border:1px solid #e6d47a;border-radius:6px;padding:.4rem .7rem;margin:.4rem 0}
 .none{color:#5b6675;font-style:italic}
 """
-_COLOURS = {"error": "#c62828", "manual": "#d98b00", "would_change": "#1565c0", "changed": "#2e7d32",
-            "reported": "#6a4fb3", "clean": "#607080"}
-_LABELS = {"error": "error", "manual": "manual action needed", "would_change": "would change",
-           "changed": "changed", "reported": "reported only", "clean": "clean"}
+_COLOURS = {"error": "#c62828", "drifted": "#ad1457", "manual": "#d98b00", "would_change": "#1565c0",
+            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080"}
+_LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "manual action needed",
+           "would_change": "would change", "changed": "changed", "reported": "reported only",
+           "skipped": "not in the reviewed plan", "clean": "clean"}
 _ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
                    "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
                    "would_change": "#1565c0", "manual": "#d98b00", "reported": "#6a4fb3", "kept": "#607080"}
@@ -136,9 +145,10 @@ def to_html(record):
            "<div class='sub'>%s to %s &middot; %d domains</div>"
            % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
     out.append("<div class='cards' id='summary'>")
-    cards = [("domains", "domains"), ("error", "errors"), ("manual", "need manual action"),
+    cards = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
-             ("clean", "clean"), ("removed", "objects removed"), ("planned", "changes planned")]
+             ("skipped", "not in plan"), ("clean", "clean"), ("removed", "objects removed"),
+             ("planned", "changes planned")]
     for key, label in cards:
         colour = _COLOURS.get(key, "#1d2530")
         out.append("<div class='card' data-key='%s'><b style='color:%s'>%d</b><span>%s</span></div>"
@@ -149,8 +159,11 @@ def to_html(record):
         out.append("<section class='domain' id='%s' data-status='%s' style='border-left-color:%s'>"
                    % (_e(dom["domain"]), dom["status"], colour))
         out.append("<div class='head'><h2>%s</h2><span class='badge' style='background:%s'>%s</span>"
-                   "<span class='platform'>%s</span></div>" % (_e(dom["domain"]), colour, _e(_LABELS[dom["status"]]),
-                                                               _e(dom["platform"])))
+                   "<span class='platform'>%s</span>%s</div>" % (
+                       _e(dom["domain"]), colour, _e(_LABELS[dom["status"]]), _e(dom["platform"]),
+                       "<code class='digest' title='plan digest: unroute.yml -e unroute_plan=... applies this domain "
+                       "only while its fresh plan has this digest'>plan %s</code>" % _e(dom["plan_digest"][:12])
+                       if dom.get("plan_digest") and run["check_mode"] else ""))
         for err in dom["errors"]:
             out.append("<div class='error'><b>Error</b> (%s): %s</div>" % (_e(err["module"]), _e(err["msg"])))
         for item in dom["manual_actions"]:

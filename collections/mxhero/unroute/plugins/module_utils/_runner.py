@@ -18,6 +18,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import module_digest
 
 _CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 _DONE = ("removed", "disabled", "changed", "added")
@@ -100,8 +101,8 @@ def run(execute, params, check_mode=False, diff_mode=False, no_log_values=(), na
     """Call ``execute(params, ctx)`` and return the module result; never raises.
 
     The result always has ``changed``, ``findings``, ``removed``, ``added``, ``cautions``
-    and ``warnings``; ``diff`` in diff mode; ``failed``/``msg`` and, when something had
-    already changed, ``partial`` on failure. Every ``no_log`` value and every secret an
+    and ``warnings``; ``plan_digest`` unless it failed; ``diff`` in diff mode;
+    ``failed``/``msg`` and, when something had already changed, ``partial`` on failure. Every ``no_log`` value and every secret an
     engine declared is scrubbed from all of it.
     """
     label = label_of(params)
@@ -136,6 +137,9 @@ def _shape(outcome, ctx):
         result[key] = list(outcome.get(key) or [])
     if ctx.diff_mode and before is not None:
         result["diff"] = {"before": before, "after": after}
+    if not result.get("failed"):
+        # Over the intended changes and the whole state read (diff mode or not): what an audit approves.
+        result["plan_digest"] = module_digest(result["findings"], before)
     result["cautions"] = list(ctx.cautions)
     result["warnings"] = list(ctx.cautions) + _manual_warnings(result["findings"], ctx.label)
     if result.get("failed"):
