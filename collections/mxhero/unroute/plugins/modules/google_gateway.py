@@ -29,7 +29,7 @@ description:
     (Reports API, C(applicationName=admin), C(EMAIL_SETTINGS) events) shows - set to an mxHero host by whom and
     when, cleared when, or no change recorded in the log's retention window (about six months) - and the
     report ranks domains with an mxHero gateway in the log first. It stays a manual action even when the log
-    shows it cleared: an event is not the setting's current value (see docs/google.md).
+    shows it cleared, because an event is not the setting's current value (see docs/google.md).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
@@ -176,7 +176,9 @@ gateway_evidence:
   sample:
     state: set
     rank: 0
-    text: "OUTBOUND_GATEWAY (example.com) set to gmail-out.mxhero.com by admin@example.com on 2026-05-02 (Reports API, CHANGE_EMAIL_SETTING), and no later event clears it: most likely still set"
+    text: >-
+      OUTBOUND_GATEWAY (example.com) set to gmail-out.mxhero.com by admin@example.com on 2026-05-02
+      (Reports API, CHANGE_EMAIL_SETTING), and no later event clears it: most likely still set
 gateway_readable:
   description: Whether the backend could read the outbound gateway (false with the Policy API).
   returned: always

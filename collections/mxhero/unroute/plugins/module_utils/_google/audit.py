@@ -114,8 +114,8 @@ def _cleared_text(record, records):
     earlier = [r for r in records if r["change"] == "set" and r["setting"] == record["setting"]
                and r["time"] < record["time"]]
     was = record["old_value"] or ", ".join(record["evidence"])
-    text = "%s cleared by %s on %s (Reports API, %s; was %s" % (_where(record), record["actor"], record["date"],
-                                                              record["event"], was)
+    text = "%s cleared by %s on %s (Reports API, %s; was %s" % (
+        _where(record), record["actor"], record["date"], record["event"], was)
     if record["new_value"]:
         text += ", now %s" % record["new_value"]
     text += ")"

@@ -74,7 +74,7 @@ def _info_grants(params, result):
     result["findings"].extend(found["findings"])
     result["manual_actions"].extend(found["manual_actions"])
     result["warnings"].extend(found["warnings"])
-    result["oauth_grants"] = [g for g in found["removed"]]
+    result["oauth_grants"] = list(found["removed"])
     result["users_read"] = found["users_read"]
 
 
