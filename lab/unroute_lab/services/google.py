@@ -1,6 +1,6 @@
 """Emulated Google Workspace: OAuth token endpoint, Cloud Identity Policy API v1, the Directory
 API's ``orgunits`` (read), ``users.list`` and ``tokens`` (users' OAuth grants), the Reports API's admin
-activity log, and the legacy Admin Settings API ``email/gateway`` resource, on one HTTPS listener (lab CA).
+activity log, Gmail's ``users.settings.sendAs`` (read), and the legacy Admin Settings API ``email/gateway`` resource, on one HTTPS listener (lab CA).
 
 Wire formats follow /work/shared/reference/google-workspace.md and the v1 discovery
 document (policies.list/get/create/patch/delete, Operation, google.rpc error bodies).
@@ -29,6 +29,7 @@ from .. import pki as pki_mod
 from . import google_auth as auth
 from . import google_catalogue as catalogue
 from . import google_directory as directory
+from . import google_gmail as gmail
 from . import google_reports as reports
 from .base import LabService
 from .google_filter import Filter, FilterError
@@ -37,7 +38,8 @@ SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
 SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
 DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS, directory.SCOPE_ORGUNIT_RO,
-                    directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY, reports.SCOPE_AUDIT_RO)
+                    directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY, reports.SCOPE_AUDIT_RO,
+                    gmail.SCOPE_SETTINGS_BASIC)
 KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT, directory.SCOPE_USER)
 ATOM = "http://www.w3.org/2005/Atom"
 APPS = "http://schemas.google.com/apps/2006"
@@ -157,6 +159,7 @@ class GoogleService(LabService):
             item = {"email": item} if isinstance(item, str) else dict(item)
             org_unit = self._ensure_org_unit(customer, str(item.get("org_unit") or "/"))
             user = add(item["email"], org_unit=org_unit, suspended=item.get("suspended", False))
+            user["send_as"] = [gmail.alias_from_estate(a) for a in item.get("send_as") or []]
             for grant in item.get("grants") or []:
                 user["grants"][str(grant["client_id"])] = directory.new_grant(
                     user, grant["client_id"], grant.get("display_text"), grant.get("scopes") or [],
@@ -262,6 +265,8 @@ class GoogleService(LabService):
                 "user_count": len(c["directory_users"]),
                 "grants": {u["primaryEmail"]: [copy.deepcopy(g) for _, g in sorted(u["grants"].items())]
                            for u in c["directory_users"].values() if u["grants"]},
+                "send_as": {u["primaryEmail"]: [dict(a) for a in u["send_as"]]
+                            for u in c["directory_users"].values() if u["send_as"]},
                 "audit_events": [reports.activity(c, e, self._profile_id(c, e["actor"]))
                                  for e in sorted(c["audit_events"], key=lambda e: e["time"], reverse=True)],
             } for c in self.customers.values()}}
@@ -324,7 +329,8 @@ class GoogleService(LabService):
 
     def _customer_of(self, email):
         for customer in self.customers.values():
-            if email in customer["super_admins"] or email in customer["users"]:
+            if email in customer["super_admins"] or email in customer["users"] \
+                    or email in customer["directory_users"]:
                 return customer
         return None
 
@@ -486,6 +492,18 @@ class GoogleService(LabService):
                 return directory.list_units(customer, query)
             return directory.get(customer, second)
 
+    # -- Gmail API sendAs (read) ------------------------------------------------------------
+    def gmail_call(self, header, method, arg):
+        user_id, address = arg
+        user = gmail.caller_user(self.tokens, self.customers, header, user_id)
+        if method != "GET":
+            raise directory.DirectoryError(405, "Method not allowed in the lab (sendAs is read only here)",
+                                           "methodNotAllowed")
+        with self.lock:
+            if address is None:
+                return {"sendAs": gmail.send_as_list(user)}
+            return gmail.get(user, address)
+
     # -- Reports API (admin activity log) ------------------------------------------------
     def reports_call(self, header, method, arg, query_text):
         user_key, application = arg
@@ -590,7 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
         if api == "token":
             self._send(code, {"error": "internal_failure" if code >= 500 else "rate_limit_exceeded",
                               "error_description": "lab fault %s" % code}, headers=headers)
-        elif api in ("directory", "reports"):
+        elif api in ("directory", "reports", "gmail"):
             self._send(code, directory.DirectoryError(code, "lab fault %d" % code, "backendError" if code >= 500
                                                       else "rateLimitExceeded" if code == 429 else "forbidden").body(),
                        headers=headers)
@@ -616,6 +634,9 @@ class _Handler(BaseHTTPRequestHandler):
         found = reports.route(path)
         if found is not None:
             return "reports", found
+        found = gmail.route(path)
+        if found is not None:
+            return "gmail", found
         if path.startswith(LEGACY_PREFIX) and path.endswith("/email/gateway"):
             return "legacy", unquote(path[len(LEGACY_PREFIX):-len("/email/gateway")])
         return None, None
@@ -646,6 +667,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if body is None:
                     return self._send_empty(204)
                 return self._send(200, body)
+            if api == "gmail":
+                return self._send(200, self.svc.gmail_call(auth_header, self.command, arg))
             if api == "reports":
                 return self._send(200, self.svc.reports_call(auth_header, self.command, arg,
                                                              urlsplit(self.path).query))

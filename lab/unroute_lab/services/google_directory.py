@@ -194,7 +194,7 @@ def new_user(customer, email, org_unit="/", suspended=False, is_admin=False):
     return {"id": user_id(customer, email), "primaryEmail": email, "orgUnitPath": org_unit,
             "suspended": bool(suspended), "isAdmin": bool(is_admin),
             "name": {"givenName": local.capitalize(), "familyName": "Lab", "fullName": "%s Lab" % local.capitalize()},
-            "grants": {}}
+            "grants": {}, "send_as": []}
 
 
 def new_grant(user, client_id, display_text="", scopes=(), native_app=False, anonymous=False):

@@ -40,6 +40,8 @@ SCOPE_ORGUNIT_RO = "https://www.googleapis.com/auth/admin.directory.orgunit.read
 SCOPE_USER_RO = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 SCOPE_USER_SECURITY = "https://www.googleapis.com/auth/admin.directory.user.security"
 SCOPE_AUDIT_RO = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
+# The narrowest scope sendAs.list accepts that does not also open every message (gmail.readonly would).
+SCOPE_GMAIL_SETTINGS = "https://www.googleapis.com/auth/gmail.settings.basic"
 # What users.list asks Google for: only what the grants engine uses (partial response).
 USER_FIELDS = "nextPageToken,users(id,primaryEmail,suspended,isAdmin)"
 DEFAULT_ADMIN_SETTINGS_ENDPOINT = "https://apps-apis.google.com/"
@@ -62,6 +64,10 @@ class NotPermitted(Exception):
     """A read Google refused for want of a scope, delegation or role; the text says what to grant."""
 
 
+class NoMailbox(Exception):
+    """The user has no Gmail mailbox to read (no licence, suspended, or unknown to the token endpoint)."""
+
+
 class GoogleClient(object):
     def __init__(self, domain, credentials_file=None, credentials_data=None, subject=None, access_token=None,
                  scopes=(), api_endpoint=None, admin_settings_endpoint=None, ca_file=None, timeout=30,
@@ -81,6 +87,7 @@ class GoogleClient(object):
         self._creds = None
         self._service = None
         self._admin = {}
+        self._gmail = None
         self._session = None
         if credentials_data:
             self._info = self._parse_json(credentials_data, "credentials_data")
@@ -388,6 +395,52 @@ class GoogleClient(object):
         except LookupError:
             return False
         return True
+
+    # -- Gmail API: a user's send-as addresses (domain-wide delegation, one token per user) --------
+    def _mailbox_credentials(self, email):
+        info = self._info
+        if info is None or info.get("type") != "service_account":
+            raise NotPermitted("reading other users' send-as addresses needs a service-account key with domain-wide "
+                               "delegation (an access token or authorized-user file acts for one mailbox only)")
+        creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_GMAIL_SETTINGS],
+                                                                      subject=email)
+        try:
+            creds.refresh(Request(self._http_session()))
+        except auth_exceptions.RefreshError as err:
+            text = scrub(err.args[0] if err.args else err, self._secrets)
+            if text.startswith("unauthorized_client"):
+                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
+                                   "add it in %s" % (SCOPE_GMAIL_SETTINGS, info.get("client_id"), DWD_PATH))
+            if text.startswith("invalid_grant"):
+                raise NoMailbox(_short(text))
+            raise self._refresh_error(err)
+        except auth_exceptions.TransportError as err:
+            raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
+        return creds
+
+    def _gmail_error(self, what, err):
+        status = int(err.resp.status)
+        message = scrub(_google_message(err), self._secrets)
+        if (status == 400 and "failedPrecondition" in str(err.content)) or status == 404:
+            return NoMailbox(message.strip())
+        if status == 403 and _google_reason(err) == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
+            return NotPermitted("the token lacks %s; grant it to the client (%s)" % (SCOPE_GMAIL_SETTINGS, DWD_PATH))
+        return UnrouteError(self.domain, what, "HTTP %d: %s" % (status, message), None)
+
+    def list_send_as(self, email):
+        """The send-as addresses of ``email``'s mailbox (Gmail API, acting as that user)."""
+        creds = self._mailbox_credentials(email)
+        base = httplib2.Http(ca_certs=self.ca_file, timeout=self.timeout) if self.ca_file \
+            else httplib2.Http(timeout=self.timeout)
+        if self._gmail is None:
+            # Built once: only the credentials change from one mailbox to the next.
+            options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
+            self._gmail = build("gmail", "v1", http=google_auth_httplib2.AuthorizedHttp(creds, http=base),
+                                static_discovery=True, cache_discovery=False, client_options=options)
+        request = self._gmail.users().settings().sendAs().list(userId="me")
+        request.http = google_auth_httplib2.AuthorizedHttp(creds, http=base)
+        return self._execute("send-as addresses of %s (Gmail API)" % email, request,
+                             http_error=self._gmail_error).get("sendAs") or []
 
     # -- Reports API: the admin activity log ----------------------------------------------------
     def _reports_error(self, what, err):

@@ -1,6 +1,6 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What google_gateway and google_info share: argument spec, constraints, and their ``execute``."""
+"""What the Google modules share: argument spec, constraints, and their ``execute``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import grants
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import send_as
 from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
@@ -86,6 +87,12 @@ def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=Non
 def execute_app_grants(params, ctx):
     _require_libraries(params)
     return grants_run(params, ctx.check_mode, ctx.diff_mode)
+
+
+def execute_send_as(params, ctx):
+    _require_libraries(params)
+    client = engine.make_client(params, [client_mod.SCOPE_USER_RO])
+    return send_as.SendAsRun(params, client).run()
 
 
 ARGSPEC = ArgSpec(google_argument_spec(), **CONSTRAINTS)
