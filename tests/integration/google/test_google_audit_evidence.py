@@ -172,3 +172,18 @@ def test_report_ranks_positive_evidence_first_within_a_status(module_lab):
     record = _report.build_record(entries, "audit", "s", "f", True)
     assert [d["domain"] for d in record["domains"]] == ["e-set.test", "e-old.test", "e-cleared.test"]
     assert {d["status"] for d in record["domains"]} == {"manual"}
+
+
+def test_throttled_log_is_retried_and_a_log_that_keeps_failing_is_unreadable(module_lab):
+    lab, domain = module_lab, "e-set.test"
+    lab.fault("google", kind="429", count=2, retry_after=0, api="reports")
+    retried = run_module("google_gateway", module_args(lab, domain))
+    assert retried["gateway_evidence"]["state"] == "set", "429 with Retry-After is retried"
+    lab.fault("google", kind="503", count=-1, api="reports")
+    try:
+        down = run_module("google_gateway", module_args(lab, domain))
+    finally:
+        lab.clear_faults("google")
+    assert not down.get("failed"), down
+    assert down["gateway_evidence"]["state"] == "unreadable"
+    assert any("Google kept failing" in c and "attempts" in c for c in down["cautions"])
