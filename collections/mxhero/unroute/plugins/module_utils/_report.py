@@ -79,12 +79,24 @@ def domain_record(entry):
     else:
         status = "clean"
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
-            "plan_digest": digest, "findings": findings, "removed": removed, "added": added, "manual_actions": manual,
+            "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
+            "added": added, "manual_actions": manual,
             "warnings": warnings, "errors": errors, "modules": modules}
 
 
+def _evidence_rank(findings):
+    """How strongly a domain's findings point at a live mxHero setting nobody can read (0 strongest).
+
+    Findings that carry ``audit_log`` (the Google outbound gateway) rank by what the admin audit log shows:
+    an mxHero gateway set and never cleared first, no evidence next, cleared last. Others rank in the middle.
+    """
+    ranks = [f["audit_log"].get("rank", 1) for f in findings if isinstance(f.get("audit_log"), dict)]
+    return min(ranks) if ranks else 1
+
+
 def build_record(entries, mode, started, finished, check_mode, extra=None):
-    domains = sorted((domain_record(e) for e in entries), key=lambda d: (STATUSES.index(d["status"]), d["domain"]))
+    domains = sorted((domain_record(e) for e in entries),
+                     key=lambda d: (STATUSES.index(d["status"]), d["evidence_rank"], d["domain"]))
     summary = {"domains": len(domains)}
     for status in STATUSES:
         summary[status] = sum(1 for d in domains if d["status"] == status)

@@ -17,6 +17,7 @@ import copy
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params, normalize_host
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import audit
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 
@@ -362,14 +363,43 @@ class Run(object):
         cause = "%s (already done before this error: %s)" % (err.cause, "; ".join(self.done))
         return UnrouteError(err.domain, err.obj, cause, err.fix, partial=list(self.done))
 
+    def _audit_evidence(self):
+        """What the admin audit log says about mxHero in email settings, or None when audit_log is off."""
+        if not self.params.get("audit_log", True):
+            return None
+        events = []
+        try:
+            for name in audit.EVENT_NAMES:
+                events.extend(self.client.list_admin_activities(self.customer, name))
+        except client_mod.NotPermitted as err:
+            why = str(err)
+        except UnrouteError as err:
+            why = err.cause + ("; " + err.fix if err.fix else "")
+        else:
+            return audit.evidence(events, self.fp)
+        self.warnings.append("%s: the outbound gateway's manual action carries no audit-log evidence, because the "
+                             "admin audit log (Reports API) could not be read: %s" % (self.domain, why))
+        return audit.unreadable(why)
+
     def _gateway_manual(self):
         obj = "Gmail outbound gateway of %s (top-level organisation)" % self.domain
         steps = gateway_steps(self.domain, self.fp)
         evidence = ["not readable: %s; mxHero set it to one of %s" % (GATEWAY_WHY, ", ".join(SEED_HOSTS))]
-        self.findings.append(finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps,
-                                     why=GATEWAY_WHY))
+        known = self._audit_evidence()
+        if known is not None:
+            # What the log shows comes first: across hundreds of tenants it says which console visits matter.
+            steps = "Admin audit log: %s. %s" % (known["text"], steps)
+            evidence.append("admin audit log: %s" % known["text"])
+            self.extra["gateway_evidence"] = known
+        item = finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps, why=GATEWAY_WHY)
+        if known is not None:
+            item["audit_log"] = {"state": known["state"], "rank": known["rank"], "events": known["events"]}
+        self.findings.append(item)
         self._manual(obj, settings.GATEWAY_PLACE, steps, GATEWAY_WHY + "; set gateway_verified once a person "
                      "has checked it")
+        if known is not None:
+            self.manual[-1]["evidence"] = known["text"]
+            self.manual[-1]["audit_log"] = known["state"]
 
     # -- admin_settings backend ---------------------------------------------------------
     def _admin_settings(self):
