@@ -175,7 +175,7 @@ def _manual_steps(plan, target):
 
 # -- the run ---------------------------------------------------------------------------
 class Run(object):
-    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True):
+    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
         self.params = params
         self.domain = params["domain"]
         self.check_mode = check_mode
@@ -190,7 +190,9 @@ class Run(object):
         self.findings = []
         self.removed = []
         self.manual = []
+        # The runner's warn callback; without one (info, unit tests) warnings are kept and returned.
         self.warnings = []
+        self.warn = warn or self.warnings.append
         self.before = {}
         self.after = {}
         self.changed = False
@@ -235,7 +237,7 @@ class Run(object):
         except UnrouteError as err:
             raise self._with_partial(err)
         if self.params.get("gateway_verified"):
-            self.warnings.append("%s: the outbound gateway was not checked: gateway_verified says a person did it"
+            self.warn("%s: the outbound gateway was not checked: gateway_verified says a person did it"
                                  % self.domain)
         else:
             self._gateway_manual()
@@ -254,7 +256,7 @@ class Run(object):
                 uid = str(unit.get("orgUnitId") or "")
                 self._org_units["orgUnits/" + (uid[3:] if uid.startswith("id:") else uid)] = unit
         if self._org_units_note:
-            self.warnings.append("%s: organisational units are named by id only, because their paths could not be "
+            self.warn("%s: organisational units are named by id only, because their paths could not be "
                                  "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
 
     def _target(self, policy):
@@ -328,7 +330,7 @@ class Run(object):
         again = plan_policy(fresh, self.fp, mutable)
         if again is None or again["mode"] != "change":
             # Someone changed it between list and write: report what is there now, touch nothing.
-            self.warnings.append("%s: policy %s changed while this run read it; not modified, run again"
+            self.warn("%s: policy %s changed while this run read it; not modified, run again"
                                  % (self.domain, name))
             if again is not None:
                 again.update(target=plan["target"], object=plan["object"])
@@ -342,7 +344,7 @@ class Run(object):
             plan["mode"] = "manual"
             plan["why"] = ("Google answered that %s cannot be changed through the API (%s); nothing was changed"
                            % (plan["type"], err))
-            self.warnings.append("%s: %s is listed in mutable_setting_types but Google refused the change; "
+            self.warn("%s: %s is listed in mutable_setting_types but Google refused the change; "
                                  "it is left as a manual action" % (self.domain, plan["type"]))
             self._main_finding(plan)
             return False
@@ -377,7 +379,7 @@ class Run(object):
             why = err.cause + ("; " + err.fix if err.fix else "")
         else:
             return audit.evidence(events, self.fp)
-        self.warnings.append("%s: the outbound gateway's manual action carries no audit-log evidence, because the "
+        self.warn("%s: the outbound gateway's manual action carries no audit-log evidence, because the "
                              "admin audit log (Reports API) could not be read: %s" % (self.domain, why))
         return audit.unreadable(why)
 
@@ -403,7 +405,7 @@ class Run(object):
 
     # -- admin_settings backend ---------------------------------------------------------
     def _admin_settings(self):
-        self.warnings.append("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
+        self.warn("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
                              "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
                              "policy for the other Gmail settings" % self.domain)
         current = self.client.get_gateway()
@@ -441,8 +443,8 @@ class Run(object):
                              "smtpMode": current.get("smtpMode")})
 
 
-def run(params, check_mode=False, diff_mode=False, client=None):
-    return Run(params, check_mode, diff_mode, client).run()
+def run(params, check_mode=False, diff_mode=False, client=None, warn=None):
+    return Run(params, check_mode, diff_mode, client, warn=warn).run()
 
 
 def info(params, client=None):

@@ -30,7 +30,7 @@ def app_access_steps(domain, client_ids):
 
 
 class GrantsRun(object):
-    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True):
+    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
         self.params = params
         self.domain = params["domain"]
         self.check_mode = check_mode
@@ -42,6 +42,7 @@ class GrantsRun(object):
         self.max_users = params.get("max_users")
         self.client = client
         self.findings, self.removed, self.manual, self.warnings, self.done = [], [], [], [], []
+        self.warn = warn or self.warnings.append
         self.before, self.after = {}, {}
         self.grants = []
         self.users_read = 0
@@ -78,7 +79,7 @@ class GrantsRun(object):
         except UnrouteError as err:
             raise self._with_partial(err)
         if grants is None:
-            self.warnings.append("%s: user %s was listed but Google no longer knows them (deleted during the run); "
+            self.warn("%s: user %s was listed but Google no longer knows them (deleted during the run); "
                                  "skipped" % (self.domain, email))
             return
         self.grants.extend(dict(g, user=email) for g in grants)
@@ -105,7 +106,7 @@ class GrantsRun(object):
             except UnrouteError as err:
                 raise self._with_partial(err)
             if not existed:
-                self.warnings.append("%s: %s was already gone when this run came to revoke it" % (self.domain, obj))
+                self.warn("%s: %s was already gone when this run came to revoke it" % (self.domain, obj))
             self.done.append("revoked %s" % obj)
         self.findings.append(finding("google", "oauth_grant", obj, [self._why(client_id)],
                                      planned("removed", self.check_mode), before=before, after=None,

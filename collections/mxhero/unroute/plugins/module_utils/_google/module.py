@@ -47,7 +47,7 @@ def _require_libraries(params):
 
 def execute_gateway(params, ctx):
     _require_libraries(params)
-    result = engine.run(params, ctx.check_mode, ctx.diff_mode)
+    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
         if msg:
@@ -79,14 +79,14 @@ def _info_grants(params, result):
     result["users_read"] = found["users_read"]
 
 
-def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=None):
+def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=None, warn=None):
     client = client or engine.make_client(params, [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY])
-    return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply).run()
+    return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply, warn=warn).run()
 
 
 def execute_app_grants(params, ctx):
     _require_libraries(params)
-    return grants_run(params, ctx.check_mode, ctx.diff_mode)
+    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
 
 
 def execute_send_as(params, ctx):
