@@ -13,6 +13,7 @@ _PLANNED = {
     "disabled": "would_disable",
     "changed": "would_change",
     "added": "would_add",
+    "enabled": "would_enable",
 }
 
 

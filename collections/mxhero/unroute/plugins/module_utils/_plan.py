@@ -15,7 +15,7 @@ import json
 
 # A real run's action word -> check mode's; digests compare plans, so both read the same.
 _AS_PLANNED = {"removed": "would_remove", "disabled": "would_disable", "changed": "would_change",
-               "added": "would_add"}
+               "added": "would_add", "enabled": "would_enable"}
 PLANNED_ACTIONS = frozenset(_AS_PLANNED.values())
 EMPTY = "0" * 64
 

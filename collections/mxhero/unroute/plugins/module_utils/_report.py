@@ -12,8 +12,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._plan import domain
 # Most serious first: a domain's status is the most serious thing that happened to it.
 FORMAT = "mxhero-unroute-run/1"
 STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
-_DONE = {"removed", "disabled", "changed", "added"}
-_PLANNED = {"would_remove", "would_disable", "would_change", "would_add"}
+_DONE = {"removed", "disabled", "changed", "added", "enabled"}
+_PLANNED = {"would_remove", "would_disable", "would_change", "would_add", "would_enable"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
               "item", "diff", "_ansible_item_result", "_ansible_ignore_errors", "failed_when_result"}
 
@@ -139,6 +139,7 @@ _LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "ma
            "would_change": "would change", "changed": "changed", "reported": "reported only",
            "skipped": "not in the reviewed plan", "clean": "clean"}
 _ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
+                   "enabled": "#2e7d32", "would_enable": "#1565c0",
                    "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
                    "would_change": "#1565c0", "manual": "#d98b00", "reported": "#6a4fb3", "kept": "#607080"}
 
@@ -149,7 +150,11 @@ def _e(value):
 
 def to_html(record):
     run, summary = record["run"], record["summary"]
-    title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
+    if run.get("mode") == "restore":
+        # The restore view: what was put back, and what a person must still put back by hand.
+        title = "mxHero unroute restore%s" % (" plan (check mode, nothing changed)" if run["check_mode"] else "")
+    else:
+        title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),

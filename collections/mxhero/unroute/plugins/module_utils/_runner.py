@@ -21,7 +21,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import module_digest
 
 _CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
-_DONE = ("removed", "disabled", "changed", "added")
+_DONE = ("removed", "disabled", "changed", "added", "enabled")
 # Options that name the customer domain (or, failing that, the object) a module works on, best first.
 _LABEL_OPTIONS = ("domain", "zone", "host", "tenant_id")
 

@@ -49,7 +49,7 @@ options:
       - What kind of run this was; used in file names.
       - Required with O(domains); with O(record) the record's own mode is used when omitted.
     type: str
-    choices: [audit, unroute]
+    choices: [audit, unroute, restore]
   dest:
     description: Folder to write the files to; created when missing.
     type: path
@@ -108,7 +108,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._report import FORM
 ARGSPEC = _runner.ArgSpec(dict(
     domains=dict(type="list", elements="dict"),
     record=dict(type="dict"),
-    mode=dict(type="str", choices=["audit", "unroute"]),
+    mode=dict(type="str", choices=["audit", "unroute", "restore"]),
     dest=dict(type="path", required=True),
     started=dict(type="str"),
     check_mode_run=dict(type="bool", default=False),

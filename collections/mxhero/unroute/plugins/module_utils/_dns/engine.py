@@ -182,7 +182,9 @@ class DnsEngine(object):
                                 planned("removed", check_mode),
                                 before={"record": name, "type": "MX", "ttl": ttl, "value": value}, after=None)
                         for value, evidence in plan.remove]
-            removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v} for v, dummy in plan.remove]
+            # `rrset`: the whole RRset as read, so a restore can tell "as the run left it" from anything else.
+            removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v, "rrset": sorted(current.values)}
+                       for v, dummy in plan.remove]
             added = [{"record": name, "type": "MX", "ttl": ttl or 3600, "value": v} for v in plan.add]
             for item in added:
                 findings.append(finding("dns", "mx_record", "%s MX %s" % (name, item["value"]), ["replacement"],
@@ -233,7 +235,8 @@ class DnsEngine(object):
                                             why="a network wider than one mxHero address: set match_cidrs to remove"))
                 if rewrite.changed:
                     removed.append({"record": name, "type": "TXT", "ttl": ttl, "value": plan.old,
-                                    "terms": [t.raw for t, dummy in rewrite.removed]})
+                                    "terms": [t.raw for t, dummy in rewrite.removed],
+                                    "rrset": sorted(current.values)})
                     added.append({"record": name, "type": "TXT", "ttl": ttl, "value": plan.new})
                     self.warnings.extend(rewrite.warnings())
             before = {"record": name, "type": "TXT", "ttl": ttl, "values": sorted(current.values)}

@@ -317,6 +317,14 @@ class ExoClient(object):
         self.invoke("Set-%s" % noun, {"Identity": identity, prop: {"Remove": list(values)}, "Confirm": False},
                     write=True)
 
+    def enable_rule(self, identity):
+        self.invoke("Enable-TransportRule", {"Identity": identity, "Confirm": False}, write=True)
+
+    def add_values(self, noun, identity, prop, values):
+        """Put ``values`` into a multi-valued property (PowerShell's ``@{Add=...}``), leaving the rest."""
+        self.invoke("Set-%s" % noun, {"Identity": identity, prop: {"Add": list(values)}, "Confirm": False},
+                    write=True)
+
     def set_enabled(self, noun, identity, enabled):
         self.invoke("Set-%s" % noun, {"Identity": identity, "Enabled": bool(enabled), "Confirm": False},
                     write=True)
