@@ -76,9 +76,10 @@ def _files_engine(engine, ctx):
     findings, files = engine.plan()
     result = _result(engine, findings, files, ctx)
     if ctx.check_mode or not result["changed"]:
-        if result["changed"] and hasattr(engine, "tools_missing") and engine.tools_missing():
-            ctx.warn("%s: %s: a real run needs %s to rebuild sendmail.cf" % (engine.host, engine.mc,
-                                                                               ", ".join(engine.tools_missing())))
+        missing = engine.tools_missing() if result["changed"] and hasattr(engine, "tools_missing") else []
+        if missing:
+            ctx.warn("%s: %s: a real run needs %s to rebuild sendmail.cf; install it first"
+                     % (engine.host, engine.mc, ", ".join(missing)))
         return result
     journal = engine.apply(files)
     ctx.done("edited %s" % ", ".join(result["files"]))

@@ -141,9 +141,8 @@ class Postfix(object):
             if not hits:
                 continue
             ops.append(["-PX", key] if new is None else ["-P", "%s=%s" % (key, new)])
-            findings.append(finding("mta", "service_override", "%s: %s %s -o %s" % (self.host, self.master_cf,
-                                                                                     service, name),
-                                    hits, self._action(new),
+            label = "%s: %s %s -o %s" % (self.host, self.master_cf, service, name)
+            findings.append(finding("mta", "service_override", label, hits, self._action(new),
                                     before={"file": self.master_cf, "service": service, "parameter": name,
                                             "value": master[key]},
                                     after={"file": self.master_cf, "service": service, "parameter": name,

@@ -153,8 +153,8 @@ class Sendmail(object):
                 raise UnrouteError(self.host, self.mailertable, "makemap failed: %s" % _cmd.one_line(out), None)
 
     def reload(self):
-        if self.config_dir != DEFAULT_DIR or not _service.running(["/run/sendmail/mta/sendmail.pid",
-                                                                    "/var/run/sendmail.pid"]):
+        pids = ["/run/sendmail/mta/sendmail.pid", "/var/run/sendmail.pid"]
+        if self.config_dir != DEFAULT_DIR or not _service.running(pids):
             return False
         rc, out = _service.control("sendmail", "restart")
         if rc != 0:
