@@ -70,14 +70,16 @@ def snapshot(directory):
 
 
 def play(tmp_path, args, check=False, diff=False, env=None, name="run"):
-    """Run mxhero.unroute.mta_relay with ``args`` through ansible-playbook (connection local, the venv's
-    Python as interpreter, the classic module path); return the registered result."""
+    """Run mxhero.unroute.mta_relay (or ``args["module"]``) with ``args`` through ansible-playbook (connection
+    local, the venv's Python as interpreter, the classic module path); return the registered result."""
+    args = dict(args)
+    module = "mxhero.unroute.%s" % args.pop("module", "mta_relay")
     out = tmp_path / ("%s.json" % name)
     playbook = tmp_path / ("%s.yml" % name)
     playbook.write_text(yaml.safe_dump([{
         "hosts": "mailservers", "gather_facts": False,
         "tasks": [
-            {"name": "mta_relay", "mxhero.unroute.mta_relay": args, "register": "r", "ignore_errors": True,
+            {"name": "module", module: args, "register": "r", "ignore_errors": True,
              "environment": env or {}},
             {"name": "keep the result", "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(out)},
              "check_mode": False, "diff": False, "delegate_to": "localhost"},

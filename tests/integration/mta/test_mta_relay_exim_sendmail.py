@@ -181,3 +181,33 @@ def test_sendmail_replaced_takes_no_port(tmp_path):
                              "replacement": "smtp.isp.test"}, name="host")
     assert not result.get("failed"), result
     assert "DS[smtp.isp.test]" in (directory / "sendmail.cf").read_text()
+
+
+EXIM_BP = """\
+25m  2.9K 1tQ8Zk-000Abc-7X <app@example.com>
+          someone@example.net
+          other@example.org
+
+ 2h  1.1K 1tQ8Zl-000Xyz-2Q <> *** frozen ***
+          postmaster@example.com
+"""
+
+
+def test_exim_info_reports_refusal_and_queue_without_writing(tmp_path):
+    directory = exim_dir(tmp_path)
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "update-exim4.conf")
+    stand_in(bin_dir, "exim4", "cat <<'EOF'\n%sEOF" % EXIM_BP)
+    before = files(directory)
+    info = play(tmp_path, {"module": "mta_info", "config_dir": str(directory)}, env=env(bin_dir), name="info")
+    assert not info.get("failed"), info
+    assert files(directory) == before and calls(bin_dir) == ["exim4 -bp"]
+    assert {f["action"] for f in info["findings"]} == {"reported"}
+    assert sorted(f["kind"] for f in info["findings"]) == ["router", "router", "smarthost"]
+    assert len(info["refusals"]) == 1 and "exim_configtype=internet" in info["refusals"][0]
+    assert any("mta_relay would refuse" in c for c in info["cautions"])
+    assert [(m["queue_id"], m["recipient"], m["queue"]) for m in info["queued"]] == [
+        ("1tQ8Zk-000Abc-7X", "someone@example.net", "queued"),
+        ("1tQ8Zk-000Abc-7X", "other@example.org", "queued"),
+        ("1tQ8Zl-000Xyz-2Q", "postmaster@example.com", "frozen")]
+    assert info["queued"][0]["evidence"] == ["host smtp.mxhero.com"]

@@ -163,3 +163,16 @@ def test_null_client_relayhost_is_refused(tmp_path):
     assert result["failed"] and "\n" not in result["msg"]
     assert "%s/main.cf relayhost" % directory in result["msg"] and "replacement" in result["msg"]
     assert snapshot(directory) == before
+
+
+def test_info_reports_the_same_places_and_writes_nothing(tmp_path):
+    directory = estate(tmp_path)
+    before = snapshot(directory)
+    info = play(tmp_path, {"module": "mta_info", "config_dir": str(directory)}, name="info")
+    assert not info.get("failed"), info
+    assert snapshot(directory) == before
+    assert sorted((f["kind"], f["object"].split(": ", 1)[1]) for f in info["findings"]) == \
+        sorted((k, o % {"d": directory}) for k, o in EXPECTED)
+    assert {f["action"] for f in info["findings"]} == {"reported"}
+    # The instance is not running: the queue cannot be listed, and the module says so instead of guessing.
+    assert info["queued"] == [] and any("queue not read" in c for c in info["cautions"]), info["cautions"]

@@ -88,3 +88,24 @@ def test_mail_flows_to_the_replacement_after_the_run(running_postfix, tmp_path):
     send(directory, "after the run")
     assert delivered(sinks["customer"], "after the run"), maillog.read_text()
     assert not any("after the run" in m for m in sinks["mxhero"].messages)
+
+
+def test_info_reports_mail_stuck_for_mxhero(running_postfix, tmp_path):
+    directory, sinks, maillog = running_postfix
+    sinks["mxhero"].stop()  # mxHero's relay is gone: mail for it waits in the deferred queue
+    send(directory, "stuck")
+    deadline = time.time() + 30
+    info = None
+    while time.time() < deadline:
+        info = play(tmp_path, {"module": "mta_info", "config_dir": str(directory), "mxhero_ips": [MXHERO_STAND_IN]},
+                    name="info")
+        if info.get("queued") and info["queued"][0]["reason"]:
+            break
+        time.sleep(2)
+    assert not info.get("failed"), info
+    assert info["changed"] is False
+    assert [(f["kind"], f["action"]) for f in info["findings"]] == [("relayhost", "reported")]
+    assert len(info["queued"]) == 1, info["queued"]
+    stuck = info["queued"][0]
+    assert stuck["recipient"] == "someone@example.net" and stuck["sender"] == "app@lab.test"
+    assert MXHERO_STAND_IN in stuck["reason"] and "ip %s" % MXHERO_STAND_IN in stuck["evidence"]

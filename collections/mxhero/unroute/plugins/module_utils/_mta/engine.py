@@ -8,7 +8,7 @@ import socket
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _files
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _files, queue
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.detect import detect
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.exim import Exim
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.postfix import Postfix
@@ -21,6 +21,15 @@ def host_name():
 
 
 def execute(params, ctx):
+    return _run(params, ctx, audit=False)
+
+
+def info(params, ctx):
+    """mta_info: the findings mta_relay would act on (``reported``), what it would refuse, and the queue."""
+    return _run(params, ctx, audit=True)
+
+
+def _run(params, ctx, audit):
     host = host_name()
     try:
         fp = fingerprint_from_params(params)
@@ -36,17 +45,39 @@ def execute(params, ctx):
     mta = params.get("mta") or "auto"
     if mta == "auto":
         mta = detect(host, config_dir)
-    common = dict(host=host, config_dir=config_dir, fingerprint=fp, check_mode=ctx.check_mode,
+    common = dict(host=host, config_dir=config_dir, fingerprint=fp, check_mode=ctx.check_mode or audit,
                   backup=params.get("backup", True))
     if mta == "postfix":
         common["replacement"] = params.get("replacement") if replacement else None
-        return _postfix(Postfix(**common), ctx)
-    common["replacement"] = replacement
-    if mta == "exim":
-        engine = Exim(configtype=params.get("exim_configtype"), **common)
+        engine = Postfix(**common)
     else:
-        engine = Sendmail(**common)
+        common["replacement"] = replacement
+        engine = Exim(configtype=params.get("exim_configtype"), **common) if mta == "exim" else Sendmail(**common)
+    if audit:
+        return _audit(engine, ctx)
+    if mta == "postfix":
+        return _postfix(engine, ctx)
     return _files_engine(engine, ctx)
+
+
+def _audit(engine, ctx):
+    engine.audit = True
+    planned = engine.plan()
+    findings = planned[0]
+    result = {"changed": False, "findings": findings, "mta": engine.name, "config_dir": engine.config_dir,
+              "host": engine.host, "refusals": list(engine.refusals), "queued": []}
+    for text in engine.refusals:
+        ctx.warn("mta_relay would refuse: %s" % text)
+    # Mail that leaves through the main relay: every queued message waits for it.
+    routing = [e for f in findings if f["kind"] in ("relayhost", "transport", "smarthost")
+               and f["object"].rsplit(" ", 1)[-1] in ("relayhost", "default_transport", "dc_smarthost")
+               for e in f["evidence"]]
+    reader = {"postfix": queue.postfix, "exim": queue.exim}.get(engine.name)
+    if reader:
+        result["queued"], caution = reader(engine, routing)
+        if caution:
+            ctx.warn(caution)
+    return result
 
 
 def _result(engine, findings, files, ctx):

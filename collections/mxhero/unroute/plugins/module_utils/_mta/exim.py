@@ -8,8 +8,8 @@ import os
 import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence
 
 DEFAULT_DIR = "/etc/exim4"
@@ -30,7 +30,7 @@ def _exim_host(replacement):
     return host + ("::%s" % port if port else "")
 
 
-class Exim(object):
+class Exim(_base.Engine):
     name = "exim"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup, configtype=None):
@@ -39,6 +39,7 @@ class Exim(object):
         self.replacement = replacement
         self.check_mode = check_mode
         self.backup = backup
+        self.refusals = []
         self.configtype = configtype
         self.config_dir = (config_dir or DEFAULT_DIR).rstrip("/") or "/"
         self.conf = os.path.join(self.config_dir, "update-exim4.conf.conf")
@@ -46,9 +47,6 @@ class Exim(object):
         if not os.path.isfile(self.conf) and not os.path.isfile(self.single):
             raise UnrouteError(host, self.config_dir, "no update-exim4.conf.conf or exim4.conf in this directory",
                                "set config_dir to Exim's configuration directory (Debian: /etc/exim4)")
-
-    def _action(self, new):
-        return planned("changed" if new else "removed", self.check_mode)
 
     # -- planning --------------------------------------------------------------
     def plan(self):
@@ -86,17 +84,18 @@ class Exim(object):
             changes["dc_smarthost"] = ""
             if configtype in _ROUTING_TYPES:
                 if not self.configtype:
-                    raise UnrouteError(self.host, "%s dc_smarthost" % self.conf,
-                                       "the %s configuration sends all mail through mxHero (%s) and would be left "
-                                       "with no smarthost" % (configtype, smarthost),
-                                       "set replacement=host[:port] or exim_configtype=internet")
-                changes["dc_eximconfig_configtype"] = self.configtype
+                    self.refuse(UnrouteError(self.host, "%s dc_smarthost" % self.conf,
+                                             "the %s configuration sends all mail through mxHero (%s) and would be "
+                                             "left with no smarthost" % (configtype, smarthost),
+                                             "set replacement=host[:port] or exim_configtype=internet"))
+                else:
+                    changes["dc_eximconfig_configtype"] = self.configtype
         files[self.conf] = (text, _set(text, changes))
         before = {"file": self.conf, "dc_smarthost": smarthost, "dc_eximconfig_configtype": configtype}
         after = {"file": self.conf, "dc_smarthost": changes["dc_smarthost"],
                  "dc_eximconfig_configtype": changes.get("dc_eximconfig_configtype", configtype)}
         return [finding("mta", "smarthost", "%s: %s dc_smarthost" % (self.host, self.conf), hits,
-                        self._action(changes["dc_smarthost"]), before=before, after=after)]
+                        self.action(changes["dc_smarthost"]), before=before, after=after)]
 
     def _router_files(self):
         if os.path.isfile(self.single):
@@ -148,12 +147,13 @@ class Exim(object):
             else:
                 new_value = None
                 if start is None:
-                    raise UnrouteError(self.host, "%s line %d" % (path, index + 1),
-                                       "route_list names only mxHero and its router could not be found",
-                                       "remove the router by hand or set replacement=host[:port]")
-                drop.update(_router_block(lines, start))
+                    self.refuse(UnrouteError(self.host, "%s line %d" % (path, index + 1),
+                                             "route_list names only mxHero and its router could not be found",
+                                             "remove the router by hand or set replacement=host[:port]"))
+                else:
+                    drop.update(_router_block(lines, start))
             found.append(finding("mta", "router", "%s: %s router %s" % (self.host, path, name), hits,
-                                 self._action(new_value),
+                                 self.action(new_value),
                                  before={"file": path, "router": name, "route_list": match.group("value")},
                                  after={"file": path, "router": name, "route_list": new_value}))
         if found:

@@ -16,8 +16,8 @@ import shutil
 import tempfile
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _cmd, _files
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, split_nexthop
 
 # main.cf / master.cf parameters that name a relay: name -> (finding kind, value syntax).
@@ -41,7 +41,7 @@ _INDEX_SUFFIXES = (".db", ".lmdb", ".cdb", ".dir", ".pag")
 _LIST_SPLIT = re.compile(r"[\s,]+")
 
 
-class Postfix(object):
+class Postfix(_base.Engine):
     name = "postfix"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
@@ -50,6 +50,7 @@ class Postfix(object):
         self.replacement = replacement
         self.check_mode = check_mode
         self.backup = backup
+        self.refusals = []
         self.postconf = _cmd.which("postconf")
         if not self.postconf:
             raise UnrouteError(host, "postconf", "Postfix's postconf command is not installed",
@@ -111,9 +112,6 @@ class Postfix(object):
             return [], value
         return [ev], (self.replacement or None)
 
-    def _action(self, new):
-        return planned("changed" if new is not None else "removed", self.check_mode)
-
     # -- planning --------------------------------------------------------------
     def plan(self):
         main = self._params("-n")
@@ -129,8 +127,8 @@ class Postfix(object):
                 self._refuse_null_client(main)
             ops.append(["-X", name] if new is None else ["-e", "%s=%s" % (name, new)])
             findings.append(finding("mta", kind, "%s: %s %s" % (self.host, self.main_cf, name), hits,
-                                    self._action(new), before={"file": self.main_cf, "parameter": name,
-                                                               "value": main[name]},
+                                    self.action(new), before={"file": self.main_cf, "parameter": name,
+                                                              "value": main[name]},
                                     after={"file": self.main_cf, "parameter": name, "value": new}))
         master = self._params("-P")
         for key in sorted(master):
@@ -142,7 +140,7 @@ class Postfix(object):
                 continue
             ops.append(["-PX", key] if new is None else ["-P", "%s=%s" % (key, new)])
             label = "%s: %s %s -o %s" % (self.host, self.master_cf, service, name)
-            findings.append(finding("mta", "service_override", label, hits, self._action(new),
+            findings.append(finding("mta", "service_override", label, hits, self.action(new),
                                     before={"file": self.master_cf, "service": service, "parameter": name,
                                             "value": master[key]},
                                     after={"file": self.master_cf, "service": service, "parameter": name,
@@ -164,10 +162,10 @@ class Postfix(object):
         if main.get("default_transport", "").startswith("error"):
             reasons.append("default_transport = %s" % main["default_transport"])
         if reasons:
-            raise UnrouteError(self.host, "%s relayhost" % self.main_cf,
-                               "removing relayhost %s would leave this null client with no route (%s)"
-                               % (main["relayhost"], ", ".join(reasons)),
-                               "set state=replaced with replacement=host[:port] (the relay to use instead)")
+            self.refuse(UnrouteError(self.host, "%s relayhost" % self.main_cf,
+                                     "removing relayhost %s would leave this null client with no route (%s)"
+                                     % (main["relayhost"], ", ".join(reasons)),
+                                     "set state=replaced with replacement=host[:port] (the relay to use instead)"))
 
     def _plan_table(self, param, table, tables):
         kind, syntax = MAP_PARAMS[param]
@@ -195,7 +193,7 @@ class Postfix(object):
             if new is not None:
                 out.append(entry["text"].replace(value, new, 1) if "\n" not in entry["text"].rstrip("\n")
                            else "%s\t%s\n" % (key, new))
-            found.append(finding("mta", kind, "%s: %s %s" % (self.host, path, key), hits, self._action(new),
+            found.append(finding("mta", kind, "%s: %s %s" % (self.host, path, key), hits, self.action(new),
                                  before={"file": path, "table": param, "key": key, "value": value},
                                  after={"file": path, "table": param, "key": key, "value": new}))
         if found:

@@ -8,8 +8,8 @@ import os
 import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence
 
 DEFAULT_DIR = "/etc/mail"
@@ -30,7 +30,7 @@ def _split(value):
     return mailer, host.split("@")[-1]
 
 
-class Sendmail(object):
+class Sendmail(_base.Engine):
     name = "sendmail"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
@@ -39,6 +39,7 @@ class Sendmail(object):
         self.replacement = replacement
         self.check_mode = check_mode
         self.backup = backup
+        self.refusals = []
         self.config_dir = (config_dir or DEFAULT_DIR).rstrip("/") or "/"
         self.mc = os.path.join(self.config_dir, "sendmail.mc")
         self.mailertable = os.path.join(self.config_dir, "mailertable")
@@ -52,9 +53,6 @@ class Sendmail(object):
 
     def _new(self, mailer):
         return "%s[%s]" % (mailer, self.replacement[0]) if self.replacement else None
-
-    def _action(self, new):
-        return planned("changed" if new else "removed", self.check_mode)
 
     def plan(self):
         findings, files = [], {}
@@ -76,8 +74,8 @@ class Sendmail(object):
             if new is not None:
                 out.append(line[:match.start("value")] + new + line[match.end("value"):])
             findings.append(finding("mta", DEFINES[name], "%s: %s %s" % (self.host, self.mc, name), [ev],
-                                    self._action(new), before={"file": self.mc, "line": number,
-                                                               "define": name, "value": match.group("value")},
+                                    self.action(new), before={"file": self.mc, "line": number,
+                                                              "define": name, "value": match.group("value")},
                                     after={"file": self.mc, "define": name, "value": new}))
         if findings:
             files[self.mc] = (text, "".join(out))
@@ -103,7 +101,7 @@ class Sendmail(object):
             if new is not None:
                 out.append("%s\t%s\n" % (key, new))
             found.append(finding("mta", "mailertable_entry", "%s: %s %s" % (self.host, self.mailertable, key), [ev],
-                                 self._action(new), before={"file": self.mailertable, "key": key, "value": value},
+                                 self.action(new), before={"file": self.mailertable, "key": key, "value": value},
                                  after={"file": self.mailertable, "key": key, "value": new}))
         if found:
             files[self.mailertable] = (text, "".join(out))
