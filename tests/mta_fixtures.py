@@ -69,7 +69,7 @@ def snapshot(directory):
     return {p.name: p.read_bytes() for p in sorted(Path(directory).iterdir()) if p.is_file()}
 
 
-def play(tmp_path, args, check=False, diff=False, env=None, name="run"):
+def play(tmp_path, args, check=False, diff=False, env=None, name="run", connection=None):
     """Run mxhero.unroute.mta_relay (or ``args["module"]``) with ``args`` through ansible-playbook (connection
     local, the venv's Python as interpreter, the classic module path); return the registered result."""
     args = dict(args)
@@ -85,8 +85,9 @@ def play(tmp_path, args, check=False, diff=False, env=None, name="run"):
              "check_mode": False, "diff": False, "delegate_to": "localhost"},
         ]}]))
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"mailservers": {"hosts": {"mail1": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    host = connection or {"ansible_connection": "local"}
+    host = dict(host, ansible_python_interpreter=sys.executable)
+    inventory.write_text(yaml.safe_dump({"mailservers": {"hosts": {"mail1": host}}}))
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)]
     if check:
         command.append("--check")
@@ -105,3 +106,63 @@ def play(tmp_path, args, check=False, diff=False, env=None, name="run"):
 
 def actions(result):
     return sorted((f["kind"], f["object"].split(": ", 1)[1], f["action"]) for f in result["findings"])
+
+
+class SSHServer(object):
+    """A private sshd on a free loopback port that admits one key, so a module runs the way it does on a real
+    mail server: AnsiballZ copied over SSH and run by the remote Python (here the venv's, on this machine)."""
+
+    def __init__(self, base):
+        import socket
+
+        self.base = Path(base)
+        self.base.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        for key in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.base / key)], check=True)
+        (self.base / "authorized_keys").write_text((self.base / "client_key.pub").read_text())
+        (self.base / "authorized_keys").chmod(0o600)
+        (self.base / "sshd_config").write_text(textwrap.dedent("""\
+            Port {port}
+            ListenAddress 127.0.0.1
+            HostKey {base}/host_key
+            AuthorizedKeysFile {base}/authorized_keys
+            PidFile {base}/sshd.pid
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            Subsystem sftp internal-sftp
+            """).format(port=self.port, base=self.base))
+        # sshd insists on its privilege-separation directory.
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(self.base / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(str(self.base / "sshd.log"), "w"))
+        self._wait()
+
+    def _wait(self):
+        import socket
+        import time
+
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("sshd did not start: %s" % (self.base / "sshd.log").read_text())
+
+    def inventory(self):
+        import getpass
+
+        return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": self.port,
+                "ansible_user": getpass.getuser(), "ansible_ssh_private_key_file": str(self.base / "client_key"),
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
-from mta_fixtures import actions, needs_postfix, play, postconf, postfix_instance, snapshot
+import pytest
+
+from mta_fixtures import SSHServer, actions, needs_postfix, play, postconf, postfix_instance, snapshot
 
 pytestmark = needs_postfix
 
@@ -176,3 +179,23 @@ def test_info_reports_the_same_places_and_writes_nothing(tmp_path):
     assert {f["action"] for f in info["findings"]} == {"reported"}
     # The instance is not running: the queue cannot be listed, and the module says so instead of guessing.
     assert info["queued"] == [] and any("queue not read" in c for c in info["cautions"]), info["cautions"]
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    if not os.path.exists("/usr/sbin/sshd"):
+        pytest.skip("needs Debian's openssh-server (scripts/setup.sh installs it)")
+    server = SSHServer(tmp_path / "sshd")
+    yield server
+    server.stop()
+
+
+def test_runs_as_a_remote_module_over_ssh(tmp_path, sshd):
+    directory = estate(tmp_path)
+    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "[smtp.isp.test]:587"},
+                  connection=sshd.inventory())
+    assert not result.get("failed"), result["_stdout"]
+    assert result["changed"] is True and len(result["findings"]) == len(EXPECTED)
+    assert postconf(directory, "-h", "relayhost").strip() == "[smtp.isp.test]:587"
+    # The task went through sshd: its log shows the key login.
+    assert "Accepted publickey" in (tmp_path / "sshd" / "sshd.log").read_text()
