@@ -161,7 +161,9 @@ class SSHServer(object):
 
         return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": self.port,
                 "ansible_user": getpass.getuser(), "ansible_ssh_private_key_file": str(self.base / "client_key"),
-                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                # No persistent master connection: nothing of the test may outlive it.
+                "ansible_ssh_args": "-o ControlMaster=no -o ControlPersist=no"}
 
     def stop(self):
         self.proc.terminate()
