@@ -199,3 +199,13 @@ def test_runs_as_a_remote_module_over_ssh(tmp_path, sshd):
     assert postconf(directory, "-h", "relayhost").strip() == "[smtp.isp.test]:587"
     # The task went through sshd: its log shows the key login.
     assert "Accepted publickey" in (tmp_path / "sshd" / "sshd.log").read_text()
+
+
+def test_removed_lists_every_place_as_it_was(tmp_path):
+    directory = estate(tmp_path)
+    result = play(tmp_path, {"config_dir": str(directory)})
+    assert {"file": "%s/main.cf" % directory, "parameter": "relayhost", "value": "[smtp.mxhero.com]:25"} \
+        in result["removed"]
+    assert {"file": "%s/transport" % directory, "table": "transport_maps", "key": "example.com",
+            "value": "smtp:[smtp.mxhero.com]:25"} in result["removed"]
+    assert len(result["removed"]) == len(EXPECTED)

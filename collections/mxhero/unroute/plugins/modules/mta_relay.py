@@ -154,10 +154,12 @@ findings:
       before: {file: /etc/postfix/main.cf, parameter: relayhost, value: "[smtp.mxhero.com]:25"}
       after: {file: /etc/postfix/main.cf, parameter: relayhost, value: null}
 removed:
-  description: Always empty; the findings' C(before) values and the backup files hold what was removed.
+  description: Each place as it was before the change (file, parameter or key, value), to put it back by hand;
+    RV(backup_files) hold the whole files.
   returned: always
   type: list
   elements: dict
+  sample: [{file: /etc/postfix/main.cf, parameter: relayhost, value: "[smtp.mxhero.com]:25"}]
 added:
   description: Always empty.
   returned: always

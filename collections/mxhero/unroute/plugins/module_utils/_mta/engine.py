@@ -86,6 +86,8 @@ def _result(engine, findings, files, ctx):
             "mta": engine.name, "config_dir": engine.config_dir, "host": engine.host,
             "files": sorted(p for p, (old, new) in files.items() if old != new),
             "backup_files": [], "reloaded": False,
+            # What a restore needs: each place as it was (the backups hold the whole files).
+            "removed": [f["before"] for f in findings if f["action"] not in ("manual", "reported")],
             "before": before if ctx.diff_mode else None, "after": after if ctx.diff_mode else None}
 
 
