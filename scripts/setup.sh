@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (as root, or with sudo):
-# Debian packages (BIND 9 for the lab, Chromium for the report test) and a Python
+# Debian packages (BIND 9 for the lab, Chromium for the report test, Postfix and
+# sendmail-cf's m4 files and sshd for the mail-server tests) and a Python
 # virtual environment in .venv with the collection's and the lab's dependencies.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +9,7 @@ cd "$here"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-debs=(bind9 bind9-utils bind9-dnsutils chromium chromium-driver)
+debs=(bind9 bind9-utils bind9-dnsutils chromium chromium-driver postfix sendmail-cf m4 openssh-server)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -16,6 +17,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
+  # Postfix for the mta_relay tests, with no system instance: each test runs its own (postconf -c).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

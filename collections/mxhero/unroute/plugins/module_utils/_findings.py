@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-PLATFORMS = ("dns", "google", "microsoft365", "exchange")
+PLATFORMS = ("dns", "google", "microsoft365", "exchange", "mta")
 
 # What a real run does -> what check mode says it would do. Everything else
 # (manual, reported, kept) reads the same in both modes.
