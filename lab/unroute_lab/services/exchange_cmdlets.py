@@ -17,6 +17,7 @@ import datetime
 import uuid
 
 from psrpcore.types import ErrorCategory, PSNoteProperty, PSObject
+from psrpcore.types._serializer import _serialize_string
 
 from .winrm_exchange import VERSIONS
 
@@ -43,7 +44,9 @@ class CmdletError(Exception):
 def exchange_object(type_names, to_string, props):
     obj = PSObject()
     obj.PSObject.type_names = list(type_names) + ["System.Object"]
-    obj.PSObject.to_string = to_string
+    # PowerShell encodes <ToString> like any string (_x000D_ for CR...); psrpcore writes it raw, and XML would
+    # turn a CR in a name into LF on the way.
+    obj.PSObject.to_string = _serialize_string(to_string)
     for name, value in props.items():
         obj.PSObject.adapted_properties.append(PSNoteProperty(name, value))
     return obj

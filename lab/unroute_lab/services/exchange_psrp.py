@@ -205,6 +205,7 @@ class PSRPEndpoint(object):
         commands = list(powershell.commands)
         names = [c.command_text for c in commands]
         entry = {"time": time.time(), "server": shell.server.name, "user": shell.user, "endpoint": "PowerShell",
+                 "script": None, "cmdlet": names[0] if names else None,
                  "commands": [{"name": c.command_text, "is_script": c.is_script,
                                "parameters": [[k, _plain(v)] for k, v in c.parameters]} for c in commands]}
         self.history.append(entry)
