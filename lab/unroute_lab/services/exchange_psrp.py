@@ -201,7 +201,8 @@ class PSRPEndpoint(object):
         shell.flush(finished)
 
     def execute(self, shell, pipeline, powershell):
-        pipeline.start()
+        # PowerShell tells the client only a pipeline's final state (Completed, Failed, Stopped), not Running.
+        pipeline._change_state(PSInvocationState.Running, emit=False)
         commands = list(powershell.commands)
         names = [c.command_text for c in commands]
         entry = {"time": time.time(), "server": shell.server.name, "user": shell.user, "endpoint": "PowerShell",
