@@ -38,6 +38,10 @@ from .winrm_exchange import (COMMAND_LINE_LIMIT, Organization, Runner, clixml, p
                              shipped_scripts)
 
 BOUNDARY = b"--Encrypted Boundary"
+# winrm/config/winrs defaults ([MS-WSMV] 2.2.4.42).
+MAX_SHELLS_PER_USER = 30
+# The lab's own cap on how long a Receive with no output is held (Windows holds the full OperationTimeout).
+MAX_LONG_POLL = 5.0
 ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 
 
@@ -183,6 +187,12 @@ class WinRMService(LabService):
         if req.action == "Create":
             shell_id = str(uuid.uuid4()).upper()
             with self.lock:
+                mine = [s for s in self.shells.values() if s["server"] == server.name and s["user"] == user]
+                if len(mine) >= MAX_SHELLS_PER_USER:
+                    raise soap.Fault(2150859173, "w:QuotaLimit",
+                                     "The WS-Management service cannot process the request. This user is allowed a "
+                                     "maximum number of %d concurrent shells, which has been exceeded. Close existing "
+                                     "shells or raise the quota for this user. " % MAX_SHELLS_PER_USER)
                 self.shells[shell_id] = {"server": server.name, "user": user, "commands": {},
                                          "codepage": req.options.get("WINRS_CODEPAGE"), "protected": sealed}
             return soap.create_response(req, address, shell_id)
@@ -273,10 +283,26 @@ class WinRMService(LabService):
         if self.fault_for("operation_timeout", server, "Receive"):
             raise soap.timeout_fault()
         if entry["result"] is None:
-            # The process waits for the rest of stdin; WinRM answers the long poll with a timeout.
-            raise soap.timeout_fault()
+            # A long poll: the process waits for the rest of stdin, and WinRM holds the Receive until there is
+            # output or the OperationTimeout has passed, then answers with the timeout fault.
+            deadline = time.monotonic() + min(_seconds(req.operation_timeout), MAX_LONG_POLL)
+            while entry["result"] is None and time.monotonic() < deadline and not self.stopping.is_set():
+                self.stopping.wait(0.05)
+            if entry["result"] is None:
+                raise soap.timeout_fault()
         stdout, stderr, code = entry["result"]
         return soap.receive_response(req, command_id, stdout, stderr, code)
+
+
+def _seconds(text):
+    """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header; 60 s when absent)."""
+    text = (text or "").upper()
+    if text.startswith("PT") and text.endswith("S"):
+        try:
+            return float(text[2:-1])
+        except ValueError:
+            pass
+    return 60.0
 
 
 class WinRMHandler(BaseHTTPRequestHandler):

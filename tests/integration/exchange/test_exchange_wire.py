@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import requests
 import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
+
+from exchange_fixtures import org
 
 pytestmark = pytest.mark.lab
 
@@ -171,3 +174,35 @@ def test_hang_exceeds_read_timeout(lab):
     p = protocol(lab, read_timeout_sec=2, operation_timeout_sec=1)
     with pytest.raises(requests.exceptions.ReadTimeout):
         p.open_shell()
+
+
+def test_thirty_first_shell_is_a_quota_fault(exchange_lab):
+    # WinRM's MaxShellsPerUser default is 30 (issue 15): one more Create is wsman:QuotaLimit until one closes.
+    lab = exchange_lab({"domains": [org()]})
+    p = protocol(lab)
+    shells = [p.open_shell() for _ in range(30)]
+    try:
+        with pytest.raises(WSManFaultError) as err:
+            p.open_shell()
+        assert err.value.wsman_fault_code == 2150859173 and "maximum number of 30 concurrent shells" in err.value.reason
+        p.close_shell(shells.pop())
+        shells.append(p.open_shell())
+    finally:
+        for shell in shells:
+            p.close_shell(shell)
+
+
+def test_receive_before_stdin_ends_is_a_long_poll(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    p = protocol(lab, read_timeout_sec=10, operation_timeout_sec=2)
+    bootstrap = (PS_DIR / "bootstrap.ps1").read_text()
+    shell = p.open_shell(codepage=65001)
+    cmd = p.run_command(shell, "powershell.exe", ["-EncodedCommand",
+                                                  base64.b64encode(bootstrap.encode("utf-16-le")).decode()])
+    p.send_command_input(shell, cmd, b"e30=", end=False)
+    started = time.monotonic()
+    with pytest.raises(WinRMOperationTimeoutError):
+        p.get_command_output_raw(shell, cmd)
+    assert time.monotonic() - started >= 1.8, "WinRM holds the Receive for the OperationTimeout before the fault"
+    p.cleanup_command(shell, cmd)
+    p.close_shell(shell)
