@@ -109,7 +109,7 @@ options:
 notes:
   - Send connectors, receive connectors and server data go through Exchange's remote PowerShell
     (C(http(s)://SERVER/PowerShell/), configuration C(Microsoft.Exchange)), the way Microsoft supports for Exchange
-    cmdlets: only cmdlets with typed parameters are sent (the endpoint allows no script), and they run under the
+    cmdlets. Only cmdlets with typed parameters are sent (the endpoint allows no script), and they run under the
     server's RBAC, so no credential has to travel a second hop.
   - Transport agents go through WinRM with the Exchange snap-in loaded, the one supported use of the snap-in
     (FrontEnd agents must be managed on the server itself); the PowerShell runs from files shipped in the
