@@ -71,9 +71,9 @@ def test_basic_over_https_with_lab_ca(lab):
         protocol(lab, https=True, transport="basic").open_shell()
     entry, _ = org_entry(lab)
     p = protocol(lab, https=True, transport="basic", username=entry["username"].split("\\")[-1])
-    out, err, code = run_bootstrap(p, "get_state.ps1", {"send_connectors": True})
+    out, err, code = run_bootstrap(p, "get_state.ps1", {"agents": True, "transport_services": []})
     assert code == 0
-    assert "Outbound via mxHero" in {c["name"] for c in json.loads(out)["result"]["send_connectors"]}
+    assert "mxHero Transport Agent" in {a["identity"] for a in json.loads(out)["result"]["agents"]}
 
 
 def test_untrusted_certificate_fails(lab):

@@ -114,7 +114,8 @@ notes:
   - Transport agents go through WinRM with the Exchange snap-in loaded, the one supported use of the snap-in
     (FrontEnd agents must be managed on the server itself); the PowerShell runs from files shipped in the
     collection, with the script and its input as data on stdin.
-  - Windows PowerShell 3.0 or later is needed on the server for the transport agent path (ConvertFrom-Json).
+  - The transport agent path needs Windows PowerShell 2.0 or later with .NET 3.5 on the server (Exchange 2010
+    included); JSON is read and written with .NET's JavaScriptSerializer, not ConvertFrom-Json.
 requirements:
   - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM), for transport agents
   - pypsrp >= 0.8, for connectors and server data (Exchange's remote PowerShell)

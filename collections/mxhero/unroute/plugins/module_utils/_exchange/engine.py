@@ -65,9 +65,9 @@ class Engine(object):
         return UnrouteError(self.domain, where, cause, fix, partial=done)
 
     # -- reading ---------------------------------------------------------------
-    def read(self, agents=True, send=True, receive=True, services=None):
-        data = {"agents": agents, "send_connectors": send, "receive_connectors": receive,
-                "transport_services": list(services or [])}
+    def read(self, services=None):
+        """This server's transport agents and owed restarts, over WinRM (get_state.ps1)."""
+        data = {"agents": True, "transport_services": list(services or [])}
         try:
             out = self.client.run("get_state.ps1", data)
         except ExchangeError as err:
@@ -75,14 +75,8 @@ class Engine(object):
         state = dict(out.get("result") or {})
         self.server = state.get("server") or out.get("server") or self.server
         state["snapin"] = out.get("snapin")
-        for key in ("agents", "send_connectors", "receive_connectors", "transport_services", "restart_markers"):
+        for key in ("agents", "transport_services", "restart_markers"):
             state[key] = as_list(state.get(key))
-        for connector in state["send_connectors"]:
-            for key in ("address_spaces", "smart_hosts", "source_transport_servers"):
-                connector[key] = as_list(connector.get(key))
-        for connector in state["receive_connectors"]:
-            for key in ("bindings", "remote_ip_ranges"):
-                connector[key] = as_list(connector.get(key))
         return state
 
     def invoke(self, cmdlet, parameters=(), write=False):
@@ -131,7 +125,7 @@ class Engine(object):
                        before=before, after=after, why=why, manual_steps=manual_steps)
 
     def transport_agents(self, state_wanted, name=None, services=None, restart=True):
-        state = self.read(agents=True, send=False, receive=False, services=services)
+        state = self.read(services=services)
         findings, ops, removed = [], [], []
         before, after = {}, {}
         for agent in state["agents"]:
@@ -432,7 +426,7 @@ class Engine(object):
 
     # -- everything, read-only ----------------------------------------------------
     def info(self, services=None):
-        state = self.read(agents=True, send=False, receive=False, services=services)
+        state = self.read(services=services)
         # The agents' server (WinRM's $env:COMPUTERNAME) is the one whose receive connectors count.
         server = self.server
         state["version"] = self.read_server(server).get("version") or state.get("version")
