@@ -264,3 +264,24 @@ def test_write_with_unknown_outcome_is_not_repeated(exchange_lab):
     assert again["changed"] is False and "mxHero Transport Agent" not in agents(lab)
     assert winrm_state(lab)["servers"]["EX01"]["restarts"] == {"MSExchangeTransport": 1,
                                                                "MSExchangeFrontEndTransport": 1}
+
+
+def test_remote_powershell_drop_on_a_read_is_retried(lab):
+    lab.fault("winrm", kind="drop", count=1, action="Create")
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"), check_mode=True)
+    assert out.get("failed") is not True, out
+    assert out["findings"][0]["action"] == "would_remove"
+    assert lab.state()["winrm"]["faults"] == [], "the dropped Create was tried again"
+
+
+def test_remote_powershell_write_with_unknown_outcome_is_not_repeated(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    # Receives: pool open, Get-ExchangeServer, Get-SendConnector, the re-read; the fifth is Remove-SendConnector's.
+    lab.fault("winrm", kind="drop", count=1, action="Receive", skip=4)
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "may or may not have been made" in out["msg"], out
+    removes = [h for h in lab.state()["winrm"]["history"] if h.get("cmdlet") == "Remove-SendConnector"]
+    assert len(removes) == 1, "a write whose answer was lost is never sent again"
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
+    again = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert again["changed"] is False and again.get("failed") is not True
