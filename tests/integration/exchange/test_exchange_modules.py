@@ -285,3 +285,26 @@ def test_remote_powershell_write_with_unknown_outcome_is_not_repeated(exchange_l
     assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
     again = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
     assert again["changed"] is False and again.get("failed") is not True
+
+
+@pytest.mark.parametrize("psrp_transport", ["negotiate", "ntlm"])
+def test_remote_powershell_over_negotiate_and_ntlm(lab, psrp_transport):
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", psrp_transport=psrp_transport),
+                     check_mode=True)
+    assert out.get("failed") is not True, out
+    assert out["findings"][0]["object"] == "send connector Outbound via mxHero"
+
+
+def test_remote_powershell_wrong_password_is_one_line_without_the_secret(lab):
+    wrong = "Wr0ng-Secret-Value"
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", password=wrong), check_mode=True)
+    assert out["failed"] and out["msg"].startswith("ex-t.test: ")
+    assert "/PowerShell/ rejected the credentials of 'EXT\\exadmin'" in out["msg"], out["msg"]
+    assert wrong not in json.dumps(out) and "\n" not in out["msg"]
+
+
+def test_remote_powershell_kerberos_without_its_library_is_a_clear_error(lab):
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", psrp_transport="kerberos"),
+                     check_mode=True)
+    assert out["failed"] and "\n" not in out["msg"]
+    assert "kerberos" in out["msg"].lower() and "controller" in out["msg"], out["msg"]

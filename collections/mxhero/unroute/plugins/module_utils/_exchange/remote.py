@@ -145,6 +145,10 @@ class ExchangeShell(object):
     def _translate(self, err, unknown_outcome):
         if isinstance(err, ExchangeError):
             return err
+        if isinstance(err, ImportError):
+            return ExchangeError("psrp_transport %s is not available on the controller: %s" % (self.auth, _short(err)),
+                                 "install the missing Python package (gssapi and a Kerberos client for kerberos) "
+                                 "or use psrp_transport=negotiate")
         if isinstance(err, AuthenticationError) or (isinstance(err, WinRMTransportError) and err.code == 401):
             return ExchangeError("Exchange's remote PowerShell at %s rejected the credentials of '%s' (auth %s)"
                                  % (self.url, self.username, self.auth),
