@@ -149,7 +149,7 @@ class PSRPEndpoint(object):
         with self.lock:
             ServerPipeline(shell.pool, pipeline_id)
             shell.queues.setdefault(command_id, [])
-            self.run(shell, shell.feed(data))
+            self.run(shell, self.feed(shell, data))
         return soap.command_response(req, command_id)
 
     def send(self, req, shell):
@@ -157,7 +157,7 @@ class PSRPEndpoint(object):
         if node is None:
             raise soap.bad_request("The Send request has no Stream. ")
         with self.lock:
-            self.run(shell, shell.feed(base64.b64decode(node.text or "")))
+            self.run(shell, self.feed(shell, base64.b64decode(node.text or "")))
         return soap.send_response(req)
 
     def receive(self, req, shell):
@@ -192,6 +192,13 @@ class PSRPEndpoint(object):
         return soap.signal_response(req)
 
     # -- pipelines -----------------------------------------------------------------
+    @staticmethod
+    def feed(shell, data):
+        try:
+            return shell.feed(data)
+        except Exception as err:  # noqa: BLE001 - fragments that do not parse are the client's fault
+            raise soap.bad_request("The PSRP fragments are not valid: %s " % err)
+
     def run(self, shell, events):
         finished = []
         for event in events:
