@@ -56,7 +56,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     (directory / "pids.json").write_text(json.dumps(pids))
     zones = [d.name for d in estate.domains]
     manifest = {"dir": str(directory), "estate": str(Path(estate_path).resolve()), "ca": str(pki.ca_path),
-                "services": {"dns": bind.manifest(zones)}, "domains": {}}
+                "services": {"dns": bind.manifest([d.name for d in estate.domains if d.dns_provider == "bind"])},
+                "domains": {}}
     sup = _start_supervisor(directory, estate_path, estate)
     if sup:
         pids["supervisor"] = sup["pid"]
@@ -64,7 +65,7 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         manifest["control_port"] = sup["control_port"]
         manifest["services"].update(sup["services"])
     for domain in estate.domains:
-        manifest["domains"][domain.name] = {"platform": domain.platform,
+        manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
                                             "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))

@@ -84,6 +84,7 @@ class DnsEngine(object):
     def _apply(self, rdtype, names, plan_fn, describe, check_mode):
         """Plan every name first (a refusal stops the domain before its first write), then write them in
         order; the first error stops the rest and the result keeps what was already done."""
+        describe = self._stamped(describe)
         planned = [(name, self.provider.read(name, rdtype)) for name in names]
         planned = [(name, current, plan_fn(name, current)) for name, current in planned]
         if check_mode:
@@ -101,6 +102,19 @@ class DnsEngine(object):
             if lost and lost["outcome"] == "unknown":
                 return parts, UnrouteError(self.zone, "%s %s" % (name, rdtype), lost["cause"], lost["fix"])
         return parts, None
+
+    def _stamped(self, describe):
+        """Every planned write says what the provider's write promises (``atomic_cas``/``read_verify``), so a
+        reader of the run record knows how a concurrent change would have been met."""
+        guarantee = getattr(self.provider, "guarantee", None)
+
+        def wrapped(*args):
+            part = describe(*args)
+            for item in part["findings"]:
+                if guarantee and item["action"] not in ("reported", "kept", "manual"):
+                    item["guarantee"] = guarantee
+            return part
+        return wrapped
 
     def _cas(self, rdtype, name, plan_fn):
         """Read, plan, write with the read as prerequisite; on NXRRSET re-read and re-plan."""
