@@ -65,21 +65,26 @@ options:
     description:
       - Where the zone is hosted and how it is changed. The engine (what is mxHero's, what goes, refusals,
         findings) is the same for every provider; only reading and writing differ.
-      - V(rfc2136) - DNS UPDATE with a TSIG key (BIND, Knot, PowerDNS with C(dnsupdate=yes), Windows DNS):
-        O(server), O(key_name), O(key_secret).
-      - V(route53) - Amazon Route 53 through boto3: O(aws_access_key), O(aws_secret_key), O(hosted_zone_id)...
-      - V(cloudflare) - Cloudflare's API v4: O(cloudflare_api_token).
-      - V(powerdns) - the PowerDNS Authoritative HTTP API: O(powerdns_api_url), O(powerdns_api_key).
+      - V(rfc2136) - DNS UPDATE with a TSIG key (BIND, Knot, PowerDNS with C(dnsupdate=yes), Windows DNS),
+        with O(server), O(key_name), O(key_secret).
+      - V(route53) - Amazon Route 53 through boto3, with O(aws_access_key), O(aws_secret_key), O(hosted_zone_id)...
+      - V(cloudflare) - Cloudflare's API v4, with O(cloudflare_api_token).
+      - V(powerdns) - the PowerDNS Authoritative HTTP API, with O(powerdns_api_url) and O(powerdns_api_key).
+      - V(manual) - a host with no record API we can use (Microsoft 365-hosted DNS, Squarespace, GoDaddy
+        without API access, and for now Azure DNS and Google Cloud DNS); the records are read through
+        O(server) or the system resolver, nothing is written, and every planned change becomes a finding
+        with action V(manual) and C(manual_steps) saying where to click, which record to delete or edit and
+        what to keep (see O(dns_host)).
       - Every write says in its finding's C(guarantee) what it promises when someone else changes the same
         records between the read and the write. V(atomic_cas) (rfc2136, route53) - the service refuses the
-        write and the module reads again. V(read_verify) (cloudflare, powerdns: no version token) - the
+        write and the module reads again. V(read_verify) (cloudflare, powerdns, which have no version token) - the
         records are compared right before the write and read again after it; on Cloudflare only records read
         are deleted, by id, so another writer's records survive; on the PowerDNS API a write in the short
         window between that comparison and the write can be lost, use V(rfc2136) against the same server for
         the hard guarantee.
     type: str
     default: rfc2136
-    choices: [rfc2136, route53, cloudflare, powerdns]
+    choices: [rfc2136, route53, cloudflare, powerdns, manual]
   aws_access_key:
     description:
       - Route 53 access key id. Falls back to E(AWS_ACCESS_KEY_ID), E(AWS_ACCESS_KEY), then to boto3's own
@@ -141,6 +146,13 @@ options:
       - Server id in the API path; PowerDNS Authoritative calls itself V(localhost).
     type: str
     default: localhost
+  dns_host:
+    description:
+      - With O(provider=manual), whose control panel the steps name. The estate inventory plugin sets it
+        (C(unroute_dns_host)) from the domain's NS records.
+    type: str
+    default: other
+    choices: [microsoft365, squarespace, godaddy, azure, google_cloud, other]
 requirements:
   - dnspython >= 2.6
   - boto3 (with O(provider=route53))

@@ -10,6 +10,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import manual
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
@@ -47,12 +48,13 @@ def dns_argument_spec():
         powerdns_api_url=dict(type="str", fallback=(env_fallback, ["PDNS_SERVER_URL", "PDNS_API_URL"])),
         powerdns_api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["PDNS_API_KEY"])),
         powerdns_server_id=dict(type="str", default="localhost"),
+        dns_host=dict(type="str", default="other", choices=list(manual.HOSTS)),
     )
     spec.update(fingerprint_argument_spec())
     return spec
 
 
-PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns")
+PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns", "manual")
 CLOUDFLARE_URL = "https://api.cloudflare.com/client/v4"
 REQUIRED_IF = [
     ("provider", "cloudflare", ["cloudflare_api_token"]),
@@ -73,9 +75,9 @@ def build_engine(params, read_only=False):
     if params.get("replacement") is not None:
         validate.check_replacement(zone, params["replacement"], fingerprint)
     kind = params.get("provider") or "rfc2136"
-    if kind != "rfc2136":
+    if kind not in ("rfc2136", "manual"):
         provider = api_provider(kind, params)
-    elif read_only and not (params.get("server") or "").strip():
+    elif (read_only or kind == "manual") and not (params.get("server") or "").strip():
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
         provider = ResolverProvider(zone, timeout=params["timeout"])
     else:
@@ -83,7 +85,10 @@ def build_engine(params, read_only=False):
             zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
             key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
             protocol=params["protocol"], timeout=params["timeout"])
-    return DnsEngine(provider, zone, fingerprint)
+    engine = DnsEngine(provider, zone, fingerprint)
+    if kind == "manual":
+        engine.manual = lambda item, part: manual.steps(params.get("dns_host"), zone, item, part)
+    return engine
 
 
 def api_provider(kind, params):
@@ -119,7 +124,7 @@ def check_options(params):
     validate.check_records(zone, params.get("record") or None, params.get("records"))
     validate.check_port(zone, params["port"])
     validate.check_timeout(zone, params["timeout"])
-    if (params.get("provider") or "rfc2136") == "rfc2136":
+    if (params.get("provider") or "rfc2136") in ("rfc2136", "manual"):
         validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
     if params.get("dkim_selectors") is not None:
         validate.check_selectors(zone, params["dkim_selectors"])
