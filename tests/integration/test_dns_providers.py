@@ -56,6 +56,10 @@ def lab(tmp_path_factory):
             if provider != "bind":
                 section["provider"] = provider
             domains.append({"name": name, "dns": section})
+    for host in ("microsoft365", "godaddy"):
+        name = "hosted.%s.test" % host
+        domains.append({"name": name, "dns": {"provider": host, "records": [
+            line.replace("{z}", name) for line in CASES["mx-partial"] + CASES["spf-include"][1:2]]}})
     path = directory / "estate.yml"
     path.write_text(yaml.safe_dump({"domains": domains}))
     lab_cli.up(str(path), str(directory / "run"), quiet=True)
@@ -255,3 +259,43 @@ def test_parallel_runs_on_route53_remove_the_record_once(lab):
     [t.join() for t in threads]
     assert values(lab, name, "MX") == ["20 mail.%s." % name]
     assert not any(r.get("failed") for r in results)
+
+
+def test_inventory_plugin_names_each_domains_provider_from_ns_records(lab):
+    import json
+    from test_estate_inventory import inventory, plain
+    proc = inventory(lab.dir / "domains.estate.yml")
+    assert proc.returncode == 0, proc.stderr
+    data = plain(json.loads(proc.stdout))
+    hostvars = data["_meta"]["hostvars"]
+    for provider in ("route53", "cloudflare", "powerdns"):
+        assert hostvars[zone("mx-partial", provider)]["unroute_dns_provider"] == provider
+        assert zone("mx-partial", provider) in data["dns_%s" % provider]["hosts"]
+    assert "ns-1536.awsdns-00.co.uk." in hostvars["mx-partial.route53.test"]["unroute_detected_ns"]
+    assert "unroute_dns_provider" not in hostvars[zone("mx-partial", "bind")]
+    for host in ("microsoft365", "godaddy"):
+        assert hostvars["hosted.%s.test" % host]["unroute_dns_provider"] == "manual"
+        assert hostvars["hosted.%s.test" % host]["unroute_dns_host"] == host
+
+
+@pytest.mark.parametrize("host,where", [("microsoft365", "Microsoft 365 admin center > Settings > Domains"),
+                                        ("godaddy", "GoDaddy > My Products")])
+def test_hosts_without_an_api_get_manual_steps_and_nothing_is_written(lab, host, where):
+    from helpers import dns_args
+    name = "hosted.%s.test" % host
+    before = lab.records(name)
+    args = dns_args(lab, name, provider="manual", dns_host=host)
+    for check_mode in (True, False):
+        mx = run_module("dns_mx", args, check_mode=check_mode)
+        assert not mx.get("failed"), mx.get("msg")
+        assert not mx["changed"] and mx["removed"] == []
+        [item] = mx["findings"]
+        assert item["action"] == "manual" and item["object"] == "%s. MX 10 smtp-in.mxhero.com." % name
+        assert item["manual_steps"].startswith("In %s > %s" % (where, name)) or where in item["manual_steps"]
+        assert "delete the MX record of %s. with value '10 smtp-in.mxhero.com.'" % name in item["manual_steps"]
+        assert "keep the MX records '20 mail.%s.'" % name in item["manual_steps"]
+        assert any("manual action needed" in w for w in mx["warnings"])
+        spf = run_module("dns_spf", args, check_mode=check_mode)
+        [term] = spf["findings"]
+        assert term["action"] == "manual" and "to 'v=spf1 include:_spf.google.com ~all'" in term["manual_steps"]
+    assert lab.records(name) == before
