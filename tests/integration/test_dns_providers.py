@@ -60,6 +60,10 @@ def lab(tmp_path_factory):
         name = "hosted.%s.test" % host
         domains.append({"name": name, "dns": {"provider": host, "records": [
             line.replace("{z}", name) for line in CASES["mx-partial"] + CASES["spf-include"][1:2]]}})
+    for name in ("quoted.cloudflare.test", "paged.cloudflare.test"):
+        domains.append({"name": name, "dns": {"provider": "cloudflare", "records": ["@ 3600 IN MX 10 mail.%s." % name]}})
+    domains.append({"name": "zoneid.route53.test", "dns": {"provider": "route53", "records": [
+        line.replace("{z}", "zoneid.route53.test") for line in CASES["creds"]]}})
     path = directory / "estate.yml"
     path.write_text(yaml.safe_dump({"domains": domains}))
     lab_cli.up(str(path), str(directory / "run"), quiet=True)
@@ -299,3 +303,69 @@ def test_hosts_without_an_api_get_manual_steps_and_nothing_is_written(lab, host,
         [term] = spf["findings"]
         assert term["action"] == "manual" and "to 'v=spf1 include:_spf.google.com ~all'" in term["manual_steps"]
     assert lab.records(name) == before
+
+
+def _cloudflare_post(lab, name, body):
+    from pathlib import Path
+    from provider_writers import _json
+    svc = lab.service("cloudflare")
+    return _json(svc["url"] + "/zones/%s/dns_records" % svc["zones"][name], "POST", body,
+                 token=Path(svc["api_token_file"]).read_text().strip())
+
+
+def _cloudflare_ids(lab, name, rdtype):
+    from pathlib import Path
+    from provider_writers import _json
+    svc = lab.service("cloudflare")
+    listing = _json(svc["url"] + "/zones/%s/dns_records?type=%s&per_page=100" % (svc["zones"][name], rdtype),
+                    token=Path(svc["api_token_file"]).read_text().strip())
+    return [r["id"] for r in listing["result"]]
+
+
+def test_cloudflare_txt_in_quoted_form_round_trips(lab):
+    """Content stored as quoted character-strings (the form Cloudflare's dashboard suggests) is read as their
+    concatenation; the rewrite keeps the record (same id) and a second run sees nothing to do."""
+    name = "quoted.cloudflare.test"
+    record = _cloudflare_post(lab, name, {"type": "TXT", "name": name, "ttl": 3600,
+                                          "content": '"v=spf1 include:spf.mxhero.com " "include:_spf.google.com ~all"'})
+    result = run_module("dns_spf", provider_args(lab, name))
+    assert result["changed"] and result["spf_after"] == "v=spf1 include:_spf.google.com ~all"
+    assert values(lab, name, "TXT") == ['"v=spf1 include:_spf.google.com ~all"']
+    assert record["result"]["id"] in _cloudflare_ids(lab, name, "TXT")
+    again = run_module("dns_spf", provider_args(lab, name))
+    assert not again["changed"] and again["findings"] == []
+
+
+def test_cloudflare_records_on_a_later_page_are_seen(lab):
+    """More records at one name than one page holds: the mxHero MX on the last page is still found."""
+    name = "paged.cloudflare.test"
+    for index in range(120):
+        _cloudflare_post(lab, name, {"type": "TXT", "name": name, "ttl": 3600, "content": "filler-%03d" % index})
+        _cloudflare_post(lab, name, {"type": "MX", "name": name, "ttl": 3600, "priority": 50 + index % 40,
+                                     "content": "mx%03d.%s" % (index, name)})
+    _cloudflare_post(lab, name, {"type": "MX", "name": name, "ttl": 3600, "priority": 99,
+                                 "content": "smtp-in.mxhero.com"})
+    result = run_module("dns_mx", provider_args(lab, name))
+    assert [f["object"] for f in result["findings"]] == ["%s. MX 99 smtp-in.mxhero.com." % name]
+    mx = values(lab, name, "MX")
+    assert len(mx) == 121 and not any("mxhero" in v for v in mx)
+
+
+def test_route53_hosted_zone_id_and_private_zones(lab):
+    import uuid
+    from provider_writers import _boto
+    name = "zoneid.route53.test"
+    svc = lab.service("route53")
+    client = _boto(svc)
+    client.create_hosted_zone(Name=name + ".", CallerReference=uuid.uuid4().hex,
+                              HostedZoneConfig={"PrivateZone": True, "Comment": "private twin"},
+                              VPC={"VPCRegion": "us-east-1", "VPCId": "vpc-12345678"})
+    # Found by name: the public zone, the private twin ignored.
+    audit = run_module("dns_mx", provider_args(lab, name), check_mode=True)
+    assert audit["changed"] and not audit.get("failed"), audit.get("msg")
+    wrong = run_module("dns_mx", provider_args(lab, name, hosted_zone_id=svc["hosted_zones"]["creds.route53.test"]),
+                       check_mode=True)
+    assert wrong.get("failed") and wrong["msg"].startswith(name + ": option hosted_zone_id")
+    assert "creds.route53.test" in wrong["msg"]
+    real = run_module("dns_mx", provider_args(lab, name, hosted_zone_id="/hostedzone/" + svc["hosted_zones"][name]))
+    assert real["changed"] and values(lab, name, "MX") == ["20 mail.%s." % name]
