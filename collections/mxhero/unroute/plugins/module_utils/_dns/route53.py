@@ -94,12 +94,14 @@ class Route53Provider(DnsProvider):
             if code in _CREDENTIALS or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
                 raise UnrouteError(self.zone_text, what, "Route 53 refused the credentials (%s: %s)"
                                    % (code, message), _CRED_FIX)
-            if code in ("NoSuchHostedZone", "InvalidInput") and not write:
+            if code == "NoSuchHostedZone":
                 raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Route 53 has no hosted zone %s "
                                    "(%s: %s)" % (self.zone_id or self.zone_text, code, message),
                                    "check zone and hosted_zone_id")
-            err.route53_code = code
-            raise
+            if write:
+                raise  # change() tells a moved RRset from a refused change by reading again
+            raise UnrouteError(self.zone_text, what, "Route 53 refused the request (%s: %s)" % (code, message),
+                               "nothing was changed; check the options against the hosted zone")
 
     # -- interface -------------------------------------------------------------
     def check_zone(self, zone):
