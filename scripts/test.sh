@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests (real BIND 9 and the emulated
-# services of the lab), every Molecule scenario, ansible-test sanity and ansible-lint.
+# services of the lab; the AWX execution environment's build context and an audit through
+# ansible-runner), every Molecule scenario, changelog lint, ansible-test sanity and ansible-lint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -19,6 +20,9 @@ for scenario in molecule/*/molecule.yml; do
   molecule test -s "$name" > "/tmp/molecule-$name.log" 2>&1 || { tail -n 80 "/tmp/molecule-$name.log"; echo "molecule scenario $name failed"; exit 1; }
   grep -E "^.*(idempotence|verify).*Executed" "/tmp/molecule-$name.log" | sed 's/\x1b\[[0-9;]*m//g' || true
 done
+
+echo "== changelog fragments (antsibull-changelog lint)"
+(cd collections/mxhero/unroute && antsibull-changelog lint)
 
 echo "== ansible-test sanity"
 bash scripts/sanity.sh

@@ -38,6 +38,11 @@ def lab(tmp_path_factory):
                + [{"Name": "via mx", "RouteMessageOutboundConnector": "mx out"}]),
         tenant("norole.test", app={"exchange_role": False}),
         tenant("faults.test", transport_rules=[{"Name": "r1"}, {"Name": "r2"}]),
+        tenant("modes.test",
+               outbound_connectors=[{"Name": "live out", "SmartHosts": ["a.example"]},
+                                    {"Name": "trial out", "SmartHosts": ["smtp.mxhero.com"], "TestMode": True}],
+               inbound_connectors=[{"Name": "trial in", "SenderIPAddresses": ["54.208.111.28"], "TestMode": True}],
+               connection_filter_ip_allow_list=["54.208.111.28", "198.51.100.7", "52.22.51.90-52.22.51.100"]),
     ]
     lab = start_lab(tmp_path_factory.mktemp("exo-wire"), domains)
     yield lab
@@ -232,3 +237,46 @@ def test_switchable_faults(lab):
     lab.fault("exo", kind="expired_token", tenant="faults.test")
     expired = wire.invoke("Get-TransportRule", token=wire.token())
     assert expired.status_code == 401 and "expired" in expired.headers["x-ms-diagnostics"]
+
+
+def test_test_mode_connectors_only_with_include_test_mode_connectors(lab):
+    wire = Wire(lab, "modes.test")
+    token = wire.token()
+
+    def names(cmdlet, **params):
+        reply = wire.invoke(cmdlet, params, token=token)
+        assert reply.status_code == 200, reply.text
+        return sorted(c["Name"] for c in reply.json()["value"])
+
+    assert names("Get-OutboundConnector") == ["live out"]
+    assert names("Get-OutboundConnector", IncludeTestModeConnectors=False) == ["live out"]
+    assert names("Get-OutboundConnector", IncludeTestModeConnectors=True) == ["live out", "trial out"]
+    assert names("Get-InboundConnector") == []
+    assert names("Get-InboundConnector", IncludeTestModeConnectors=True) == ["trial in"]
+    typed = wire.invoke("Get-OutboundConnector", {"IncludeTestModeConnectors": "$true"}, token=token)
+    assert typed.status_code == 400
+
+
+def test_connection_filter_allow_list_edits(lab):
+    wire = Wire(lab, "modes.test")
+    token = wire.token()
+
+    def allow_list():
+        reply = wire.invoke("Get-HostedConnectionFilterPolicy", {"Identity": "Default"}, token=token)
+        return reply.json()["value"][0]["IPAllowList"]
+
+    def set_list(value):
+        return wire.invoke("Set-HostedConnectionFilterPolicy", {"Identity": "Default", "IPAllowList": value,
+                                                                "Confirm": False}, token=token)
+
+    assert set_list({"Remove": ["54.208.111.28"]}).status_code == 200, "PowerShell's @{Remove=...}"
+    assert allow_list() == ["198.51.100.7", "52.22.51.90-52.22.51.100"]
+    assert set_list({"Add": "192.0.2.0/24", "Remove": "not-there"}).status_code == 200
+    assert allow_list() == ["198.51.100.7", "52.22.51.90-52.22.51.100", "192.0.2.0/24"]
+    too_wide = set_list({"Add": ["10.0.0.0/8"]})
+    assert too_wide.status_code == 400 and "/24 to /32" in too_wide.text
+    assert set_list({"Frob": ["1.2.3.4"]}).status_code == 400
+    assert set_list(["203.0.113.5"]).status_code == 200 and allow_list() == ["203.0.113.5"]
+    assert set_list(None).status_code == 200 and allow_list() == []
+    missing = wire.invoke("Set-HostedConnectionFilterPolicy", {"Identity": "Nope", "IPAllowList": []}, token=token)
+    assert missing.status_code == 404

@@ -126,3 +126,33 @@ def test_errors_never_carry_the_password():
     with pytest.raises(UnrouteError) as err:
         eng.info()
     assert "s3cret-pass" not in str(err.value)
+
+
+def test_owed_restart_is_done_and_satisfied_markers_cleared():
+    markers = [{"service": "MSExchangeTransport", "since": "2026-11-27T01:00:00.0000000Z", "done": False},
+               {"service": "MSExchangeDelivery", "since": "2026-11-26T01:00:00.0000000Z", "done": True}]
+    state = {"agents": [], "restart_markers": markers, "transport_services": ["Hub", "MailboxDelivery"]}
+    check, client = engine(state, check=True)
+    out = check.transport_agents("absent")
+    assert out["changed"] is True and out["restart_pending"] == ["MSExchangeTransport"]
+    assert "would restart it now" in out["warnings"][0] and [c[0] for c in client.calls] == ["get_state.ps1"]
+    real, client = engine(state, write_result={"results": [], "restarted": ["MSExchangeTransport"]})
+    out = real.transport_agents("absent")
+    assert out["changed"] is True and out["restarted"] == ["MSExchangeTransport"]
+    script, data, write = client.calls[-1]
+    assert (script, write) == ("set_transport_agents.ps1", True)
+    assert data == {"operations": [], "restart": True, "owed": ["MSExchangeTransport"],
+                    "clear": ["MSExchangeDelivery"]}
+    skipped, client = engine(state)
+    out = skipped.transport_agents("absent", restart=False)
+    assert out["changed"] is False and "run Restart-Service MSExchangeTransport" in out["warnings"][0]
+    assert [c[0] for c in client.calls] == ["get_state.ps1"]
+
+
+def test_owed_restart_outside_the_chosen_services_is_only_named():
+    markers = [{"service": "MSExchangeFrontEndTransport", "since": "2026-11-27T01:00:00.0000000Z", "done": False}]
+    eng, client = engine({"agents": [], "restart_markers": markers, "transport_services": ["Hub"]})
+    out = eng.transport_agents("absent", services=["Hub"])
+    assert out["changed"] is False and out["restart_pending"] == [] and out["restarted"] == []
+    assert "Restart-Service MSExchangeFrontEndTransport" in out["warnings"][0]
+    assert [c[0] for c in client.calls] == ["get_state.ps1"]

@@ -16,7 +16,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.scripts i
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 SHIPPED = sorted(PS_DIR.glob("*.ps1"))
 INJECTIONS = ["x'; Remove-Item C:\\ -Recurse; '", "$(Stop-Computer -Force)", "`$env:COMPUTERNAME`", "two\r\nlines",
-              'quote" ; exit 1 ; "']
+              'quote" ; exit 1 ; "', "mxHero\u2019s relay; \u2018Remove-SendConnector Internet\u2019"]
 
 
 def _errors(node, found):

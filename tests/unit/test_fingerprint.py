@@ -73,3 +73,34 @@ def test_bad_extra_ip_is_rejected():
 def test_normalize_host():
     assert normalize_host(" [Smtp.MXHERO.com] ") == "smtp.mxhero.com"
     assert normalize_host("host.example.:587") == "host.example"
+
+
+@pytest.mark.parametrize("value, exact, overlap", [
+    # the three forms Exchange and Google accept for an allow list or a rule's IP condition
+    ("52.22.51.97", "ip 52.22.51.97", None),
+    ("52.22.51.97/32", "ip 52.22.51.97", None),
+    ("52.22.51.97-52.22.51.97", "ip 52.22.51.97", None),
+    ("52.22.51.0/24", None, "cidr 52.22.51.0/24 contains 52.22.51.97"),
+    ("52.22.51.90-52.22.51.100", None, "range 52.22.51.90-52.22.51.100 contains 52.22.51.97"),
+    (" 52.22.51.90 - 52.22.51.100 ", None, "range 52.22.51.90-52.22.51.100 contains 52.22.51.97"),
+    ("52.22.51.98-52.22.51.100", None, None),
+    ("52.22.51.100-52.22.51.90", None, None),  # reversed: not a range
+    ("52.22.51.90-2001:db8::1", None, None),
+    ("1-2", None, None),
+])
+def test_ip_ranges_in_all_three_forms(value, exact, overlap):
+    assert FP.ip(value) == exact
+    assert FP.ip_overlap(value) == overlap
+
+
+def test_a_range_containing_an_mxhero_ip_is_a_match_only_with_match_cidrs():
+    wide = Fingerprint(match_cidrs=True)
+    assert wide.ip("52.22.51.90-52.22.51.100") == "range 52.22.51.90-52.22.51.100 contains 52.22.51.97"
+    assert wide.ip_overlap("52.22.51.90-52.22.51.100") is None
+
+
+def test_extra_ips_may_be_ranges():
+    fp = fingerprint_from_params({"mxhero_ips": ["198.51.100.10-198.51.100.20"]})
+    assert fp.ip("198.51.100.15") == "ip 198.51.100.15 in 198.51.100.12/30"
+    assert fp.ip("198.51.100.21") is None
+    assert fp.ip_overlap("198.51.100.0/24") == "cidr 198.51.100.0/24 contains 198.51.100.10"

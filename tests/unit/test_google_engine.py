@@ -98,6 +98,9 @@ class FakeClient(object):
     def list_org_units(self, customer):
         return [{"orgUnitPath": "/", "orgUnitId": "id:root", "name": "X Inc"}]
 
+    def list_admin_activities(self, customer, event_name):
+        return []
+
     def list_policies(self, customer, setting_filter):
         return [json.loads(json.dumps(p)) for p in self.policies.values()]
 

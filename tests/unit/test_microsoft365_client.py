@@ -107,3 +107,26 @@ def test_nextlink_must_stay_on_the_endpoint():
     assert client._same_origin("https://outlook.office365.com/adminapi/beta/tid/InvokeCommand?$skiptoken=a")
     assert not client._same_origin("https://outlook.office365.com.evil.example/adminapi/beta/tid/InvokeCommand")
     assert not client._same_origin("http://outlook.office365.com/adminapi/beta/tid/InvokeCommand")
+
+
+def test_connectors_are_read_with_test_mode_ones_and_without_if_the_cmdlet_lacks_the_parameter(monkeypatch):
+    client = make(secret="s3cret-value")
+    calls = []
+
+    def invoke(cmdlet, parameters=None, write=False):
+        calls.append((cmdlet, dict(parameters or {})))
+        if cmdlet == "Get-InboundConnector" and "IncludeTestModeConnectors" in parameters:
+            raise exo.ExoError("Get-InboundConnector: HTTP 400 BadRequest: A parameter cannot be found that matches "
+                               "parameter name 'IncludeTestModeConnectors'.", status=400, code="BadRequest")
+        return [{"Name": "x"}]
+
+    monkeypatch.setattr(client, "invoke", invoke)
+    assert client.list("OutboundConnector") == [{"Name": "x"}]
+    assert client.list("InboundConnector") == [{"Name": "x"}]
+    assert client.list("TransportRule") == [{"Name": "x"}]
+    assert client.get("OutboundConnector", "x") == {"Name": "x"}
+    assert calls == [("Get-OutboundConnector", {"IncludeTestModeConnectors": True}),
+                     ("Get-InboundConnector", {"IncludeTestModeConnectors": True}),
+                     ("Get-InboundConnector", {}),
+                     ("Get-TransportRule", {}),
+                     ("Get-OutboundConnector", {"Identity": "x", "IncludeTestModeConnectors": True})]

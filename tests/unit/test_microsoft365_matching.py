@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import ExoEngine
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import ExoUnknownOutcome
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching import (
-    match_inbound, match_outbound, match_rule)
+    match_inbound, match_outbound, match_rule, other_actions)
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import Fingerprint
 
 FP = Fingerprint()
@@ -63,6 +63,30 @@ def test_inbound_cidr_counts_when_asked():
 ])
 def test_rules(rule, decision):
     assert match_rule(FP, dict(rule, Name="r"), {"mx out": "SmartHosts: host smtp.mxhero.com"}).decision == decision
+
+
+def test_a_rule_through_a_partner_shared_connector_is_manual():
+    shared = {"shared": ("SmartHosts: host smtp.mxhero.com", ["relay.partner-a.example"])}
+    match = match_rule(FP, {"Name": "r", "RouteMessageOutboundConnector": "Shared",
+                            "RecipientDomainIs": ["partner-a.example"]}, {}, shared)
+    assert match.decision == "manual" and match.shared == "Shared"
+    assert "relay.partner-a.example" in match.evidence[0]
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ({"RouteMessageOutboundConnector": "mx out", "ApplyHtmlDisclaimerText": "Be nice", "SetSCL": 0},
+     ["ApplyHtmlDisclaimerText 'Be nice'", "SetSCL 0"]),
+    ({"RouteMessageOutboundConnector": "mx out", "SetHeaderName": "X-Corp", "SetHeaderValue": "1",
+      "StopRuleProcessing": True, "DeleteMessage": False, "BlindCopyTo": []}, ["SetHeaderName X-Corp: 1"]),
+    ({"RouteMessageOutboundConnector": "mx out", "Quarantine": True}, ["Quarantine"]),
+    # the mxHero evidence is a condition: the rule only ever acted on mail from mxHero
+    ({"SenderIpRanges": ["54.236.184.32"], "SetSCL": -1, "PrependSubject": "[ext]"}, []),
+    ({"RouteMessageOutboundConnector": "mx out", "ExceptIfHeaderContainsMessageHeader": "X-mxHero-Actions",
+      "PrependSubject": "x" * 80}, ["PrependSubject '%s...'" % ("x" * 57)]),
+])
+def test_other_actions(rule, expected):
+    match = match_rule(FP, dict(rule, Name="r"), {"mx out": "SmartHosts: host smtp.mxhero.com"})
+    assert other_actions(rule, match) == expected
 
 
 class FakeClient(object):

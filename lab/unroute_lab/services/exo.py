@@ -53,7 +53,12 @@ class ExchangeOnlineService(LabService):
             tenant_id = str(section.get("tenant_id") or uuid.uuid5(uuid.NAMESPACE_DNS, "tenant." + domain.name))
             client_id = str(section.get("client_id") or uuid.uuid5(uuid.NAMESPACE_DNS, "app." + domain.name))
             self.tenants[tenant_id] = Tenant(domain.name, section, tenant_id)
-            self.apps[tenant_id] = AppRegistration(self.ctx.dir / "exo" / domain.name, domain.name, client_id)
+            app = AppRegistration(self.ctx.dir / "exo" / domain.name, domain.name, client_id)
+            options = section.get("app") or {}
+            app.secret_expired = bool(options.get("secret_expired", False))
+            app.certificate_expired = bool(options.get("certificate_expired", False))
+            app.manage_as_app = bool(options.get("manage_as_app", True))
+            self.apps[tenant_id] = app
             self.by_name[tenant_id.lower()] = tenant_id
             self.by_name[domain.name.lower()] = tenant_id
         service = self
@@ -212,7 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
         lifetime = 3599
         if svc.take_fault("expired_token", tenant=svc.tenants[tid].domain):
             lifetime = -60  # already expired, though expires_in below promises an hour
-        token = svc.signer.issue(tid, app.client_id, resource, [EXCHANGE_ROLE], lifetime=lifetime)
+        # Entra puts only the application permissions an admin consented to in the roles claim.
+        roles = [EXCHANGE_ROLE] if app.manage_as_app else []
+        token = svc.signer.issue(tid, app.client_id, resource, roles, lifetime=lifetime)
         return self._reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                  "access_token": token})
 
@@ -243,7 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._unauthorized("The audience claim value is invalid '%s'." % claims.get("aud"))
         if claims.get("tid") != tid:
             return self._unauthorized("The token was issued for another tenant.")
-        if EXCHANGE_ROLE not in claims.get("roles", []) or not tenant.exchange_role:
+        if EXCHANGE_ROLE not in claims.get("roles", []):
+            diag = ('2000008;reason="The token has no Exchange.ManageAsApp role: the application permission has '
+                    'not been granted and consented.";error_category="insufficient_permissions"')
+            return self._reply(403, None, {"x-ms-diagnostics": diag})
+        if not tenant.exchange_role:
             diag = ('2000008;reason="The application has no Exchange role assigned: assign an Entra role such as '
                     'Exchange Administrator to its service principal.";error_category="insufficient_permissions"')
             return self._reply(403, None, {"x-ms-diagnostics": diag})

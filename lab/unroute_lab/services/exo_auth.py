@@ -87,6 +87,10 @@ class AppRegistration:
             serialization.BestAvailableEncryption(self.pfx_password.encode())))
         self.pfx_password_path = self._write("app.pfx.password", self.pfx_password.encode())
         self.secret_path = self._write("client_secret", self.secret.encode())
+        # Set from the estate's app section: credentials past their end date, a missing API permission.
+        self.secret_expired = False
+        self.certificate_expired = False
+        self.manage_as_app = True
 
     def _write(self, name, data, mode=0o600):
         path = self.dir / name
@@ -111,6 +115,11 @@ class AppRegistration:
                             "Invalid client secret provided. Ensure the secret being sent in the request is "
                             "the client secret value, not the client secret ID, for a secret added to app '%s'."
                             % self.client_id)
+        if self.secret_expired:
+            raise AuthError(401, "invalid_client", 7000222,
+                            "The provided client secret keys for app '%s' are expired. Visit the Azure portal to "
+                            "create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
+                            "certificate credentials for added security: https://aka.ms/certCreds." % self.client_id)
 
     def check_assertion(self, assertion, audiences):
         """Verify a client assertion JWT (RFC 7523) as Entra does; raise AuthError on any flaw."""
@@ -145,6 +154,10 @@ class AppRegistration:
         except InvalidSignature:
             raise AuthError(401, "invalid_client", 700027,
                             "Client assertion failed signature validation. [Reason - The key was not found.]")
+        if self.certificate_expired:
+            raise AuthError(401, "invalid_client", 700027,
+                            "Client assertion contains an invalid signature. [Reason - The key used is expired., "
+                            "Thumbprint of key used by client: '%s']" % self.thumbprint)
         now = time.time()
         if claims.get("aud") not in audiences:
             raise AuthError(401, "invalid_client", 700212,

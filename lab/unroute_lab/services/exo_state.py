@@ -8,6 +8,7 @@ turns into Exchange's error body (``code|exception type|text`` in details).
 from __future__ import annotations
 
 import copy
+import ipaddress
 import time
 import uuid
 import zlib
@@ -26,12 +27,13 @@ _OUTBOUND_DEFAULTS = {
     "Enabled": True, "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": None,
     "SmartHosts": [], "UseMXRecord": None, "IsTransportRuleScoped": False, "RecipientDomains": [],
     "TlsSettings": None, "TlsDomain": None, "RouteAllMessagesViaOnPremises": False, "CloudServicesMailEnabled": False,
+    "TestMode": False,
 }
 _INBOUND_DEFAULTS = {
     "Enabled": True, "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": None,
     "SenderDomains": [], "SenderIPAddresses": [], "TlsSenderCertificateName": None, "RequireTls": False,
     "RestrictDomainsToIPAddresses": False, "RestrictDomainsToCertificate": False, "EFSkipIPs": [],
-    "EFSkipLastIP": False, "CloudServicesMailEnabled": False,
+    "EFSkipLastIP": False, "CloudServicesMailEnabled": False, "TestMode": False,
 }
 _JOURNAL_DEFAULTS = {"Enabled": True, "Scope": "Global", "Recipient": None, "JournalEmailAddress": None}
 
@@ -41,17 +43,24 @@ CMDLETS = {
     "Enable-TransportRule": ("rules", "enable", {"Identity", "Mode"}),
     "Disable-TransportRule": ("rules", "disable", {"Identity"}),
     "Remove-TransportRule": ("rules", "remove", {"Identity"}),
+    # A subset of Set-TransportRule's parameters: renaming (-Name) and -Comments, what an admin does by hand.
+    "Set-TransportRule": ("rules", "set", {"Identity", "Name", "Comments"}),
     "Get-OutboundConnector": ("outbound", "get", {"Identity", "IncludeTestModeConnectors"}),
     "Set-OutboundConnector": ("outbound", "set", {"Identity", "Enabled", "Comment"}),
     "Remove-OutboundConnector": ("outbound", "remove", {"Identity"}),
-    "Get-InboundConnector": ("inbound", "get", {"Identity", "ResultSize"}),
+    "Get-InboundConnector": ("inbound", "get", {"Identity", "ResultSize", "IncludeTestModeConnectors"}),
     "Set-InboundConnector": ("inbound", "set", {"Identity", "Enabled", "Comment"}),
     "Remove-InboundConnector": ("inbound", "remove", {"Identity"}),
     "Get-ArcConfig": ("arc", "get", {"Identity"}),
     "Get-HostedConnectionFilterPolicy": ("connection_filter", "get", {"Identity"}),
+    "Set-HostedConnectionFilterPolicy": ("connection_filter", "set", {"Identity", "IPAllowList", "IPBlockList",
+                                                                      "EnableSafeList"}),
     "Get-JournalRule": ("journal", "get", {"Identity"}),
 }
-_BOOL_PARAMS = {"Enabled", "Confirm", "IncludeTestModeConnectors"}
+_BOOL_PARAMS = {"Enabled", "Confirm", "IncludeTestModeConnectors", "EnableSafeList"}
+# Multi-valued properties: a list replaces the value; {"Add": [...], "Remove": [...]} (PowerShell's @{Add=..;
+# Remove=..}) edits it in place.
+_MULTI_VALUED = {"IPAllowList", "IPBlockList"}
 _KIND_NOUN = {"rules": "TransportRule", "outbound": "OutboundConnector", "inbound": "InboundConnector",
               "journal": "JournalRule", "connection_filter": "HostedConnectionFilterPolicy", "arc": "ArcConfig"}
 
@@ -181,6 +190,8 @@ class Tenant:
         identity = params.get("Identity")
         if verb == "get":
             items = self._view(kind)
+            if kind in ("outbound", "inbound") and params.get("IncludeTestModeConnectors") is not True:
+                items = [o for o in items if not o.get("TestMode")]
             if identity is not None:
                 wanted = str(identity).strip().lower()
                 items = [o for o in items
@@ -223,6 +234,20 @@ class Tenant:
             obj["Mode"] = params["Mode"]
         obj["WhenChanged"] = _now()
 
+    def _rules_set(self, obj, params):
+        name = params.get("Name")
+        if name is not None:
+            name = str(name).strip()
+            clash = self._find("rules", name)
+            if not name or (clash is not None and clash is not obj):
+                raise _bad("A transport rule with the name '%s' already exists." % name,
+                           "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException")
+            # Exchange Online names a rule by its Name: Identity follows a rename, the Guid does not change.
+            obj["Name"] = obj["Identity"] = name
+        if "Comments" in params:
+            obj["Comments"] = params["Comments"]
+        obj["WhenChanged"] = _now()
+
     def _rules_remove(self, obj, params):
         self.collections["rules"].remove(obj)
         for index, rule in enumerate(self.collections["rules"]):
@@ -256,6 +281,13 @@ class Tenant:
     def _inbound_remove(self, obj, params):
         self.collections["inbound"].remove(obj)
 
+    def _connection_filter_set(self, obj, params):
+        for key in _MULTI_VALUED & set(params):
+            obj[key] = _multi_valued(key, obj.get(key), params[key])
+        if "EnableSafeList" in params:
+            obj["EnableSafeList"] = params["EnableSafeList"]
+        obj["WhenChanged"] = _now()
+
     @staticmethod
     def _set(obj, params):
         for key, value in params.items():
@@ -271,6 +303,53 @@ class Tenant:
                 "journal_rules": copy.deepcopy(self.collections["journal"]),
                 "connection_filter": copy.deepcopy(self.collections["connection_filter"]),
                 "arc_config": copy.deepcopy(self.collections["arc"])}
+
+
+def _ip_entry(key, value):
+    """IP allow/block lists take an address, a CIDR from /24 to /32, or an a-b range, as Exchange documents."""
+    text = str(value).strip()
+    try:
+        if "-" in text:
+            low, high = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+            if low.version == high.version and low <= high:
+                return text
+        elif "/" in text:
+            net = ipaddress.ip_network(text, strict=False)
+            if net.version == 6 or net.prefixlen >= 24:
+                return text
+        else:
+            ipaddress.ip_address(text)
+            return text
+    except ValueError:
+        pass
+    raise _bad("Cannot process argument transformation on parameter '%s'. '%s' is not a valid IP address, CIDR "
+               "range (/24 to /32) or IP address range." % (key, text),
+               "System.Management.Automation.ParameterBindingArgumentTransformationException")
+
+
+def _multi_valued(key, current, value):
+    current = list(current or [])
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [_ip_entry(key, v) for v in value]
+    if not isinstance(value, dict) or not set(value) <= {"Add", "Remove", "@odata.type"}:
+        raise _bad("Cannot convert the value of parameter '%s' to MultiValuedProperty: use a list or a hashtable "
+                   "with Add and/or Remove." % key,
+                   "System.Management.Automation.ParameterBindingArgumentTransformationException")
+    drop = set(str(v).strip().lower() for v in _values(value.get("Remove")))
+    out = [v for v in current if str(v).strip().lower() not in drop]
+    for item in _values(value.get("Add")):
+        entry = _ip_entry(key, item)
+        if entry.lower() not in (str(v).strip().lower() for v in out):
+            out.append(entry)
+    return out
+
+
+def _values(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _now():

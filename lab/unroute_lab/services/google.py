@@ -1,6 +1,6 @@
 """Emulated Google Workspace: OAuth token endpoint, Cloud Identity Policy API v1, the Directory
-API's ``orgunits`` (read) and the legacy Admin Settings API ``email/gateway`` resource, on one
-HTTPS listener (lab CA).
+API's ``orgunits`` (read), ``users.list`` and ``tokens`` (users' OAuth grants), the Reports API's admin
+activity log, Gmail's ``users.settings.sendAs`` (read), and the legacy Admin Settings API ``email/gateway`` resource, on one HTTPS listener (lab CA).
 
 Wire formats follow /work/shared/reference/google-workspace.md and the v1 discovery
 document (policies.list/get/create/patch/delete, Operation, google.rpc error bodies).
@@ -29,14 +29,18 @@ from .. import pki as pki_mod
 from . import google_auth as auth
 from . import google_catalogue as catalogue
 from . import google_directory as directory
+from . import google_gmail as gmail
+from . import google_reports as reports
 from .base import LabService
 from .google_filter import Filter, FilterError
 
 SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
 SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
-DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS, directory.SCOPE_ORGUNIT_RO)
-KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT,)
+DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS, directory.SCOPE_ORGUNIT_RO,
+                    directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY, reports.SCOPE_AUDIT_RO,
+                    gmail.SCOPE_SETTINGS_BASIC)
+KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT, directory.SCOPE_USER)
 ATOM = "http://www.w3.org/2005/Atom"
 APPS = "http://schemas.google.com/apps/2006"
 LEGACY_PREFIX = "/a/feeds/domain/2.0/"
@@ -107,7 +111,14 @@ class GoogleService(LabService):
             "page_size": spec.get("page_size"),
             "gateway": {"smartHost": "", "smtpMode": "SMTP"},
             "policies": {},
+            "user_page_size": spec.get("user_page_size"),
+            "audit_page_size": spec.get("audit_page_size"),
+            "directory_users": {},
+            "audit_events": [],
         }
+        self._load_users(customer, spec)
+        customer["audit_events"] = [reports.event_from_estate(customer, i, item)
+                                    for i, item in enumerate(spec.get("audit_events") or [])]
         for path in spec.get("org_units") or []:
             self._ensure_org_unit(customer, str(path))
         gateway = spec.get("outbound_gateway") or {}
@@ -126,6 +137,33 @@ class GoogleService(LabService):
             org_unit = self._ensure_org_unit(customer, str(item.get("org_unit") or "/"))
             self._add_policy(customer, setting, item.get("value") or {}, org_unit, item.get("type", "ADMIN"))
         self.customers[cid] = customer
+
+    def _load_users(self, customer, spec):
+        """The Directory's users: the super admin, the plain user, ``directory_users`` and ``generated_users``
+        (user0001@... for paging), each with the OAuth grants the estate gives them."""
+        users = customer["directory_users"]
+
+        def add(email, **kwargs):
+            email = str(email)
+            if email not in users:
+                users[email] = directory.new_user(customer, email, **kwargs)
+            return users[email]
+
+        for email in customer["super_admins"]:
+            add(email, is_admin=True)
+        for email in customer["users"]:
+            add(email)
+        for index in range(int(spec.get("generated_users") or 0)):
+            add("user%04d@%s" % (index + 1, customer["domain"]))
+        for item in spec.get("directory_users") or []:
+            item = {"email": item} if isinstance(item, str) else dict(item)
+            org_unit = self._ensure_org_unit(customer, str(item.get("org_unit") or "/"))
+            user = add(item["email"], org_unit=org_unit, suspended=item.get("suspended", False))
+            user["send_as"] = [gmail.alias_from_estate(a) for a in item.get("send_as") or []]
+            for grant in item.get("grants") or []:
+                user["grants"][str(grant["client_id"])] = directory.new_grant(
+                    user, grant["client_id"], grant.get("display_text"), grant.get("scopes") or [],
+                    grant.get("native_app", False), grant.get("anonymous", False))
 
     @staticmethod
     def _ensure_org_unit(customer, path):
@@ -223,7 +261,20 @@ class GoogleService(LabService):
                 "delegated_scopes": list(c["delegated_scopes"]), "outbound_gateway": dict(c["gateway"]),
                 "mutate_supported": c["mutate_supported"],
                 "policies": sorted(copy.deepcopy(list(c["policies"].values())), key=lambda p: p["name"]),
+                # Only users holding grants, so a dump of a large generated directory stays readable.
+                "user_count": len(c["directory_users"]),
+                "grants": {u["primaryEmail"]: [copy.deepcopy(g) for _, g in sorted(u["grants"].items())]
+                           for u in c["directory_users"].values() if u["grants"]},
+                "send_as": {u["primaryEmail"]: [dict(a) for a in u["send_as"]]
+                            for u in c["directory_users"].values() if u["send_as"]},
+                "audit_events": [reports.activity(c, e, self._profile_id(c, e["actor"]))
+                                 for e in sorted(c["audit_events"], key=lambda e: e["time"], reverse=True)],
             } for c in self.customers.values()}}
+
+    @staticmethod
+    def _profile_id(customer, email):
+        user = customer["directory_users"].get(email)
+        return user["id"] if user else directory.user_id(customer, email)
 
     def host_vars(self, domain):
         customer = self.by_domain(domain.name)
@@ -278,7 +329,8 @@ class GoogleService(LabService):
 
     def _customer_of(self, email):
         for customer in self.customers.values():
-            if email in customer["super_admins"] or email in customer["users"]:
+            if email in customer["super_admins"] or email in customer["users"] \
+                    or email in customer["directory_users"]:
                 return customer
         return None
 
@@ -410,16 +462,58 @@ class GoogleService(LabService):
 
     # -- Directory API orgunits (read) -----------------------------------------------
     def directory_call(self, header, method, arg, query_text):
-        customer_id, unit = arg
-        customer = directory.caller(self.tokens, self.customers, header, customer_id)
+        kind, first, second = arg
+        query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
+        fields = directory.parse_fields(query.get("fields")) if query.get("fields") else None
+        if kind == "users":
+            customer = directory.caller(self.tokens, self.customers, header, None, directory.USER_SCOPES)
+            if method != "GET":
+                raise directory.DirectoryError(405, "Method not allowed in the lab (users are read only here)",
+                                               "methodNotAllowed")
+            with self.lock:
+                return directory.select_fields(directory.list_users(customer, query), fields)
+        if kind == "tokens":
+            customer = directory.caller(self.tokens, self.customers, header, None, directory.TOKEN_SCOPES)
+            with self.lock:
+                if method == "GET" and second is None:
+                    return directory.select_fields(directory.list_tokens(customer, first), fields)
+                if method == "GET":
+                    return directory.select_fields(directory.get_token(customer, first, second), fields)
+                if method == "DELETE" and second is not None:
+                    directory.delete_token(customer, first, second)
+                    return None
+            raise directory.DirectoryError(405, "Method not allowed", "methodNotAllowed")
+        customer = directory.caller(self.tokens, self.customers, header, first)
         if method != "GET":
             raise directory.DirectoryError(405, "Method not allowed in the lab (orgunits are read only here)",
                                            "methodNotAllowed")
+        with self.lock:
+            if second is None:
+                return directory.list_units(customer, query)
+            return directory.get(customer, second)
+
+    # -- Gmail API sendAs (read) ------------------------------------------------------------
+    def gmail_call(self, header, method, arg):
+        user_id, address = arg
+        user = gmail.caller_user(self.tokens, self.customers, header, user_id)
+        if method != "GET":
+            raise directory.DirectoryError(405, "Method not allowed in the lab (sendAs is read only here)",
+                                           "methodNotAllowed")
+        with self.lock:
+            if address is None:
+                return {"sendAs": gmail.send_as_list(user)}
+            return gmail.get(user, address)
+
+    # -- Reports API (admin activity log) ------------------------------------------------
+    def reports_call(self, header, method, arg, query_text):
+        user_key, application = arg
+        customer = directory.caller(self.tokens, self.customers, header, None, {reports.SCOPE_AUDIT_RO})
+        if method != "GET":
+            raise directory.DirectoryError(405, "Method not allowed", "methodNotAllowed")
         query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
         with self.lock:
-            if unit is None:
-                return directory.list_units(customer, query)
-            return directory.get(customer, unit)
+            return reports.list_activities(customer, user_key, application, query,
+                                           lambda email: self._profile_id(customer, email))
 
     # -- legacy Admin Settings API -------------------------------------------------
     def legacy_customer(self, header, domain):
@@ -494,6 +588,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_empty(self, code):
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -509,7 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
         if api == "token":
             self._send(code, {"error": "internal_failure" if code >= 500 else "rate_limit_exceeded",
                               "error_description": "lab fault %s" % code}, headers=headers)
-        elif api == "directory":
+        elif api in ("directory", "reports", "gmail"):
             self._send(code, directory.DirectoryError(code, "lab fault %d" % code, "backendError" if code >= 500
                                                       else "rateLimitExceeded" if code == 429 else "forbidden").body(),
                        headers=headers)
@@ -532,6 +631,12 @@ class _Handler(BaseHTTPRequestHandler):
         found = directory.route(path)
         if found is not None:
             return "directory", found
+        found = reports.route(path)
+        if found is not None:
+            return "reports", found
+        found = gmail.route(path)
+        if found is not None:
+            return "gmail", found
         if path.startswith(LEGACY_PREFIX) and path.endswith("/email/gateway"):
             return "legacy", unquote(path[len(LEGACY_PREFIX):-len("/email/gateway")])
         return None, None
@@ -558,8 +663,15 @@ class _Handler(BaseHTTPRequestHandler):
                     raise LegacyError(405, "Method not allowed")
                 return self._send(200, self.svc.gateway_entry(customer), "application/atom+xml; charset=UTF-8")
             if api == "directory":
-                return self._send(200, self.svc.directory_call(auth_header, self.command, arg,
-                                                               urlsplit(self.path).query))
+                body = self.svc.directory_call(auth_header, self.command, arg, urlsplit(self.path).query)
+                if body is None:
+                    return self._send_empty(204)
+                return self._send(200, body)
+            if api == "gmail":
+                return self._send(200, self.svc.gmail_call(auth_header, self.command, arg))
+            if api == "reports":
+                return self._send(200, self.svc.reports_call(auth_header, self.command, arg,
+                                                             urlsplit(self.path).query))
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             body = self._body()
             try:

@@ -5,12 +5,16 @@ recognises the collection's shipped PowerShell by the SHA-256 of its exact
 text (read from the collection's ``powershell/*.ps1`` files, never its
 Python), and applies what that script does with Exchange cmdlets to this model.
 Errors read as Exchange and PowerShell word them and leave as CLIXML on stderr.
+Besides Exchange objects, each server keeps what the scripts touch on Windows:
+the restart markers (registry values under MARKER_KEY) and the start time of
+each transport Windows service's process.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -43,6 +47,24 @@ SERVICE_DISPLAY = {
     "MSExchangeSubmission": "Microsoft Exchange Mailbox Transport Submission",
     "MSExchangeDelivery": "Microsoft Exchange Mailbox Transport Delivery",
 }
+# More send connector settings, as [bool] / [string] of the Exchange property renders them (what get_state.ps1 sends).
+SEND_CONNECTOR_DEFAULTS = {
+    "require_tls": False,
+    "tls_auth_level": "",
+    "tls_domain": "",
+    "tls_certificate_name": "",
+    "max_message_size": "35 MB (36,700,160 bytes)",
+    "smart_host_auth_mechanism": "None",
+    "protocol_logging_level": "None",
+    "frontend_proxy_enabled": False,
+    "use_external_dns_servers_enabled": False,
+    "ignore_starttls": False,
+    "domain_secure_enabled": False,
+    "connection_inactivity_timeout": "00:10:00",
+    "comment": "",
+}
+# Where set_transport_agents.ps1 notes a restart it owes, one value per Windows service (UTC, round-trip format).
+MARKER_KEY = "HKLM:\\SOFTWARE\\mxhero-unroute"
 # What a fresh Exchange 2013+ Mailbox server lists (a subset; enough to prove they survive).
 BUILTIN_AGENTS = {
     "Hub": [("Transport Rule Agent", 1), ("DLP Policy Agent", 2), ("Retention Policy Agent", 3),
@@ -53,6 +75,21 @@ BUILTIN_AGENTS = {
     "Edge": [("Connection Filtering Agent", 1), ("Address Rewriting Inbound Agent", 2),
              ("Edge Rule Agent", 3), ("Content Filter Agent", 4), ("Sender Id Agent", 5)],
 }
+
+
+def utc_now():
+    """[DateTime]::UtcNow.ToString('o'): seven fraction digits and a Z."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def parse_utc(text):
+    """[DateTime]::Parse(text, InvariantCulture, RoundtripKind) for the 'o' format (None if it is not one)."""
+    try:
+        head, _, frac = str(text).rstrip("Z").partition(".")
+        value = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
+        return value + datetime.timedelta(microseconds=int((frac or "0")[:6].ljust(6, "0")))
+    except ValueError:
+        return None
 
 
 class PSError(Exception):
@@ -127,6 +164,9 @@ class Organization(object):
                 "fqdn": raw.get("fqdn") or "",
                 "port": int(raw.get("port", 25)),
             })
+            for key, default in SEND_CONNECTOR_DEFAULTS.items():
+                value = raw.get(key, default)
+                self.send_connectors[-1][key] = value if isinstance(default, bool) else str(value)
 
     def state(self):
         return {"organization": self.name, "username": "%s\\%s" % (self.name, self.username),
@@ -173,6 +213,11 @@ class Server(object):
         # What each running Windows service loaded at its last start; config changes wait for a restart.
         self.loaded = copy.deepcopy(self.agents)
         self.restarts = {}
+        # When each Windows service's process last started (Get-Process StartTime): the lab's start.
+        now = utc_now()
+        self.started = {WINDOWS_SERVICE[s]: now for s in self.services}
+        # The registry values under MARKER_KEY; an estate may seed some (left by an earlier run).
+        self.markers = {str(k): str(v) for k, v in (raw.get("restart_markers") or {}).items()}
         self.receive_connectors = []
         for raw_rc in raw.get("receive_connectors") or [{"name": "Default Frontend %s" % self.name,
                                                          "bindings": ["0.0.0.0:25", "[::]:25"],
@@ -206,7 +251,7 @@ class Server(object):
     def state(self):
         return {"name": self.name, "version": self.version, "role": self.role, "transport_services": self.services,
                 "agents": copy.deepcopy(self.agents), "pending_restart": self.pending_restart(),
-                "restarts": dict(self.restarts), "receive_connectors": copy.deepcopy(self.receive_connectors)}
+                "restarts": dict(self.restarts), "restart_markers": dict(self.markers), "receive_connectors": copy.deepcopy(self.receive_connectors)}
 
 
 class Runner(object):
@@ -284,13 +329,29 @@ class Runner(object):
             receive = copy.deepcopy(server.receive_connectors)
         return {"server": server.name, "fqdn": "%s.%s" % (server.name.lower(), self.org.domain),
                 "version": VERSIONS[server.version], "per_service": server.per_service,
-                "transport_services": services, "agents": agents, "send_connectors": send,
-                "receive_connectors": receive}
+                "transport_services": services, "agents": agents,
+                "restart_markers": self.restart_markers() if data.get("agents") else [],
+                "send_connectors": send, "receive_connectors": receive}
+
+    def restart_markers(self):
+        """Marker values under MARKER_KEY, each 'done' when its service's process started after it."""
+        out = []
+        for name in ("MSExchangeTransport", "MSExchangeFrontEndTransport", "MSExchangeSubmission", "MSExchangeDelivery"):
+            value = self.server.markers.get(name)
+            if value is None:
+                continue
+            since = parse_utc(value)
+            if since is None:
+                raise PSError('Exception calling "Parse" with "3" argument(s): "String was not recognized as a '
+                              'valid DateTime."')
+            started = self.server.started.get(name)
+            out.append({"service": name, "since": value, "done": bool(started and parse_utc(started) > since)})
+        return out
 
     # -- set_transport_agents.ps1 ------------------------------------------------
     def script_set_transport_agents(self, data):
         server = self.server
-        results, touched, restarted, failure = [], [], [], None
+        results, touched, restarted, failure, marked = [], [], [], None, []
         for op in data.get("operations") or []:
             identity = str(op.get("identity") or "")
             service = str(op.get("transport_service") or "")
@@ -308,6 +369,10 @@ class Runner(object):
                     continue
                 before = {"enabled": agent["enabled"], "priority": agent["priority"]}
                 changed = False
+                restart_name = WINDOWS_SERVICE[service if server.per_service else scope]
+                if (agent["enabled"] or op.get("action") == "uninstall") and restart_name not in marked:
+                    server.markers[restart_name] = utc_now()
+                    marked.append(restart_name)
                 if agent["enabled"]:
                     self.cmdlet("Disable-TransportAgent", identity)
                     agent["enabled"] = False
@@ -323,11 +388,18 @@ class Runner(object):
             except PSError as err:
                 failure = {"object": identity, "transport_service": service, "message": str(err)}
                 break
+        known = set(WINDOWS_SERVICE.values())
+        for name in data.get("clear") or []:
+            if name in known:
+                server.markers.pop(name, None)
         if data.get("restart"):
             names = []
             for service in touched:
                 name = WINDOWS_SERVICE.get(service)
                 if name and name not in names:
+                    names.append(name)
+            for name in data.get("owed") or []:
+                if name in known and name not in names:
                     names.append(name)
             for name in names:
                 try:
@@ -337,11 +409,13 @@ class Runner(object):
                     continue
                 self.restart(name)
                 restarted.append(name)
+                server.markers.pop(name, None)
         return {"results": results, "touched_services": touched, "restarted": restarted, "failure": failure}
 
     def restart(self, windows_name):
         server = self.server
         server.restarts[windows_name] = server.restarts.get(windows_name, 0) + 1
+        server.started[windows_name] = utc_now()
         for service in server.services:
             if WINDOWS_SERVICE[service] == windows_name:
                 server.loaded[service] = copy.deepcopy(server.agents[service])

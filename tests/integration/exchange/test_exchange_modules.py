@@ -13,7 +13,7 @@ from helpers import run_module
 pytestmark = pytest.mark.lab
 
 INJECTION_NAMES = ["x'; Remove-Item C:\\ -Recurse; '", "mxhero $(Stop-Computer -Force)", "mxhero `whoami` agent",
-                   "mxhero\r\nsecond line"]
+                   "mxhero\r\nsecond line", "mxHero\u2019s relay; \u2018Remove-SendConnector Internet\u2019"]
 
 
 def winrm_state(lab, domain="ex-t.test"):

@@ -254,7 +254,9 @@ def test_authorized_user_file_and_access_token_paths(module_lab):
     from google.oauth2 import credentials
     creds = credentials.Credentials.from_authorized_user_file(
         v["unroute_google_authorized_user_file"],
-        scopes=["https://www.googleapis.com/auth/cloud-identity.policies.readonly"]).with_token_uri(
+        # An access token is used for every call, the admin audit log's too (issue 17), so it carries both scopes.
+        scopes=["https://www.googleapis.com/auth/cloud-identity.policies.readonly",
+                "https://www.googleapis.com/auth/admin.reports.audit.readonly"]).with_token_uri(
         v["unroute_google_token_uri"])
     session = requests.Session()
     session.verify, session.trust_env = v["unroute_google_ca_file"], False

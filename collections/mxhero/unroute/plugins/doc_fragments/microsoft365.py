@@ -74,6 +74,9 @@ notes:
   - Uses the Exchange admin REST endpoint C(/adminapi/beta/{tenant}/InvokeCommand) that the ExchangeOnlineManagement
     v3 PowerShell module calls. Microsoft does not document it as a public contract.
   - Throttling (HTTP 429) and server errors (5xx) are retried with exponential backoff, honouring C(Retry-After).
+  - An authentication or authorisation refusal names the tenant and the app, and says what to fix for its cause
+    (wrong or expired client secret, expired or unregistered certificate, unknown tenant or app, missing
+    C(Exchange.ManageAsApp) consent, missing Exchange role).
 """
 
     ACTIONGROUP = r"""

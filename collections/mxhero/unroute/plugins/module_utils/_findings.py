@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-PLATFORMS = ("dns", "google", "microsoft365", "exchange")
+PLATFORMS = ("dns", "google", "microsoft365", "exchange", "mta")
 
 # What a real run does -> what check mode says it would do. Everything else
 # (manual, reported, kept) reads the same in both modes.
@@ -13,6 +13,7 @@ _PLANNED = {
     "disabled": "would_disable",
     "changed": "would_change",
     "added": "would_add",
+    "enabled": "would_enable",
 }
 
 

@@ -55,7 +55,10 @@ class Fingerprint(object):
         self.domains = tuple(normalize_host(d) for d in DEFAULT_DOMAINS + tuple(extra_domains or ()))
         self.networks = []
         for item in DEFAULT_IPS + tuple(extra_ips or ()):
-            self.networks.append(ipaddress.ip_network(str(item).strip(), strict=False))
+            nets = _as_networks(item)
+            if not nets:
+                raise ValueError("not an IP address, network or a-b range: %s" % item)
+            self.networks.extend(nets)
         self.name_patterns = tuple(p.lower() for p in DEFAULT_NAME_PATTERNS + tuple(extra_name_patterns or ()))
         self.match_cidrs = match_cidrs
 
@@ -72,35 +75,46 @@ class Fingerprint(object):
 
     # -- addresses -------------------------------------------------------------
     def ip(self, value):
-        """Evidence when ``value`` (address or CIDR) is an mxHero address.
+        """Evidence when ``value`` (address, CIDR or ``a-b`` range) is an mxHero address.
 
-        A network wider than one address that merely *contains* an mxHero
-        address is only a match when ``match_cidrs`` was asked for; use
+        A network or range wider than one address that merely *contains* an
+        mxHero address is only a match when ``match_cidrs`` was asked for; use
         :meth:`ip_overlap` to report it instead.
         """
-        net = _as_network(value)
-        if net is None:
+        nets = _as_networks(value)
+        if not nets:
             return None
-        for known in self.networks:
-            if net.version != known.version:
-                continue
-            if net.subnet_of(known):
-                shown = net.network_address if net.num_addresses == 1 else net
-                if known.num_addresses == 1:
-                    return "ip %s" % shown
-                return "ip %s in %s" % (shown, known)
-            if self.match_cidrs and known.subnet_of(net):
-                return "cidr %s contains %s" % (net, known.network_address)
+        shown = _shown(value, nets)
+        inside = [self._container(net) for net in nets]
+        if all(inside):
+            known = inside[0]
+            if known.num_addresses == 1:
+                return "ip %s" % shown
+            return "ip %s in %s" % (shown, known)
+        if self.match_cidrs:
+            return self._overlap(value, nets)
         return None
 
     def ip_overlap(self, value):
-        """Evidence when a wider network contains an mxHero address (report only)."""
-        net = _as_network(value)
-        if net is None or self.ip(value):
+        """Evidence when a wider network or range contains an mxHero address (report only)."""
+        nets = _as_networks(value)
+        if not nets or self.ip(value):
             return None
+        return self._overlap(value, nets)
+
+    def _container(self, net):
         for known in self.networks:
-            if net.version == known.version and known.subnet_of(net):
-                return "cidr %s contains %s" % (net, known.network_address)
+            if net.version == known.version and net.subnet_of(known):
+                return known
+        return None
+
+    def _overlap(self, value, nets):
+        for net in nets:
+            for known in self.networks:
+                if net.version == known.version and (known.subnet_of(net) or net.subnet_of(known)):
+                    word = "cidr" if _as_network(value) is not None else "range"
+                    hit = known.network_address if known.subnet_of(net) else net.network_address
+                    return "%s %s contains %s" % (word, _shown(value, nets), hit)
         return None
 
     # -- names and headers -----------------------------------------------------
@@ -135,10 +149,37 @@ class Fingerprint(object):
 
 
 def _as_network(value):
+    """One network for an address or CIDR (None for anything else, ranges included)."""
     try:
         return ipaddress.ip_network(str(value).strip(), strict=False)
     except ValueError:
         return None
+
+
+def _as_networks(value):
+    """The networks an address, a CIDR or an ``a-b`` range (Exchange's form) covers; [] if none of those."""
+    net = _as_network(value)
+    if net is not None:
+        return [net]
+    text = str(value or "").strip()
+    if text.count("-") != 1:
+        return []
+    first, last = (part.strip() for part in text.split("-"))
+    try:
+        low, high = ipaddress.ip_address(first), ipaddress.ip_address(last)
+        if low > high:
+            return []
+        return list(ipaddress.summarize_address_range(low, high))
+    except (ValueError, TypeError):
+        return []
+
+
+def _shown(value, nets):
+    """How evidence names the value: a bare address, the CIDR, or the range as written."""
+    if _as_network(value) is not None or (len(nets) == 1 and nets[0].num_addresses == 1):
+        net = nets[0]
+        return str(net.network_address) if net.num_addresses == 1 else str(net)
+    return "-".join(part.strip() for part in str(value).strip().split("-"))
 
 
 def fingerprint_argument_spec():
@@ -171,9 +212,10 @@ def _merged(params):
 def fingerprint_from_params(params):
     """Build the fingerprint from module parameters; raises ValueError on a bad IP."""
     params = _merged(params)
-    bad = [ip for ip in params.get("mxhero_ips") or [] if _as_network(ip) is None]
+    bad = [ip for ip in params.get("mxhero_ips") or [] if not _as_networks(ip)]
     if bad:
-        raise ValueError("mxhero_ips holds values that are not IP addresses or networks: %s" % ", ".join(bad))
+        raise ValueError("mxhero_ips holds values that are not IP addresses, networks or a-b ranges: %s"
+                         % ", ".join(bad))
     return Fingerprint(
         extra_domains=params.get("mxhero_domains") or (),
         extra_ips=params.get("mxhero_ips") or (),

@@ -7,10 +7,13 @@ from __future__ import annotations
 import html
 import json
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import domain_digest
+
 # Most serious first: a domain's status is the most serious thing that happened to it.
-STATUSES = ("error", "manual", "would_change", "changed", "reported", "clean")
-_DONE = {"removed", "disabled", "changed", "added"}
-_PLANNED = {"would_remove", "would_disable", "would_change", "would_add"}
+FORMAT = "mxhero-unroute-run/1"
+STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
+_DONE = {"removed", "disabled", "changed", "added", "enabled"}
+_PLANNED = {"would_remove", "would_disable", "would_change", "would_add", "would_enable"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
               "item", "diff", "_ansible_item_result", "_ansible_ignore_errors", "failed_when_result"}
 
@@ -37,7 +40,7 @@ def domain_record(entry):
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
         modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
-                        "skipped": bool(result.get("skipped"))})
+                        "skipped": bool(result.get("skipped")), "plan_digest": result.get("plan_digest")})
         for item in result.get("findings") or []:
             findings.append(dict(item, module=name))
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
@@ -52,12 +55,18 @@ def domain_record(entry):
         # The role's own note of a failure only matters when no module result carried the message.
         if not errors:
             errors.append({"module": err.get("task", ""), "msg": str(err.get("msg", ""))})
+    # What an audit approves (issue 14): the real run with unroute_plan holds each domain to this digest.
+    digest = domain_digest(m["plan_digest"] for m in modules if m["plan_digest"]) if not errors else None
     for item in findings:
         if item.get("action") == "manual" and not any(m.get("object") == item.get("object") for m in manual):
             manual.append({"object": item.get("object"), "steps": item.get("manual_steps", ""),
                            "platform": item.get("platform"), "module": item.get("module")})
     actions = set(f.get("action") for f in findings)
-    if errors:
+    if entry.get("skipped"):
+        status = "skipped"
+    elif any(e.get("drifted") for e in entry.get("errors") or []):
+        status = "drifted"
+    elif errors:
         status = "error"
     elif manual:
         status = "manual"
@@ -70,12 +79,24 @@ def domain_record(entry):
     else:
         status = "clean"
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
-            "findings": findings, "removed": removed, "added": added, "manual_actions": manual,
+            "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
+            "added": added, "manual_actions": manual,
             "warnings": warnings, "errors": errors, "modules": modules}
 
 
+def _evidence_rank(findings):
+    """How strongly a domain's findings point at a live mxHero setting nobody can read (0 strongest).
+
+    Findings that carry ``audit_log`` (the Google outbound gateway) rank by what the admin audit log shows:
+    an mxHero gateway set and never cleared first, no evidence next, cleared last. Others rank in the middle.
+    """
+    ranks = [f["audit_log"].get("rank", 1) for f in findings if isinstance(f.get("audit_log"), dict)]
+    return min(ranks) if ranks else 1
+
+
 def build_record(entries, mode, started, finished, check_mode, extra=None):
-    domains = sorted((domain_record(e) for e in entries), key=lambda d: (STATUSES.index(d["status"]), d["domain"]))
+    domains = sorted((domain_record(e) for e in entries),
+                     key=lambda d: (STATUSES.index(d["status"]), d["evidence_rank"], d["domain"]))
     summary = {"domains": len(domains)}
     for status in STATUSES:
         summary[status] = sum(1 for d in domains if d["status"] == status)
@@ -86,7 +107,7 @@ def build_record(entries, mode, started, finished, check_mode, extra=None):
     summary["manual_actions"] = sum(len(d["manual_actions"]) for d in domains)
     run = {"mode": mode, "check_mode": bool(check_mode), "started": started, "finished": finished}
     run.update(extra or {})
-    return {"format": "mxhero-unroute-run/1", "run": run, "summary": summary, "domains": domains}
+    return {"format": FORMAT, "run": run, "summary": summary, "domains": domains}
 
 
 def to_json(record):
@@ -112,11 +133,13 @@ th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
 .warn{background:#fffbe6;border:1px solid #e6d47a;border-radius:6px;padding:.4rem .7rem;margin:.4rem 0}
 .none{color:#5b6675;font-style:italic}
 """
-_COLOURS = {"error": "#c62828", "manual": "#d98b00", "would_change": "#1565c0", "changed": "#2e7d32",
-            "reported": "#6a4fb3", "clean": "#607080"}
-_LABELS = {"error": "error", "manual": "manual action needed", "would_change": "would change",
-           "changed": "changed", "reported": "reported only", "clean": "clean"}
+_COLOURS = {"error": "#c62828", "drifted": "#ad1457", "manual": "#d98b00", "would_change": "#1565c0",
+            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080"}
+_LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "manual action needed",
+           "would_change": "would change", "changed": "changed", "reported": "reported only",
+           "skipped": "not in the reviewed plan", "clean": "clean"}
 _ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
+                   "enabled": "#2e7d32", "would_enable": "#1565c0",
                    "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
                    "would_change": "#1565c0", "manual": "#d98b00", "reported": "#6a4fb3", "kept": "#607080"}
 
@@ -127,7 +150,11 @@ def _e(value):
 
 def to_html(record):
     run, summary = record["run"], record["summary"]
-    title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
+    if run.get("mode") == "restore":
+        # The restore view: what was put back, and what a person must still put back by hand.
+        title = "mxHero unroute restore%s" % (" plan (check mode, nothing changed)" if run["check_mode"] else "")
+    else:
+        title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
     out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
@@ -135,9 +162,10 @@ def to_html(record):
            "<div class='sub'>%s to %s &middot; %d domains</div>"
            % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
     out.append("<div class='cards' id='summary'>")
-    cards = [("domains", "domains"), ("error", "errors"), ("manual", "need manual action"),
+    cards = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
-             ("clean", "clean"), ("removed", "objects removed"), ("planned", "changes planned")]
+             ("skipped", "not in plan"), ("clean", "clean"), ("removed", "objects removed"),
+             ("planned", "changes planned")]
     for key, label in cards:
         colour = _COLOURS.get(key, "#1d2530")
         out.append("<div class='card' data-key='%s'><b style='color:%s'>%d</b><span>%s</span></div>"
@@ -148,8 +176,11 @@ def to_html(record):
         out.append("<section class='domain' id='%s' data-status='%s' style='border-left-color:%s'>"
                    % (_e(dom["domain"]), dom["status"], colour))
         out.append("<div class='head'><h2>%s</h2><span class='badge' style='background:%s'>%s</span>"
-                   "<span class='platform'>%s</span></div>" % (_e(dom["domain"]), colour, _e(_LABELS[dom["status"]]),
-                                                               _e(dom["platform"])))
+                   "<span class='platform'>%s</span>%s</div>" % (
+                       _e(dom["domain"]), colour, _e(_LABELS[dom["status"]]), _e(dom["platform"]),
+                       "<code class='digest' title='plan digest: unroute.yml -e unroute_plan=... applies this domain "
+                       "only while its fresh plan has this digest'>plan %s</code>" % _e(dom["plan_digest"][:12])
+                       if dom.get("plan_digest") and run["check_mode"] else ""))
         for err in dom["errors"]:
             out.append("<div class='error'><b>Error</b> (%s): %s</div>" % (_e(err["module"]), _e(err["msg"])))
         for item in dom["manual_actions"]:

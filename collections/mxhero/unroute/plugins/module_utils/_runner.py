@@ -18,9 +18,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import module_digest
 
 _CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
-_DONE = ("removed", "disabled", "changed", "added")
+_DONE = ("removed", "disabled", "changed", "added", "enabled")
 # Options that name the customer domain (or, failing that, the object) a module works on, best first.
 _LABEL_OPTIONS = ("domain", "zone", "host", "tenant_id")
 
@@ -37,13 +38,17 @@ class ArgSpec(object):
         if unknown:
             raise TypeError("unknown constraint(s): %s" % ", ".join(sorted(unknown)))
         self.options = copy.deepcopy(dict(options))
-        self.constraints = dict((k, list(v)) for k, v in constraints.items() if v)
+        # required_by is a mapping (option -> options it needs); the others are lists.
+        self.constraints = dict((k, dict(v) if k == "required_by" else list(v)) for k, v in constraints.items() if v)
 
     def extend(self, options=None, **constraints):
         """A new ArgSpec with more options and constraints (a module on top of its platform's spec)."""
-        merged = dict(self.constraints)
+        merged = copy.deepcopy(self.constraints)
         for key, value in constraints.items():
-            merged[key] = list(merged.get(key, [])) + list(value or [])
+            if key == "required_by":
+                merged.setdefault(key, {}).update(value or {})
+            else:
+                merged[key] = list(merged.get(key, [])) + list(value or [])
         spec = dict(self.options)
         spec.update(options or {})
         return ArgSpec(spec, **merged)
@@ -96,8 +101,8 @@ def run(execute, params, check_mode=False, diff_mode=False, no_log_values=(), na
     """Call ``execute(params, ctx)`` and return the module result; never raises.
 
     The result always has ``changed``, ``findings``, ``removed``, ``added``, ``cautions``
-    and ``warnings``; ``diff`` in diff mode; ``failed``/``msg`` and, when something had
-    already changed, ``partial`` on failure. Every ``no_log`` value and every secret an
+    and ``warnings``; ``plan_digest`` unless it failed; ``diff`` in diff mode;
+    ``failed``/``msg`` and, when something had already changed, ``partial`` on failure. Every ``no_log`` value and every secret an
     engine declared is scrubbed from all of it.
     """
     label = label_of(params)
@@ -132,6 +137,9 @@ def _shape(outcome, ctx):
         result[key] = list(outcome.get(key) or [])
     if ctx.diff_mode and before is not None:
         result["diff"] = {"before": before, "after": after}
+    if not result.get("failed"):
+        # Over the intended changes and the whole state read (diff mode or not): what an audit approves.
+        result["plan_digest"] = module_digest(result["findings"], before)
     result["cautions"] = list(ctx.cautions)
     result["warnings"] = list(ctx.cautions) + _manual_warnings(result["findings"], ctx.label)
     if result.get("failed"):

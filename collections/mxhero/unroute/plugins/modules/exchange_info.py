@@ -94,6 +94,12 @@ receive_connectors:
   returned: always
   type: list
   elements: dict
+restart_pending:
+  description: Windows services whose transport agents an earlier exchange_transport_agent run changed without a
+    successful restart since (the change is configured but not in effect).
+  returned: always
+  type: list
+  elements: str
 removed:
   description: Always empty.
   returned: always
@@ -104,8 +110,10 @@ removed:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
 
-ARGSPEC = common.ARGSPEC.extend(dict(transport_service=dict(type="list", elements="str",
-                                       choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"])))
+ARGSPEC = common.ARGSPEC.extend(dict(
+    transport_service=dict(type="list", elements="str",
+                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
+))
 
 
 def execute(params, ctx):

@@ -88,7 +88,14 @@ findings:
   type: list
   elements: dict
 removed:
-  description: Removed connectors with their settings and the New-SendConnector command that recreates each.
+  description:
+    - Removed connectors with their settings (enabled, port, fqdn, address_spaces, smart_hosts, dns_routing_enabled,
+      source_transport_servers, max_message_size, require_tls, tls_auth_level, tls_domain, ...) and C(recreate), the
+      New-SendConnector line that puts each back as it was, disabled if it was disabled. It always names -Enabled,
+      -Port and -MaxMessageSize and adds every other setting that differs from the cmdlet's default; a connector that
+      authenticated to its smart host with a password asks for it (C(-AuthenticationCredential (Get-Credential))).
+    - Names are quoted for PowerShell with every single-quote character doubled (C('), U+2018, U+2019, U+201A,
+      U+201B), here and in manual steps.
   returned: always
   type: list
   elements: dict

@@ -16,6 +16,12 @@ description:
   - Every agent is read again right before it is changed; other agents are never touched.
   - Agent changes take effect when the transport service restarts; by default the module restarts only the
     Windows services whose agents changed.
+  - Before changing an agent, the module notes on the server (registry values under
+    C(HKLM:\SOFTWARE\mxhero-unroute), one per Windows service, with the time) that a restart is owed, and clears the
+    note once the restart succeeded. A later run that finds a note newer than the service's process start time
+    restarts that service (or, with I(restart_services=false), warns); a note older than the process start (someone
+    restarted it by hand) asks for nothing and is cleared the next time the module writes. Only the services of
+    I(transport_service) are restarted; an owed restart outside them is a warning.
   - Transport agents are per server; run the task against every transport server (including Edge servers).
 options:
   state:
@@ -38,7 +44,9 @@ options:
   restart_services:
     description:
       - Restart the Windows services (C(MSExchangeTransport), C(MSExchangeFrontEndTransport), ...) whose agents
-        changed, so that the change takes effect. When false, a warning names the restarts left to do.
+        changed, so that the change takes effect, and those an earlier run left owed (its restart failed or was
+        skipped). When false, a warning names the restarts left to do, in this run and in every later one until
+        they are done.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -92,7 +100,13 @@ findings:
   type: list
   elements: dict
 removed:
-  description: Uninstalled agents with what Install-TransportAgent needs to put each back (C(reinstall)).
+  description:
+    - Uninstalled agents (server, transport_service, identity, enabled, priority, factory, assembly_path) and
+      C(reinstall), the Exchange Management Shell line that puts each back as it was - Install-TransportAgent,
+      Set-TransportAgent -Priority, Enable-TransportAgent when it was enabled (agents install disabled), each with
+      -TransportService from Exchange 2013 on (2010 has no such parameter), then Restart-Service.
+    - Names are quoted for PowerShell with every single-quote character doubled (C('), U+2018, U+2019, U+201A,
+      U+201B), so a name never ends its string.
   returned: always
   type: list
   elements: dict
@@ -106,12 +120,19 @@ transport_services:
   type: list
   elements: str
 restart_needed:
-  description: Windows services that must restart for the changes to take effect.
+  description: Windows services that must restart for the changes to take effect (including owed restarts).
   returned: always
   type: list
   elements: str
 restarted:
   description: Windows services the module restarted.
+  returned: always
+  type: list
+  elements: str
+restart_pending:
+  description:
+    - Windows services an earlier run changed agents for but did not restart (restart failed or
+      I(restart_services=false)), read back from the server. This run restarts them when I(restart_services=true).
   returned: always
   type: list
   elements: str

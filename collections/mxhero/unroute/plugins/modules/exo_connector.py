@@ -19,6 +19,14 @@ description:
     Outbound connectors are handled before inbound ones.
   - A connector that lists mxHero next to other smart hosts or sender IPs is not touched; it is returned with action
     C(manual) and the steps to edit it. A connector that only has mxHero in its name is C(reported).
+  - Connectors in test mode are read too (C(-IncludeTestModeConnectors $true)); Exchange leaves them out otherwise.
+  - With O(direction) V(inbound) or V(both), mxHero's own addresses are also taken out of every hosted connection
+    filter policy's IP allow list (C(Set-HostedConnectionFilterPolicy -IPAllowList @{Remove=...})), whatever
+    O(state); nothing else in the list is touched. An entry that is a wider network or an C(a-b) range merely
+    containing an mxHero address stays and is C(reported), unless O(match_cidrs) is set. When the app may not read
+    the policies, a warning says so and the connectors are still handled.
+  - A rule disabled first that also has other actions (a disclaimer, a header...) is named in a warning and its
+    finding's C(why), since those actions stop too.
   - Each change is read back, tolerating Exchange's replication delay, before it is reported done.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
@@ -77,7 +85,9 @@ changed:
 findings:
   description:
     - One entry per connector that references mxHero (kind C(outbound_connector) or C(inbound_connector)), plus one
-      per rule disabled first because it routes through such a connector (kind C(transport_rule)).
+      per rule disabled first because it routes through such a connector (kind C(transport_rule)), plus one per
+      connection filter IP allow list entry that is or contains an mxHero address (kind
+      C(connection_filter_allow_ip), object is the policy name and the entry, C(before) the whole list, C(after) what stays).
     - C(action) is V(disabled), V(removed), V(would_disable), V(would_remove), V(kept) (already disabled),
       V(manual) (with C(manual_steps)) or V(reported) (with C(why)).
   returned: always
@@ -92,13 +102,19 @@ findings:
       before: {Name: mxHERO Outbound, Enabled: true, SmartHosts: [smtp.mxhero.com]}
       after: {Enabled: false}
 removed:
-  description: Every connector removed (V(absent)), with all its properties as Exchange returned them.
+  description:
+    - Every connector removed (V(absent)), with all its properties as Exchange returned them.
+    - Every IP allow list entry removed, as kind C(connection_filter_allow_ip) with properties C(Identity) and
+      C(IPAllowList) (that one entry).
   returned: always
   type: list
   elements: dict
   sample: [{kind: outbound_connector, object: mxHERO Outbound, properties: {Name: mxHERO Outbound, Enabled: true}}]
 diff:
-  description: Name and C(Enabled)/C(State) of the matching connectors and dependent rules before and after.
+  description:
+    - Name and C(Enabled)/C(State) of the matching connectors and dependent rules before and after.
+    - With O(direction) V(inbound) or V(both), also C(connection_filter), the name and C(IPAllowList) of each policy
+      that loses entries.
   returned: when diff mode is on
   type: dict
   sample:

@@ -10,9 +10,10 @@ short_description: Report what in an Exchange Online tenant still points at mxHe
 version_added: 0.1.0
 description:
   - Read only. Returns the tenant's mail flow rules and connectors, and findings for those that reference mxHero.
-  - Also reports, for a person to clear, ARC trusted sealers naming an mxHero domain, connection-filter IP allow
-    list entries holding mxHero addresses, and journal rules that send to an mxHero address. Those cannot be
-    changed by this collection; each finding carries C(manual_steps).
+  - Also reports ARC trusted sealers naming an mxHero domain, connection-filter IP allow list entries holding
+    mxHero addresses, and journal rules that send to an mxHero address; each finding carries C(manual_steps).
+    M(mxhero.unroute.exo_connector) removes the allow list entries that are mxHero addresses; the rest is for a
+    person.
   - When the app may not read the ARC configuration, connection filter or journal rules, a warning says so and
     the rest is still returned.
 author:

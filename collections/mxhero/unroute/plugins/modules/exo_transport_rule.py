@@ -14,9 +14,13 @@ description:
     are mxHero hosts), or whose conditions or actions name mxHero hosts or IP addresses or test C(X-mxHero-) headers.
   - V(disabled) (the default, what mxHero's own guide asks for) switches the rules off with C(Disable-TransportRule);
     V(absent) removes them and returns them in RV(removed).
-  - A rule that only exempts mxHero (an C(ExceptIf...) condition), or that lists mxHero IPs next to other
-    addresses, is not switched off; it is returned with action C(manual) and the steps to edit it.
-    A rule that only has mxHero in its name, or only a wide network containing an mxHero address, is C(reported).
+  - A rule that only exempts mxHero (an C(ExceptIf...) condition), that lists mxHero IPs next to other
+    addresses, or that routes through a connector whose smart hosts are mxHero's and a partner's, is not switched
+    off; it is returned with action C(manual) and the steps to edit it.
+    A rule that only has mxHero in its name, or only a wide network or C(a-b) range containing an mxHero address, is
+    C(reported) (O(match_cidrs) makes the latter count).
+  - When a rule switched off or removed routes mail to mxHero and also has other actions (a disclaimer, a header,
+    a copy...), those stop too; the finding's C(why) and a warning name them.
   - Each change is read back, tolerating Exchange's replication delay, before it is reported done.
 author:
   - mxhero-unroute developers (@mxhero-unroute)

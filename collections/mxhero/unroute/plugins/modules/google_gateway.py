@@ -25,6 +25,11 @@ description:
   - A block or deny list (for example C(gmail.blocked_sender_lists)) is never changed, even when its type is
     in O(mutable_setting_types); mxHero in it is only reported, because unblocking mxHero is not unrouting it.
   - The smart host counts as mxHero's when it is an mxHero host name or one of the fingerprint's addresses.
+  - With O(audit_log=true) (default) the outbound gateway's manual action says what the admin audit log
+    (Reports API, C(applicationName=admin), C(EMAIL_SETTINGS) events) shows - set to an mxHero host by whom and
+    when, cleared when, or no change recorded in the log's retention window (about six months) - and the
+    report ranks domains with an mxHero gateway in the log first. It stays a manual action even when the log
+    shows it cleared, because an event is not the setting's current value (see docs/google.md).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
@@ -49,6 +54,15 @@ options:
     type: str
     default: absent
     choices: [absent]
+  audit_log:
+    description:
+      - Read the admin audit log (Reports API) for changes to email settings that name mxHero, and put what it
+        shows into the outbound gateway's manual action. Needs
+        V(https://www.googleapis.com/auth/admin.reports.audit.readonly), asked for in a token of its own; when it
+        is not granted the manual action says the log could not be read and a caution says what to grant.
+      - The absence of events is never taken to mean the gateway is clean.
+    type: bool
+    default: true
   on_manual:
     description:
       - What pending manual actions do to the task. V(warn) returns them (and warns); V(fail) fails the task
@@ -149,6 +163,22 @@ added:
   returned: always
   type: list
   elements: dict
+gateway_evidence:
+  description:
+    - What the admin audit log shows about mxHero in email settings. C(state) is V(set) (an event set an mxHero
+      host and none cleared it later), V(cleared) (the latest such event cleared it), V(none) (no event names
+      mxHero in the retention window - no evidence either way) or V(unreadable); C(text) is the sentence in the
+      manual action; C(events) lists the events (time, actor, event, setting, org_unit, old_value, new_value,
+      change); C(rank) orders domains in the report (set first, cleared last).
+    - The outbound gateway finding carries the same as C(audit_log).
+  returned: when O(api=policy), O(audit_log=true) and the gateway is not O(gateway_verified)
+  type: dict
+  sample:
+    state: set
+    rank: 0
+    text: >-
+      OUTBOUND_GATEWAY (example.com) set to gmail-out.mxhero.com by admin@example.com on 2026-05-02
+      (Reports API, CHANGE_EMAIL_SETTING), and no later event clears it: most likely still set
 gateway_readable:
   description: Whether the backend could read the outbound gateway (false with the Policy API).
   returned: always
@@ -181,6 +211,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
 ARGSPEC = google_module.ARGSPEC.extend(dict(
+    google_module.AUDIT_OPTIONS,
     state=dict(type="str", default="absent", choices=["absent"]),
     on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
 ))

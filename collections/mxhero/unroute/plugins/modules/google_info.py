@@ -13,6 +13,9 @@ description:
     changing nothing. Actions read as in check mode (C(would_change), C(would_remove), C(manual)).
   - With O(api=policy) also returns every Gmail policy read; with O(api=admin_settings) the outbound gateway.
   - The outbound gateway is not exposed by the Cloud Identity Policy API; see M(mxhero.unroute.google_gateway).
+    With O(audit_log=true) its manual action carries what the admin audit log shows.
+  - With O(app_grants=true) also lists the OAuth grants users gave mxHero's apps, as
+    M(mxhero.unroute.google_app_grants) would revoke them (C(would_remove)); a refused read is a caution.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
@@ -29,6 +32,39 @@ attributes:
     support: none
   idempotent:
     support: full
+options:
+  audit_log:
+    description:
+      - Read the admin audit log (Reports API) for evidence about the outbound gateway, as
+        M(mxhero.unroute.google_gateway) does.
+    type: bool
+    default: true
+  app_grants:
+    description:
+      - Also list mxHero's OAuth grants (Directory API C(users.list) and C(tokens.list), scopes
+        V(https://www.googleapis.com/auth/admin.directory.user.readonly) and
+        V(https://www.googleapis.com/auth/admin.directory.user.security)). Off by default because it costs one
+        call per user.
+    type: bool
+    default: false
+  client_ids:
+    description:
+      - With O(app_grants=true), client IDs to look for besides mxHero's GWFIX client.
+    type: list
+    elements: str
+    default: []
+  max_users:
+    description:
+      - With O(app_grants=true), the most users to go through; with more, the grants are not read (a caution says so).
+    type: int
+    default: 5000
+  app_access_steps:
+    description:
+      - With O(app_grants=true), when to return the manual action for API controls and domain-wide delegation
+        (see M(mxhero.unroute.google_app_grants)).
+    type: str
+    default: when_found
+    choices: [when_found, always, never]
 """
 
 EXAMPLES = r"""
@@ -93,12 +129,26 @@ policies_read:
   description: How many Gmail policies were read.
   returned: when O(api=policy)
   type: int
+gateway_evidence:
+  description: What the admin audit log shows about the outbound gateway (see M(mxhero.unroute.google_gateway)).
+  returned: when O(api=policy) and O(audit_log=true)
+  type: dict
+oauth_grants:
+  description: The mxHero grants found (as M(mxhero.unroute.google_app_grants) returns them in RV(removed)).
+  returned: when O(app_grants=true) and the grants could be read
+  type: list
+  elements: dict
+users_read:
+  description: How many users were listed for O(app_grants).
+  returned: when O(app_grants=true) and the grants could be read
+  type: int
 """
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-ARGSPEC = google_module.ARGSPEC
+ARGSPEC = google_module.ARGSPEC.extend(dict(google_module.AUDIT_OPTIONS, app_grants=dict(type="bool", default=False),
+                                            **google_module.GRANT_OPTIONS))
 
 
 def execute(params, ctx):

@@ -15,6 +15,8 @@ description:
   - Runs on the controller. It writes its files even in check mode, because the audit is a check-mode run and
     its report is the point; nothing on any customer estate is touched.
   - Module arguments echoed by Ansible (where secrets were masked) are dropped from the record.
+  - With O(record) instead of O(domains), writes the files of an existing run record again, for example one taken
+    from the artifacts of an AWX job (which runs in a throw-away container).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 attributes:
@@ -35,14 +37,19 @@ options:
     description:
       - One entry per domain, with keys C(domain), C(platform), C(results) (the registered results of the role's
         module tasks) and C(errors) (task name and message of a failure).
+      - Exactly one of O(domains) and O(record) is required.
     type: list
     elements: dict
-    required: true
+  record:
+    description:
+      - A run record as this module wrote it (format C(mxhero-unroute-run/1)), to write its files again.
+    type: dict
   mode:
-    description: What kind of run this was; used in file names.
+    description:
+      - What kind of run this was; used in file names.
+      - Required with O(domains); with O(record) the record's own mode is used when omitted.
     type: str
-    required: true
-    choices: [audit, unroute]
+    choices: [audit, unroute, restore]
   dest:
     description: Folder to write the files to; created when missing.
     type: path
@@ -84,6 +91,10 @@ failed_domains:
   returned: always
   type: list
   elements: str
+record:
+  description: The run record as written to RV(json_path) (C(format), C(run), C(summary), C(domains)).
+  returned: always
+  type: dict
 """
 
 import datetime
@@ -91,24 +102,36 @@ import os
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._report import build_record, to_html, to_json
+from ansible_collections.mxhero.unroute.plugins.module_utils._report import FORMAT, build_record, to_html, to_json
 
 
 ARGSPEC = _runner.ArgSpec(dict(
-    domains=dict(type="list", elements="dict", required=True),
-    mode=dict(type="str", required=True, choices=["audit", "unroute"]),
+    domains=dict(type="list", elements="dict"),
+    record=dict(type="dict"),
+    mode=dict(type="str", choices=["audit", "unroute", "restore"]),
     dest=dict(type="path", required=True),
     started=dict(type="str"),
     check_mode_run=dict(type="bool", default=False),
-))
+), required_one_of=[("domains", "record")], mutually_exclusive=[("domains", "record")],
+    required_by={"domains": ("mode",)})
 
 
 def execute(params, ctx):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    started = params["started"] or now
-    record = build_record(params["domains"], params["mode"], started, now, params["check_mode_run"])
+    if params["record"] is not None:
+        record = params["record"]
+        if record.get("format") != FORMAT or not isinstance(record.get("domains"), list):
+            raise UnrouteError(None, "record", "this is not a run record of mxhero.unroute (format %s expected, got %r)"
+                               % (FORMAT, record.get("format")), "give the JSON run record or the job's "
+                               "unroute_run artifact")
+        mode = params["mode"] or record.get("run", {}).get("mode") or "audit"
+        started = record.get("run", {}).get("started") or now
+    else:
+        mode = params["mode"]
+        started = params["started"] or now
+        record = build_record(params["domains"], mode, started, now, params["check_mode_run"])
     dest = params["dest"]
-    base = os.path.join(dest, "%s-%s" % (params["mode"], started.replace(":", "").replace("-", "")))
+    base = os.path.join(dest, "%s-%s" % (mode, started.replace(":", "").replace("-", "")))
     try:
         os.makedirs(dest, exist_ok=True)
         with open(base + ".json", "w") as handle:
@@ -119,7 +142,7 @@ def execute(params, ctx):
         raise UnrouteError(None, "report", "cannot write to %s: %s" % (dest, err),
                            "choose a writable folder (UNROUTE_REPORT_DIR or unroute_report_dir)")
     return dict(changed=False, json_path=base + ".json", html_path=base + ".html", summary=record["summary"],
-                failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"])
+                failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"], record=record)
 
 
 def main():

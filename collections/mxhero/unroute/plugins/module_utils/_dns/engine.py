@@ -153,6 +153,7 @@ class DnsEngine(object):
         """The answer to an update was lost: read again (never re-send blindly) and say what happened."""
         wanted = [v for v in current.values if v not in plan.delete_values] + list(plan.add_values)
         seen = None
+        reread = None
         for attempt in range(SETTLE_READS):
             if attempt:
                 time.sleep(SETTLE_PAUSE)
@@ -208,7 +209,9 @@ class DnsEngine(object):
                                 planned("removed", check_mode),
                                 before={"record": name, "type": "MX", "ttl": ttl, "value": value}, after=None)
                         for value, evidence in plan.remove]
-            removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v} for v, dummy in plan.remove]
+            # `rrset`: the whole RRset as read, so a restore can tell "as the run left it" from anything else.
+            removed = [{"record": name, "type": "MX", "ttl": ttl, "value": v, "rrset": sorted(current.values)}
+                       for v, dummy in plan.remove]
             added = [{"record": name, "type": "MX", "ttl": ttl or 3600, "value": v} for v in plan.add]
             for item in added:
                 findings.append(finding("dns", "mx_record", "%s MX %s" % (name, item["value"]), ["replacement"],
@@ -259,7 +262,8 @@ class DnsEngine(object):
                                             why="a network wider than one mxHero address: set match_cidrs to remove"))
                 if rewrite.changed:
                     removed.append({"record": name, "type": "TXT", "ttl": ttl, "value": plan.old,
-                                    "terms": [t.raw for t, dummy in rewrite.removed]})
+                                    "terms": [t.raw for t, dummy in rewrite.removed],
+                                    "rrset": sorted(current.values)})
                     added.append({"record": name, "type": "TXT", "ttl": ttl, "value": plan.new})
                     self.warnings.extend(rewrite.warnings())
             before = {"record": name, "type": "TXT", "ttl": ttl, "values": sorted(current.values)}
@@ -361,8 +365,8 @@ def _mark(part, lost):
         if item["action"] in ("removed", "added"):
             item["outcome"] = item["action"] if known else "unknown"
             item["action"] = item["action"] if known else "unknown"
-            item["why"] = lost["cause"] if not known else "the answer to the update was lost; a re-read shows " \
-                                                                "the change took effect"
+            item["why"] = lost["cause"] if not known else ("the answer to the update was lost; a re-read shows "
+                                                           "the change took effect")
     for item in part["removed"]:
         item["outcome"] = "removed" if known else "unknown"
     for item in part["added"]:

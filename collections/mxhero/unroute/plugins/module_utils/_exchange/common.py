@@ -44,7 +44,7 @@ def connection_argument_spec():
     return spec
 
 
-def build_engine(params, check_mode):
+def build_engine(params, check_mode, warn=None):
     where = params.get("domain") or params["host"]
     if not client_mod.HAS_WINRM:
         raise UnrouteError(where, None, missing_required_lib("pywinrm"), "install it on the controller")
@@ -60,12 +60,12 @@ def build_engine(params, check_mode):
         operation_timeout=params["operation_timeout"], command_timeout=params["command_timeout"],
         snapin=params["exchange_snapin"])
     return Engine(client, fingerprint, domain=params["domain"], check_mode=check_mode,
-                  secrets=[params["password"]])
+                  secrets=[params["password"]], warn=warn)
 
 
 def execute(params, ctx, action):
     """Run ``action(engine)``; every failure leaves as one UnrouteError with no secret in it."""
-    engine = build_engine(params, ctx.check_mode)
+    engine = build_engine(params, ctx.check_mode, warn=ctx.warn)
     try:
         out = action(engine)
     except client_mod.ExchangeError as err:

@@ -15,19 +15,13 @@ import ipaddress
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands import (
+    CONNECTOR_SETTINGS, WINDOWS_SERVICE, quote, quote_list, recreate_connector, reinstall_agent)
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import normalize_host
 
 PLATFORM = "exchange"
 TRANSPORT_SERVICES = ("Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge")
-# The Windows service that loads each transport service's agents.
-WINDOWS_SERVICE = {
-    "Hub": "MSExchangeTransport",
-    "Edge": "MSExchangeTransport",
-    "FrontEnd": "MSExchangeFrontEndTransport",
-    "MailboxSubmission": "MSExchangeSubmission",
-    "MailboxDelivery": "MSExchangeDelivery",
-}
 # A receive connector range wider than this is too broad to point at mxHero (0.0.0.0/0 holds everyone).
 WIDEST_REPORTED_PREFIX = 16
 
@@ -41,18 +35,17 @@ def as_list(value):
     return [value]
 
 
-def _ps_quote(value):
-    return "'%s'" % str(value).replace("'", "''")
-
-
 class Engine(object):
-    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=()):
+    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=(), warn=None):
         self.client = client
         self.fp = fingerprint
         self.domain = domain or client.host
         self.check_mode = check_mode
         self.secrets = [s for s in secrets if s]
         self.server = client.where
+        # The runner's warn callback; without one (unit tests) warnings are kept and returned.
+        self.warnings = []
+        self.warn = warn or self.warnings.append
 
     # -- errors ----------------------------------------------------------------
     def fail(self, err, obj=None, partial=None):
@@ -77,7 +70,7 @@ class Engine(object):
         state = dict(out.get("result") or {})
         self.server = state.get("server") or out.get("server") or self.server
         state["snapin"] = out.get("snapin")
-        for key in ("agents", "send_connectors", "receive_connectors", "transport_services"):
+        for key in ("agents", "send_connectors", "receive_connectors", "transport_services", "restart_markers"):
             state[key] = as_list(state.get(key))
         for connector in state["send_connectors"]:
             for key in ("address_spaces", "smart_hosts", "source_transport_servers"):
@@ -125,7 +118,7 @@ class Engine(object):
             if state_wanted == "absent":
                 ops.append({"identity": agent["identity"], "transport_service": agent["transport_service"],
                             "action": "uninstall"})
-                removed.append(self.removed_agent(agent))
+                removed.append(self.removed_agent(agent, state.get("per_service", True)))
                 findings.append(self.agent_finding(agent, evidence, planned("removed", self.check_mode), None))
             elif agent.get("enabled"):
                 ops.append({"identity": agent["identity"], "transport_service": agent["transport_service"],
@@ -144,34 +137,54 @@ class Engine(object):
         for service in services_touched:
             if WINDOWS_SERVICE.get(service) not in windows:
                 windows.append(WINDOWS_SERVICE.get(service))
-        warnings = []
+        # Restarts an earlier run owed (its restart failed or was skipped): the agent change
+        # is configured but not loaded, and nothing else would ever say so.
+        markers = [m for m in state["restart_markers"] if isinstance(m, dict) and m.get("service")]
+        in_scope = set(WINDOWS_SERVICE.get(s) for s in state["transport_services"])
+        for marker in markers:
+            if not marker.get("done") and marker["service"] not in in_scope:
+                self.warn("%s: an earlier run changed transport agents on %s but %s never restarted; it is "
+                          "outside transport_service, so run the task for its service or Restart-Service %s"
+                          % (self.domain, self.server, marker["service"], marker["service"]))
+        markers = [m for m in markers if m["service"] in in_scope]
+        owed = [m["service"] for m in markers if not m.get("done")]
+        stale = [m["service"] for m in markers if m.get("done")]
+        if owed:
+            since = ", ".join("%s (agents changed %s)" % (m["service"], m.get("since")) for m in markers
+                              if not m.get("done"))
+            if not restart:
+                then = "run %s" % "; ".join("Restart-Service %s" % w for w in owed)
+            else:
+                then = "would restart it now" if self.check_mode else "restarting it now"
+            self.warn("%s: an earlier run changed transport agents on %s but the restart never happened: "
+                      "%s; %s" % (self.domain, self.server, since, then))
+        for name in owed:
+            if name not in windows:
+                windows.append(name)
         restarted = []
-        changed = bool(ops)
-        if ops and not self.check_mode:
-            changed, restarted = self.apply_agents(ops, restart)
+        changed = bool(ops) or bool(owed and restart)
+        if (ops or (owed and restart)) and not self.check_mode:
+            changed, restarted = self.apply_agents(ops, restart, owed, stale)
         if ops and not restart:
-            warnings.append("%s: the agent changes take effect only after a restart: %s on %s"
-                            % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
+            self.warn("%s: the agent changes take effect only after a restart: %s on %s"
+                      % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
                     server=self.server, transport_services=state["transport_services"],
-                    restart_needed=windows, restarted=restarted, warnings=warnings)
+                    restart_needed=windows, restarted=restarted, restart_pending=owed, warnings=list(self.warnings))
 
-    def removed_agent(self, agent):
+    def removed_agent(self, agent, per_service):
         record = {"server": self.server, "transport_service": agent.get("transport_service"),
                   "identity": agent.get("identity"), "enabled": agent.get("enabled"),
                   "priority": agent.get("priority"), "factory": agent.get("factory") or None,
                   "assembly_path": agent.get("assembly_path") or None}
         if record["factory"] and record["assembly_path"]:
-            record["reinstall"] = ("Install-TransportAgent -Name %s -TransportAgentFactory %s -AssemblyPath %s "
-                                   "-TransportService %s; Set-TransportAgent -Identity %s -Priority %s"
-                                   % (_ps_quote(record["identity"]), _ps_quote(record["factory"]),
-                                      _ps_quote(record["assembly_path"]), record["transport_service"],
-                                      _ps_quote(record["identity"]), record["priority"]))
+            record["reinstall"] = reinstall_agent(record, per_service)
         return record
 
-    def apply_agents(self, ops, restart):
+    def apply_agents(self, ops, restart, owed=(), stale=()):
         try:
-            out = self.client.run("set_transport_agents.ps1", {"operations": ops, "restart": bool(restart)},
+            out = self.client.run("set_transport_agents.ps1", {"operations": ops, "restart": bool(restart),
+                                                               "owed": list(owed), "clear": list(stale)},
                                   write=True)
         except ExchangeError as err:
             raise self.fail(err)
@@ -187,10 +200,12 @@ class Engine(object):
             obj = failure.get("object")
             service = failure.get("transport_service")
             label = ("%s transport agent %s" % (service, obj)) if service else ("service %s" % obj)
-            raise self.fail(ExchangeError(failure.get("message") or "unknown error",
-                                          "fix the cause and run the task again; it only does what is left"),
-                            obj=label, partial=done)
-        return any(res.get("changed") for res in results), restarted
+            fix = "fix the cause and run the task again; it only does what is left"
+            if not service:
+                fix = ("the agent change is made but takes effect only after %s restarts; fix the cause and run the "
+                       "task again (it remembers the restart) or run Restart-Service %s" % (obj, obj))
+            raise self.fail(ExchangeError(failure.get("message") or "unknown error", fix), obj=label, partial=done)
+        return any(res.get("changed") for res in results) or bool(restarted), restarted
 
     # -- send connectors --------------------------------------------------------
     def host_evidence(self, value):
@@ -221,7 +236,7 @@ class Engine(object):
 
     def send_connectors(self, state_wanted, name=None, include_mixed=False, allow_no_outbound=False):
         state = self.read(agents=False, send=True, receive=False)
-        findings, ops, removed, warnings = [], [], [], []
+        findings, ops, removed = [], [], []
         before, after = {}, {}
         for connector in state["send_connectors"]:
             if name and str(connector.get("name", "")).lower() != name.lower():
@@ -246,8 +261,7 @@ class Engine(object):
                     why="it also routes through non-mxHero smart hosts (%s)" % keep,
                     manual_steps="In the Exchange Management Shell: Set-SendConnector -Identity %s -SmartHosts %s "
                                  "(keeps the other hosts), or rerun with include_mixed=true to %s the whole "
-                                 "connector" % (_ps_quote(connector.get("identity") or key),
-                                                ",".join(_ps_quote(h) for h in others),
+                                 "connector" % (quote(connector.get("identity") or key), quote_list(others),
                                                 "remove" if state_wanted == "absent" else "disable")))
                 continue
             op = {"identity": connector.get("identity") or key, "smart_hosts": connector.get("smart_hosts"),
@@ -274,12 +288,12 @@ class Engine(object):
                 raise UnrouteError(self.domain, "server %s send connectors" % self.server, text,
                                    "create a send connector for those address spaces first (DNS routing or "
                                    "your new smart host), or set allow_no_outbound=true")
-            warnings.append("%s: %s" % (self.domain, text))
+            self.warn("%s: %s" % (self.domain, text))
         changed = bool(ops)
         if ops and not self.check_mode:
             changed = self.apply_connectors(ops)
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
-                    server=self.server, warnings=warnings)
+                    server=self.server, warnings=list(self.warnings))
 
     @staticmethod
     def uncovered_address_spaces(connectors, ops):
@@ -302,13 +316,10 @@ class Engine(object):
     def removed_connector(self, connector):
         record = dict(self.connector_before(connector), name=connector.get("name"),
                       identity=connector.get("identity"), fqdn=connector.get("fqdn") or None,
-                      port=connector.get("port"))
-        record["recreate"] = ("New-SendConnector -Name %s -Usage Custom -AddressSpaces %s -SmartHosts %s "
-                              "-DNSRoutingEnabled $false -SourceTransportServers %s"
-                              % (_ps_quote(record["name"]),
-                                 ",".join(_ps_quote(a) for a in record["address_spaces"] or []),
-                                 ",".join(_ps_quote(h) for h in record["smart_hosts"] or []),
-                                 ",".join(_ps_quote(s) for s in record["source_transport_servers"] or [])))
+                      port=connector.get("port"), max_message_size=connector.get("max_message_size"))
+        for key, _parameter, _default in CONNECTOR_SETTINGS:
+            record[key] = connector.get(key)
+        record["recreate"] = recreate_connector(record)
         return record
 
     def apply_connectors(self, ops):
@@ -366,7 +377,7 @@ class Engine(object):
                 evidence, "manual", before=snapshot, after=snapshot,
                 manual_steps="Once no mail arrives from mxHero any more, remove its addresses from the connector: "
                              "Set-ReceiveConnector -Identity %s -RemoteIPRanges @{Remove=<the ranges above>}, "
-                             "or Remove-ReceiveConnector if it only served mxHero" % _ps_quote(
+                             "or Remove-ReceiveConnector if it only served mxHero" % quote(
                                  connector.get("identity") or connector.get("name"))))
         return findings
 
@@ -394,8 +405,9 @@ class Engine(object):
             findings.append(finding(PLATFORM, "send_connector", self.connector_object(connector), evidence,
                                     "reported", before=snapshot, after=snapshot, why=why))
         findings.extend(self.receive_findings(state["receive_connectors"]))
+        owed = [m.get("service") for m in state["restart_markers"] if isinstance(m, dict) and not m.get("done")]
         return dict(changed=False, findings=findings, server=self.server, version=state.get("version"),
-                    snapin=state.get("snapin"), transport_services=state["transport_services"],
+                    snapin=state.get("snapin"), transport_services=state["transport_services"], restart_pending=owed,
                     agents=state["agents"], send_connectors=state["send_connectors"],
                     receive_connectors=state["receive_connectors"])
 

@@ -46,6 +46,7 @@ DEFAULT_API_ENDPOINT = "https://outlook.office365.com"
 # The system mailbox Exchange routes app-only admin calls through.
 _ANCHOR = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@%s"
 _THROTTLE_TEXT = "concurrent requests"
+_TEST_MODE_NOUNS = ("OutboundConnector", "InboundConnector")
 _MICROSOFT_AUTHORITIES = ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
                           "login.partner.microsoftonline.cn", "login.windows.net", "login.microsoft.com")
 
@@ -144,9 +145,10 @@ class ExoClient(object):
                     # A host outside Microsoft's known clouds (the lab, a private proxy) cannot be
                     # validated through login.microsoftonline.com's instance discovery.
                     instance_discovery=None if known else False, validate_authority=known)
-            except ValueError as err:
-                raise ExoAuthError("the authority %s/%s refused tenant discovery: %s"
-                                   % (self.authority_host, self.tenant_id, self._clean(_first_line(err))))
+            except ValueError:
+                # msal's own text only restates the URL and lists authority formats; the cause is the tenant.
+                raise ExoAuthError("%s refused tenant discovery for tenant %s (an unknown tenant, or an authority "
+                                   "of another cloud)" % (self.authority_host, self.tenant_id), code="invalid_tenant")
             except requests.RequestException as err:
                 raise ExoAuthError("cannot reach the authority %s: %s" % (self.authority_host,
                                                                           self._clean(_reason(err))))
@@ -277,13 +279,29 @@ class ExoClient(object):
         return out
 
     # -- cmdlets the engine uses ----------------------------------------------
+    def _read_params(self, noun):
+        # Without it, Get-OutboundConnector / Get-InboundConnector leave test-mode connectors out.
+        if noun in _TEST_MODE_NOUNS:
+            return {"IncludeTestModeConnectors": True}
+        return {}
+
+    def _get(self, noun, parameters):
+        extra = self._read_params(noun)
+        try:
+            return self.invoke("Get-%s" % noun, dict(parameters, **extra))
+        except ExoError as err:
+            # Should a cmdlet not know the parameter, reading without it is still better than failing.
+            if extra and err.status == 400 and "IncludeTestModeConnectors" in str(err):
+                return self.invoke("Get-%s" % noun, parameters)
+            raise
+
     def list(self, noun):
-        return self.invoke("Get-%s" % noun)
+        return self._get(noun, {})
 
     def get(self, noun, identity):
         """One object by identity, or None when Exchange says it does not exist."""
         try:
-            found = self.invoke("Get-%s" % noun, {"Identity": identity})
+            found = self._get(noun, {"Identity": identity})
         except ExoNotFound:
             return None
         return found[0] if found else None
@@ -293,6 +311,19 @@ class ExoClient(object):
 
     def remove(self, noun, identity):
         self.invoke("Remove-%s" % noun, {"Identity": identity, "Confirm": False}, write=True)
+
+    def remove_values(self, noun, identity, prop, values):
+        """Take ``values`` out of a multi-valued property (PowerShell's ``@{Remove=...}``), leaving the rest."""
+        self.invoke("Set-%s" % noun, {"Identity": identity, prop: {"Remove": list(values)}, "Confirm": False},
+                    write=True)
+
+    def enable_rule(self, identity):
+        self.invoke("Enable-TransportRule", {"Identity": identity, "Confirm": False}, write=True)
+
+    def add_values(self, noun, identity, prop, values):
+        """Put ``values`` into a multi-valued property (PowerShell's ``@{Add=...}``), leaving the rest."""
+        self.invoke("Set-%s" % noun, {"Identity": identity, prop: {"Add": list(values)}, "Confirm": False},
+                    write=True)
 
     def set_enabled(self, noun, identity, enabled):
         self.invoke("Set-%s" % noun, {"Identity": identity, "Enabled": bool(enabled), "Confirm": False},

@@ -12,16 +12,20 @@ from __future__ import annotations
 import time
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.auth_advice import auth_fix
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import (
     ExoAuthError, ExoError, ExoNotFound, ExoUnknownOutcome)
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching import (
-    INBOUND_SUMMARY, OUTBOUND_SUMMARY, RULE_SUMMARY, as_list, match_inbound, match_outbound, match_rule, summary)
+    INBOUND_SUMMARY, OUTBOUND_SUMMARY, RULE_ACTIONS, RULE_SUMMARY, as_list, match_inbound, match_outbound, match_rule,
+    other_actions, summary)
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 
 PLATFORM = "microsoft365"
 RULE = "TransportRule"
 NOUNS = {"outbound": "OutboundConnector", "inbound": "InboundConnector"}
-KINDS = {"outbound": "outbound_connector", "inbound": "inbound_connector", "rule": "transport_rule"}
+KINDS = {"outbound": "outbound_connector", "inbound": "inbound_connector", "rule": "transport_rule",
+         "filter": "connection_filter_allow_ip"}
+FILTER = "HostedConnectionFilterPolicy"
 # Re-reads after a write: Exchange replicates for seconds before every reader sees a change.
 CONFIRM_DELAYS = (0.25, 0.5, 1.0, 2.0, 2.0, 3.0)
 
@@ -32,7 +36,7 @@ _EAC = "Exchange admin center (admin.exchange.microsoft.com) > Mail flow"
 
 class ExoEngine(object):
     def __init__(self, client, fingerprint, label, check_mode=False, confirm_delays=CONFIRM_DELAYS,
-                 sleep=time.sleep):
+                 sleep=time.sleep, warn=None):
         self.client = client
         self.fp = fingerprint
         self.label = label
@@ -40,7 +44,9 @@ class ExoEngine(object):
         self.confirm_delays = tuple(confirm_delays)
         self._sleep = sleep
         self.done = []
+        # The runner's warn callback; without one (unit tests) warnings are kept here.
         self.warnings = []
+        self.warn = warn or self.warnings.append
 
     # -- errors ----------------------------------------------------------------
     def _fail(self, obj, err):
@@ -48,19 +54,16 @@ class ExoEngine(object):
         if self.done:
             cause += "; already done before this failure: %s" % ", ".join(self.done)
         if isinstance(err, ExoAuthError):
-            if err.status == 403:
-                fix = ("grant the app the Exchange.ManageAsApp application permission with admin consent and an "
-                       "Entra role such as Exchange Administrator")
-            else:
-                fix = ("check tenant_id, client_id and that the certificate (or client_secret) is the one "
-                       "registered on the app")
+            # Whatever was being read, it is the tenant and the app that were refused.
+            obj = "tenant %s, app %s" % (self.client.tenant_id, self.client.client_id)
+            fix = auth_fix(err, self.client)
         elif isinstance(err, ExoUnknownOutcome) or err.transient:
             fix = "Exchange Online is throttling or unavailable; re-run later (the task re-reads state first)"
         elif err.status == 400:
             fix = "Exchange refused the command; fix the cause above in the tenant and re-run"
         else:
             fix = "check api_endpoint, authority_host and ca_path, then re-run"
-        return UnrouteError(self.label, obj, cause, fix)
+        return UnrouteError(self.label, obj, cause, fix, partial=list(self.done))
 
     def _read(self, what, func, *args):
         try:
@@ -70,17 +73,37 @@ class ExoEngine(object):
 
     # -- reading and matching --------------------------------------------------
     def _mx_outbound(self, connectors):
-        out = {}
+        """Outbound connectors that send to mxHero: (only to mxHero, also to partners), by lower-case name."""
+        only, shared = {}, {}
         for conn in connectors:
             match = match_outbound(self.fp, conn)
-            if match.strong:
-                out[str(conn.get("Name")).lower()] = "; ".join(match.strong)
-        return out
+            if not match.strong:
+                continue
+            name = str(conn.get("Name")).lower()
+            if match.decision == "act":
+                only[name] = "; ".join(match.strong)
+            else:
+                partners = [o.replace("smart host ", "", 1) for o in match.others]
+                shared[name] = ("; ".join(match.strong), partners)
+        return only, shared
 
-    def _rule_finding(self, rule, match, action, after=None, why=None, manual_steps=None):
+    def _rule_finding(self, rule, match, action, after=None, why=None, manual_steps=None, extra=()):
         return finding(PLATFORM, KINDS["rule"], rule.get("Name"), match.evidence, action,
-                       before=summary(rule, RULE_SUMMARY, match.fields), after=after, why=why,
-                       manual_steps=manual_steps)
+                       before=summary(rule, RULE_SUMMARY, tuple(match.fields) + tuple(extra)), after=after,
+                       why=why, manual_steps=manual_steps)
+
+    def _acted_rule(self, rule, match, action, state, after=None, why=None):
+        """Finding for a rule switched off or removed; names, and warns about, the other actions it stops."""
+        others = other_actions(rule, match)
+        if others:
+            verb = "removing" if state == "absent" else "disabling"
+            lost = ("%s it also stops its other actions for all the mail it matches: %s; re-create them in a rule "
+                    "of their own if they are still wanted" % (verb, "; ".join(others)))
+            why = "%s; %s" % (why, lost) if why else lost
+            self.warn("%s: rule '%s': %s" % (self.label, rule.get("Name"), lost))
+        extra = [a for a in RULE_ACTIONS if rule.get(a) is not None and rule.get(a) is not False
+                 and rule.get(a) not in ("", [])] if others else []
+        return self._rule_finding(rule, match, action, after=after, why=why, extra=extra)
 
     def _conn_finding(self, direction, conn, match, action, after=None, why=None, manual_steps=None):
         keys = OUTBOUND_SUMMARY if direction == "outbound" else INBOUND_SUMMARY
@@ -89,6 +112,14 @@ class ExoEngine(object):
 
     @staticmethod
     def _manual_rule(rule, match):
+        if match.shared:
+            return ("%s > Connectors > '%s': it sends to mxHero and to %s; remove the mxHero smart hosts there "
+                    "(see the connector's own finding) and rule '%s' can stay as it is. Disable the rule only if "
+                    "nothing but mxHero needs it (it routes: %s)"
+                    % (_EAC, match.shared, ", ".join(match.partners), rule.get("Name"),
+                       "; ".join("%s %s" % (k, ", ".join(str(v) for v in as_list(rule[k]))) for k in sorted(rule)
+                                 if k.lower().startswith(("recipient", "sentto", "from", "sender"))
+                                 and as_list(rule[k])) or "all mail"))
         return ("%s > Rules > '%s': remove the mxHero values (%s) from its conditions and exceptions, keep the "
                 "others (%s), or disable the rule if nothing else needs it"
                 % (_EAC, rule.get("Name"), "; ".join(match.strong + match.secondary),
@@ -134,7 +165,7 @@ class ExoEngine(object):
                     self.label, "%s '%s'" % (noun, name),
                     "Exchange accepted the change but it still reads as before after %.0fs (replication lag?)%s"
                     % (sum(self.confirm_delays), "; already done: %s" % ", ".join(self.done) if self.done else ""),
-                    "re-run the task in a few minutes; it re-reads state and finishes the job")
+                    "re-run the task in a few minutes; it re-reads state and finishes the job", partial=list(self.done))
         except ExoError as err:
             raise self._fail("%s '%s'" % (noun, name), err)
         self.done.append(what)
@@ -155,11 +186,11 @@ class ExoEngine(object):
     def transport_rules(self, state):
         connectors = self._read("outbound connectors", self.client.list, NOUNS["outbound"])
         rules = self._read("transport rules", self.client.list, RULE)
-        mx = self._mx_outbound(connectors)
+        mx, shared = self._mx_outbound(connectors)
         findings, removed, writes = [], [], []
         before, after = [], []
         for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
-            match = match_rule(self.fp, rule, mx)
+            match = match_rule(self.fp, rule, mx, shared)
             decision = match.decision
             name = rule.get("Name")
             if decision is None:
@@ -179,12 +210,12 @@ class ExoEngine(object):
                 continue
             before.append({"Name": name, "State": rule.get("State")})
             if state == "absent":
-                findings.append(self._rule_finding(rule, match, planned("removed", self.check_mode)))
+                findings.append(self._acted_rule(rule, match, planned("removed", self.check_mode), state))
                 removed.append({"kind": KINDS["rule"], "object": name, "properties": rule})
                 writes.append(("remove", name))
             else:
-                findings.append(self._rule_finding(rule, match, planned("disabled", self.check_mode),
-                                                   after={"State": "Disabled"}))
+                findings.append(self._acted_rule(rule, match, planned("disabled", self.check_mode), state,
+                                                 after={"State": "Disabled"}))
                 after.append({"Name": name, "State": "Disabled"})
                 writes.append(("disable", name))
         if not self.check_mode:
@@ -202,6 +233,8 @@ class ExoEngine(object):
         findings, removed, steps = [], [], []
         before = {"outbound_connectors": [], "inbound_connectors": [], "transport_rules": []}
         after = {"outbound_connectors": [], "inbound_connectors": [], "transport_rules": []}
+        if "inbound" in directions:
+            before["connection_filter"], after["connection_filter"] = [], []
         for side in directions:
             noun = NOUNS[side]
             items = self._read("%s connectors" % side, self.client.list, noun)
@@ -243,15 +276,60 @@ class ExoEngine(object):
                 rule_steps = self._rules_through(targets, findings, before, after)
                 # Rules go first: Exchange refuses to disable or remove a connector an enabled rule routes through.
                 steps = rule_steps + steps
+        if "inbound" in directions:
+            # Last: while mxHero still relays mail in, its allow list entry keeps that mail out of spam filtering.
+            steps.extend(self._optional("connection filter policies", self._allow_list,
+                                        findings, removed, before, after))
         if not self.check_mode:
-            for verb, noun, name in steps:
+            for step in steps:
+                verb, noun, name = step[:3]
                 if noun == RULE:
                     self._disable_rule(name)
+                elif noun == FILTER:
+                    self._remove_allowed(name, step[3])
                 elif verb == "remove":
                     self._remove(noun, name)
                 else:
                     self._disable_connector(noun, name)
         return dict(findings=findings, removed=removed, changed=bool(steps), before=before, after=after)
+
+    def _allow_list(self, findings, removed, before, after):
+        """Plan removing mxHero's own addresses from every connection filter policy's IP allow list.
+
+        Only entries that are mxHero addresses go (a wider network that merely contains one stays, reported,
+        unless match_cidrs); everything else in the list is left as it is.
+        """
+        steps = []
+        for policy in self.client.list(FILTER):
+            name = policy.get("Name")
+            entries = as_list(policy.get("IPAllowList"))
+            gone = [e for e in entries if self.fp.ip(e)]
+            keep = [e for e in entries if e not in gone]
+            for entry in entries:
+                obj = "%s: %s" % (name, entry)
+                if entry in gone:
+                    findings.append(finding(
+                        PLATFORM, KINDS["filter"], obj, ["IPAllowList: %s" % self.fp.ip(entry)],
+                        planned("removed", self.check_mode), before={"Identity": name, "IPAllowList": entries},
+                        after={"Identity": name, "IPAllowList": keep}))
+                    removed.append({"kind": KINDS["filter"], "object": obj,
+                                    "properties": {"Identity": name, "IPAllowList": [entry]}})
+                elif self.fp.ip_overlap(entry):
+                    findings.append(finding(
+                        PLATFORM, KINDS["filter"], obj, ["IPAllowList: %s" % self.fp.ip_overlap(entry)], "reported",
+                        before={"Identity": name, "IPAllowList": entries},
+                        why=_why_reported_overlap(), manual_steps=_manual_allow(name, entry)))
+            if gone:
+                before["connection_filter"].append({"Name": name, "IPAllowList": entries})
+                after["connection_filter"].append({"Name": name, "IPAllowList": keep})
+                steps.append(("remove", FILTER, name, gone))
+        return steps
+
+    def _remove_allowed(self, name, entries):
+        wanted = set(e.strip().lower() for e in entries)
+        self._write(FILTER, name, "removed %s from the IP allow list of %s '%s'" % (", ".join(entries), FILTER, name),
+                    lambda: self.client.remove_values(FILTER, name, "IPAllowList", entries),
+                    check=lambda o: not wanted & set(str(e).strip().lower() for e in as_list(o.get("IPAllowList"))))
 
     def _rules_through(self, connectors, findings, before, after):
         """Disable enabled rules that route through connectors about to go (they route to mxHero too)."""
@@ -263,8 +341,8 @@ class ExoEngine(object):
             if target not in names or str(rule.get("State")).lower() == "disabled":
                 continue
             match = match_rule(self.fp, rule, names)
-            findings.append(self._rule_finding(
-                rule, match, planned("disabled", self.check_mode), after={"State": "Disabled"},
+            findings.append(self._acted_rule(
+                rule, match, planned("disabled", self.check_mode), "disabled", after={"State": "Disabled"},
                 why="routes through connector '%s', which this task changes; Exchange refuses to disable or "
                     "remove a connector that an enabled rule routes through" % rule.get("RouteMessageOutboundConnector")))
             before["transport_rules"].append({"Name": rule.get("Name"), "State": rule.get("State")})
@@ -286,9 +364,9 @@ class ExoEngine(object):
                 self._info_finding(findings, "inbound", conn, match_inbound(self.fp, conn))
         if "rules" in checks:
             rules = self._read("transport rules", self.client.list, RULE)
-            mx = self._mx_outbound(outbound)
+            mx, shared = self._mx_outbound(outbound)
             for rule in sorted(rules, key=lambda r: r.get("Priority", 0)):
-                match = match_rule(self.fp, rule, mx)
+                match = match_rule(self.fp, rule, mx, shared)
                 if match.decision == "manual":
                     findings.append(self._rule_finding(rule, match, "manual",
                                                        manual_steps=self._manual_rule(rule, match)))
@@ -310,19 +388,19 @@ class ExoEngine(object):
         elif match.decision:
             findings.append(self._conn_finding(side, conn, match, "reported", why=_why_info(match, conn, side)))
 
-    def _optional(self, what, func):
+    def _optional(self, what, func, *args):
         """Reading these needs more roles than the rest; a refusal is a warning, not a failure."""
         try:
-            return func()
+            return func(*args)
         except ExoAuthError as err:
             if err.status == 403:
-                self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+                self.warn("%s: cannot read %s: %s" % (self.label, what, err))
                 return []
             raise self._fail(what, err)
         except ExoError as err:
             if err.transient:
                 raise self._fail(what, err)
-            self.warnings.append("%s: cannot read %s: %s" % (self.label, what, err))
+            self.warn("%s: cannot read %s: %s" % (self.label, what, err))
             return []
 
     def _arc_findings(self):
@@ -345,18 +423,18 @@ class ExoEngine(object):
 
     def _filter_findings(self):
         out = []
-        for policy in self.client.list("HostedConnectionFilterPolicy"):
+        for policy in self.client.list(FILTER):
             for entry in as_list(policy.get("IPAllowList")):
-                evidence = self.fp.ip(entry) or self.fp.ip_overlap(entry)
+                exact = self.fp.ip(entry)
+                evidence = exact or self.fp.ip_overlap(entry)
                 if evidence:
                     out.append(finding(
-                        PLATFORM, "connection_filter_allow_ip", "%s: %s" % (policy.get("Name"), entry),
+                        PLATFORM, KINDS["filter"], "%s: %s" % (policy.get("Name"), entry),
                         ["IPAllowList: %s" % evidence], "reported",
-                        before={"IPAllowList": policy.get("IPAllowList")}, why="read only: an allow list entry "
-                        "does not route mail",
-                        manual_steps="Microsoft Defender portal > Policies & rules > Threat policies > Anti-spam > "
-                                     "Connection filter policy (%s) > Always allow messages from these IP addresses: "
-                                     "remove %s" % (policy.get("Name"), entry)))
+                        before={"Identity": policy.get("Name"), "IPAllowList": policy.get("IPAllowList")},
+                        why="exo_connector (direction inbound or both) removes it" if exact
+                        else _why_reported_overlap(),
+                        manual_steps=_manual_allow(policy.get("Name"), entry)))
         return out
 
     def _journal_findings(self):
@@ -373,10 +451,20 @@ class ExoEngine(object):
         return out
 
 
+def _why_reported_overlap():
+    return ("a network wider than one mxHero address; it may hold other senders too (set match_cidrs to treat "
+            "it as mxHero's)")
+
+
+def _manual_allow(policy, entry):
+    return ("Microsoft Defender portal > Policies & rules > Threat policies > Anti-spam > Connection filter policy "
+            "(%s) > Always allow messages from these IP addresses: remove %s (or Set-HostedConnectionFilterPolicy "
+            "-Identity '%s' -IPAllowList @{Remove='%s'})" % (policy, entry, policy, entry))
+
+
 def _why_reported(match):
     if match.overlap:
-        return ("a network wider than one mxHero address; it may hold other senders too (set match_cidrs to treat "
-                "it as mxHero's)")
+        return _why_reported_overlap()
     return "only the name matches; its content does not reference mxHero"
 
 

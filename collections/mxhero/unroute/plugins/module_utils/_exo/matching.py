@@ -25,6 +25,21 @@ INBOUND_SUMMARY = ("Name", "Enabled", "ConnectorType", "SenderDomains", "SenderI
                    "TlsSenderCertificateName", "RequireTls", "RestrictDomainsToIPAddresses", "EFSkipIPs")
 
 
+# Transport rule actions (New-TransportRule); the rest of a rule's keys are conditions, exceptions or bookkeeping.
+RULE_ACTIONS = ("AddManagerAsRecipientType", "AddToRecipients", "ApplyClassification", "ApplyHtmlDisclaimerText",
+                "ApplyOME", "ApplyRightsProtectionTemplate", "BlindCopyTo", "CopyTo", "DeleteMessage",
+                "GenerateIncidentReport", "GenerateNotification", "ModerateMessageByManager", "ModerateMessageByUser",
+                "NotifySender", "PrependSubject", "Quarantine", "RedirectMessageTo", "RejectMessageReasonText",
+                "RemoveHeader", "RemoveOME", "RemoveOMEv2", "RemoveRMSAttachmentEncryption",
+                "RouteMessageOutboundConnector", "SetHeaderName", "SetSCL", "SmtpRejectMessageRejectText")
+# Settings of an action above, shown with it rather than as actions of their own.
+_ACTION_DETAILS = frozenset(("applyhtmldisclaimerlocation", "applyhtmldisclaimerfallbackaction", "setheadervalue",
+                             "routemessageoutboundrequiretls", "incidentreportcontent",
+                             "rejectmessageenhancedstatuscode", "smtprejectmessagerejectstatuscode",
+                             "applyrightsprotectioncustomizationtemplate", "setauditseverity", "stopruleprocessing"))
+_ACTION_KEYS = frozenset(a.lower() for a in RULE_ACTIONS) | _ACTION_DETAILS
+
+
 class Match(object):
     def __init__(self):
         self.strong = []      # content evidence that makes the object mxHero's
@@ -33,6 +48,8 @@ class Match(object):
         self.weak = []        # name only
         self.others = []      # non-mxHero values sharing a list with mxHero ones
         self.fields = []      # keys that held evidence (for the finding's "before")
+        self.shared = None    # name of a partner-shared connector the rule routes through
+        self.partners = []    # that connector's other smart hosts
 
     def add(self, bucket, key, evidence):
         target = getattr(self, bucket)
@@ -109,9 +126,15 @@ def match_inbound(fp, conn):
     return match
 
 
-def match_rule(fp, rule, mx_connectors):
-    """``mx_connectors``: lower-case outbound connector name -> evidence, for connectors that are mxHero's."""
+def match_rule(fp, rule, mx_connectors, shared_connectors=None):
+    """``mx_connectors``: lower-case outbound connector name -> evidence, for connectors that are mxHero's.
+
+    ``shared_connectors``: lower-case name -> (evidence, partner smart hosts) for connectors that send to
+    mxHero *and* to partners. A rule routing through one is left to a person, like the connector itself:
+    switching it off would stop the partner's mail too.
+    """
     match = Match()
+    shared = shared_connectors or {}
     for key, value in sorted(rule.items()):
         low = key.lower()
         if low in _RULE_SKIP:
@@ -122,6 +145,13 @@ def match_rule(fp, rule, mx_connectors):
             target = str(value or "").lower()
             if target and target in mx_connectors:
                 match.add("strong", key, "routes through connector '%s' (%s)" % (value, mx_connectors[target]))
+            elif target and target in shared:
+                evidence, partners = shared[target]
+                match.add("strong", key, "routes through connector '%s' (%s), which also sends to %s"
+                          % (value, evidence, ", ".join(partners)))
+                match.others.append("connector '%s' also sends to %s" % (value, ", ".join(partners)))
+                match.shared = value
+                match.partners = list(partners)
             continue
         if "header" in low:
             for item in as_list(value):
@@ -138,6 +168,38 @@ def match_rule(fp, rule, mx_connectors):
     if fp.name(rule.get("Name")):
         match.add("weak", None, fp.name(rule.get("Name")))
     return match
+
+
+def other_actions(rule, match):
+    """The rule's actions that are not mxHero's, when switching the rule off would stop them for other mail.
+
+    When mxHero evidence sits in a condition (mxHero IPs, an X-mxHero- header), the rule only ever acts on
+    mail that passed through mxHero, which unrouting ends anyway: nothing else is lost.
+    """
+    fields = set(f.lower() for f in match.fields)
+    if any(f not in _ACTION_KEYS and not f.startswith("exceptif") for f in fields):
+        return []
+    out = []
+    for name in RULE_ACTIONS:
+        value = rule.get(name)
+        # SetSCL 0 is an action; False, None and empty values are not.
+        if name.lower() in fields or value is None or value is False or value in ("", []):
+            continue
+        if name == "SetHeaderName":
+            out.append("SetHeaderName %s: %s" % (value, rule.get("SetHeaderValue") or ""))
+        elif value is True:
+            out.append(name)
+        elif isinstance(value, (int, float)):
+            out.append("%s %s" % (name, value))
+        else:
+            shown = ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+            out.append("%s %s" % (name, _short(shown)))
+    return out
+
+
+def _short(text, limit=60):
+    text = " ".join(str(text).split())
+    return "'%s'" % (text if len(text) <= limit else text[:limit - 3] + "...")
 
 
 def summary(obj, keys, extra=()):

@@ -42,7 +42,7 @@ def _label(params):
     return params.get("domain") or params["tenant_id"]
 
 
-def build_engine(params, check_mode):
+def build_engine(params, check_mode, warn=None):
     """Engine for the parameters; raises UnrouteError (one clear line) on bad input."""
     if not exo_client.HAS_DEPS:
         missing = missing_required_lib("msal and requests")
@@ -61,23 +61,21 @@ def build_engine(params, check_mode):
             authority_host=params["authority_host"], api_endpoint=params["api_endpoint"],
             ca_path=params.get("ca_path"), validate_certs=params["validate_certs"], timeout=params["timeout"])
     except exo_client.ExoError as err:
-        raise UnrouteError(_label(params), "app %s" % params["client_id"], str(err),
+        raise UnrouteError(_label(params), "tenant %s, app %s" % (params["tenant_id"], params["client_id"]), str(err),
                            "check certificate_path and certificate_password")
-    return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode)
+    return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode, warn=warn)
 
 
 def execute(params, ctx, action):
     """Run ``action(engine)``; the runner shapes the result and scrubs the tokens the client declares."""
     engine = None
     try:
-        engine = build_engine(params, ctx.check_mode)
+        engine = build_engine(params, ctx.check_mode, warn=ctx.warn)
         outcome = action(engine)
     finally:
         if engine is not None:
             for value in engine.client.secret_values():
                 ctx.secret(value)
-    for text in engine.warnings:
-        ctx.warn(text)
     return outcome
 
 

@@ -1,8 +1,8 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The only code that speaks Google's wire: OAuth credentials, the Cloud Identity
-Policy API and the Directory API's ``orgunits`` (through google-api-python-client) and the
-legacy Admin Settings API
+Policy API, the Directory API's ``orgunits``, ``users`` and ``tokens`` and the Reports API's admin
+activity log (through google-api-python-client), and the legacy Admin Settings API
 ``email/gateway`` Atom resource (through google-auth's AuthorizedSession).
 
 Knows nothing of Ansible. Every failure leaves as one UnrouteError naming the
@@ -37,6 +37,13 @@ SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
 SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
 SCOPE_ORGUNIT_RO = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly"
+SCOPE_USER_RO = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+SCOPE_USER_SECURITY = "https://www.googleapis.com/auth/admin.directory.user.security"
+SCOPE_AUDIT_RO = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
+# The narrowest scope sendAs.list accepts that does not also open every message (gmail.readonly would).
+SCOPE_GMAIL_SETTINGS = "https://www.googleapis.com/auth/gmail.settings.basic"
+# What users.list asks Google for: only what the grants engine uses (partial response).
+USER_FIELDS = "nextPageToken,users(id,primaryEmail,suspended,isAdmin)"
 DEFAULT_ADMIN_SETTINGS_ENDPOINT = "https://apps-apis.google.com/"
 ATOM = "http://www.w3.org/2005/Atom"
 APPS = "http://schemas.google.com/apps/2006"
@@ -57,6 +64,10 @@ class NotPermitted(Exception):
     """A read Google refused for want of a scope, delegation or role; the text says what to grant."""
 
 
+class NoMailbox(Exception):
+    """The user has no Gmail mailbox to read (no licence, suspended, or unknown to the token endpoint)."""
+
+
 class GoogleClient(object):
     def __init__(self, domain, credentials_file=None, credentials_data=None, subject=None, access_token=None,
                  scopes=(), api_endpoint=None, admin_settings_endpoint=None, ca_file=None, timeout=30,
@@ -75,7 +86,8 @@ class GoogleClient(object):
         self._access_token = access_token
         self._creds = None
         self._service = None
-        self._directory = None
+        self._admin = {}
+        self._gmail = None
         self._session = None
         if credentials_data:
             self._info = self._parse_json(credentials_data, "credentials_data")
@@ -214,7 +226,7 @@ class GoogleClient(object):
         except RetryExhausted as err:
             if getattr(err.last, "unknown_outcome", False):
                 raise UnrouteError(self.domain, what, "the write may or may not have been applied (%s)" % err,
-                                   "run again: the module re-reads the policies first")
+                                   "run again: the module reads the current state first")
             raise UnrouteError(self.domain, what, "Google kept failing: %s" % err, "try again later")
         except HttpError as err:
             raise (http_error or self._http_error)(what, err)
@@ -276,18 +288,19 @@ class GoogleClient(object):
         return op
 
     # -- Directory API orgunits (names for manual steps) --------------------------------------
-    def _directory_credentials(self):
-        """Credentials for the org unit read alone: a token of its own, so that a delegation or consent
-        without this scope costs only the org unit names, never the run."""
+    def _scoped_credentials(self, scopes):
+        """Credentials for ``scopes`` alone: a token of its own, so that a delegation or consent without
+        these scopes costs only what needs them (NotPermitted names the scope to grant), never the run."""
         info = self._info
         if info is None:
             return self.credentials()
+        scopes = list(scopes)
         try:
             if info["type"] == "service_account":
-                creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_ORGUNIT_RO],
+                creds = service_account.Credentials.from_service_account_info(info, scopes=scopes,
                                                                               subject=self.subject)
             else:
-                creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=[SCOPE_ORGUNIT_RO])
+                creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=scopes)
                 if self.token_uri:
                     creds = creds.with_token_uri(self.token_uri)
         except (ValueError, KeyError) as err:
@@ -299,35 +312,39 @@ class GoogleClient(object):
             text = scrub(err.args[0] if err.args else err, self._secrets)
             if text.startswith("unauthorized_client"):
                 raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
-                                   "add it in %s" % (SCOPE_ORGUNIT_RO, info.get("client_id"), DWD_PATH))
+                                   "add it in %s" % (", ".join(scopes), info.get("client_id"), DWD_PATH))
             if text.startswith("invalid_scope"):
                 raise NotPermitted("the authorized user did not consent to %s; sign in again with that scope"
-                                   % SCOPE_ORGUNIT_RO)
+                                   % ", ".join(scopes))
             raise self._refresh_error(err)
         except auth_exceptions.TransportError as err:
             raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
         return creds
 
-    def _org_units_api(self):
-        if self._directory is None:
-            creds = self._directory_credentials()
+    def _admin_api(self, version, scopes):
+        """The Admin SDK ``version`` (directory_v1, reports_v1) with a token for ``scopes`` alone."""
+        key = (version, tuple(scopes))
+        if key not in self._admin:
+            creds = self._scoped_credentials(scopes)
             http = httplib2.Http(ca_certs=self.ca_file, timeout=self.timeout) if self.ca_file \
                 else httplib2.Http(timeout=self.timeout)
-            # The emulator and Google's own front end both serve the Directory API under the root the
-            # Policy API uses (the discovery document's servicePath is empty; paths start admin/...).
             options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
-            self._directory = build("admin", "directory_v1", http=google_auth_httplib2.AuthorizedHttp(creds, http=http),
-                                    static_discovery=True, cache_discovery=False, client_options=options)
-        return self._directory.orgunits()
+            self._admin[key] = build("admin", version, http=google_auth_httplib2.AuthorizedHttp(creds, http=http),
+                                     static_discovery=True, cache_discovery=False, client_options=options)
+        return self._admin[key]
 
-    def _directory_error(self, what, err):
+    def _org_units_api(self):
+        # The emulator and Google's own front end both serve the Directory API under the root the
+        # Policy API uses (the discovery document's servicePath is empty; paths start admin/...).
+        return self._admin_api("directory_v1", [SCOPE_ORGUNIT_RO]).orgunits()
+
+    def _directory_error(self, what, err, scope=SCOPE_ORGUNIT_RO, role="read organisational units"):
         status = int(err.resp.status)
         message = scrub(_google_message(err), self._secrets)
         if status == 403 and _google_reason(err) == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
-            return NotPermitted("the token lacks %s; grant it to the client (%s)" % (SCOPE_ORGUNIT_RO, DWD_PATH))
+            return NotPermitted("the token lacks %s; grant it to the client (%s)" % (scope, DWD_PATH))
         if status in (401, 403):
-            return NotPermitted("HTTP %d %s; act as an administrator allowed to read organisational units"
-                                % (status, message.strip()))
+            return NotPermitted("HTTP %d %s; act as an administrator allowed to %s" % (status, message.strip(), role))
         return UnrouteError(self.domain, what, "HTTP %d: %s" % (status, message), None)
 
     def list_org_units(self, customer):
@@ -335,6 +352,116 @@ class GoogleClient(object):
         what = "organisational units (Directory API)"
         request = self._org_units_api().list(customerId=customer, orgUnitPath="/", type="allIncludingParent")
         return self._execute(what, request, http_error=self._directory_error).get("organizationUnits") or []
+
+    # -- Directory API users and their OAuth grants (tokens) ------------------------------------
+    def _users_error(self, what, err):
+        return self._directory_error(what, err, SCOPE_USER_RO, "list users")
+
+    def _tokens_error(self, what, err):
+        if int(err.resp.status) == 404:
+            return LookupError(what)
+        return self._directory_error(what, err, SCOPE_USER_SECURITY, "manage users' security settings")
+
+    def list_users(self, customer, limit=None):
+        """Every user of ``customer`` (id, primaryEmail, suspended, isAdmin), all pages; stops and returns
+        ``limit + 1`` users as soon as there are more than ``limit``."""
+        users_api = self._admin_api("directory_v1", [SCOPE_USER_RO]).users()
+        out, token = [], None
+        while True:
+            kwargs = {"customer": customer, "maxResults": 500, "orderBy": "email", "fields": USER_FIELDS}
+            if token:
+                kwargs["pageToken"] = token
+            page = self._execute("users (Directory API)", users_api.list(**kwargs), http_error=self._users_error)
+            out.extend(page.get("users") or [])
+            token = page.get("nextPageToken")
+            if not token or (limit is not None and len(out) > limit):
+                return out
+
+    def list_tokens(self, user_key):
+        """The OAuth grants ``user_key`` gave third-party apps; None when Google no longer knows the user."""
+        api = self._admin_api("directory_v1", [SCOPE_USER_SECURITY]).tokens()
+        try:
+            return self._execute("OAuth grants of %s" % user_key, api.list(userKey=user_key),
+                                 http_error=self._tokens_error).get("items") or []
+        except LookupError:
+            return None
+
+    def delete_token(self, user_key, client_id):
+        """Revoke every token ``user_key`` issued to ``client_id``; False when there was none any more."""
+        api = self._admin_api("directory_v1", [SCOPE_USER_SECURITY]).tokens()
+        try:
+            self._execute("OAuth grant of %s to %s" % (user_key, client_id),
+                          api.delete(userKey=user_key, clientId=client_id), write=True, http_error=self._tokens_error)
+        except LookupError:
+            return False
+        return True
+
+    # -- Gmail API: a user's send-as addresses (domain-wide delegation, one token per user) --------
+    def _mailbox_credentials(self, email):
+        info = self._info
+        if info is None or info.get("type") != "service_account":
+            raise NotPermitted("reading other users' send-as addresses needs a service-account key with domain-wide "
+                               "delegation (an access token or authorized-user file acts for one mailbox only)")
+        creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_GMAIL_SETTINGS],
+                                                                      subject=email)
+        try:
+            creds.refresh(Request(self._http_session()))
+        except auth_exceptions.RefreshError as err:
+            text = scrub(err.args[0] if err.args else err, self._secrets)
+            if text.startswith("unauthorized_client"):
+                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
+                                   "add it in %s" % (SCOPE_GMAIL_SETTINGS, info.get("client_id"), DWD_PATH))
+            if text.startswith("invalid_grant"):
+                raise NoMailbox(_short(text))
+            raise self._refresh_error(err)
+        except auth_exceptions.TransportError as err:
+            raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
+        return creds
+
+    def _gmail_error(self, what, err):
+        status = int(err.resp.status)
+        message = scrub(_google_message(err), self._secrets)
+        if (status == 400 and "failedPrecondition" in str(err.content)) or status == 404:
+            return NoMailbox(message.strip())
+        if status == 403 and _google_reason(err) == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
+            return NotPermitted("the token lacks %s; grant it to the client (%s)" % (SCOPE_GMAIL_SETTINGS, DWD_PATH))
+        return UnrouteError(self.domain, what, "HTTP %d: %s" % (status, message), None)
+
+    def list_send_as(self, email):
+        """The send-as addresses of ``email``'s mailbox (Gmail API, acting as that user)."""
+        creds = self._mailbox_credentials(email)
+        base = httplib2.Http(ca_certs=self.ca_file, timeout=self.timeout) if self.ca_file \
+            else httplib2.Http(timeout=self.timeout)
+        if self._gmail is None:
+            # Built once: only the credentials change from one mailbox to the next.
+            options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
+            self._gmail = build("gmail", "v1", http=google_auth_httplib2.AuthorizedHttp(creds, http=base),
+                                static_discovery=True, cache_discovery=False, client_options=options)
+        request = self._gmail.users().settings().sendAs().list(userId="me")
+        request.http = google_auth_httplib2.AuthorizedHttp(creds, http=base)
+        return self._execute("send-as addresses of %s (Gmail API)" % email, request,
+                             http_error=self._gmail_error).get("sendAs") or []
+
+    # -- Reports API: the admin activity log ----------------------------------------------------
+    def _reports_error(self, what, err):
+        return self._directory_error(what, err, SCOPE_AUDIT_RO, "read the admin audit log (Reports)")
+
+    def list_admin_activities(self, customer, event_name):
+        """Every admin-log activity named ``event_name`` Google still keeps, newest first, all pages."""
+        api = self._admin_api("reports_v1", [SCOPE_AUDIT_RO]).activities()
+        out, token = [], None
+        while True:
+            kwargs = {"userKey": "all", "applicationName": "admin", "eventName": event_name, "maxResults": 1000}
+            if customer and customer != "my_customer":
+                kwargs["customerId"] = customer
+            if token:
+                kwargs["pageToken"] = token
+            page = self._execute("admin audit log (Reports API %s)" % event_name, api.list(**kwargs),
+                                 http_error=self._reports_error)
+            out.extend(page.get("items") or [])
+            token = page.get("nextPageToken")
+            if not token:
+                return out
 
     # -- legacy Admin Settings API ------------------------------------------------------
     def _legacy(self):

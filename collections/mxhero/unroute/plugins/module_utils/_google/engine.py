@@ -17,6 +17,7 @@ import copy
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params, normalize_host
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import audit
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 
@@ -174,7 +175,7 @@ def _manual_steps(plan, target):
 
 # -- the run ---------------------------------------------------------------------------
 class Run(object):
-    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True):
+    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
         self.params = params
         self.domain = params["domain"]
         self.check_mode = check_mode
@@ -189,7 +190,9 @@ class Run(object):
         self.findings = []
         self.removed = []
         self.manual = []
+        # The runner's warn callback; without one (info, unit tests) warnings are kept and returned.
         self.warnings = []
+        self.warn = warn or self.warnings.append
         self.before = {}
         self.after = {}
         self.changed = False
@@ -234,8 +237,8 @@ class Run(object):
         except UnrouteError as err:
             raise self._with_partial(err)
         if self.params.get("gateway_verified"):
-            self.warnings.append("%s: the outbound gateway was not checked: gateway_verified says a person did it"
-                                 % self.domain)
+            self.warn("%s: the outbound gateway was not checked: gateway_verified says a person did it"
+                      % self.domain)
         else:
             self._gateway_manual()
 
@@ -253,8 +256,8 @@ class Run(object):
                 uid = str(unit.get("orgUnitId") or "")
                 self._org_units["orgUnits/" + (uid[3:] if uid.startswith("id:") else uid)] = unit
         if self._org_units_note:
-            self.warnings.append("%s: organisational units are named by id only, because their paths could not be "
-                                 "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
+            self.warn("%s: organisational units are named by id only, because their paths could not be "
+                      "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
 
     def _target(self, policy):
         """Where a policy applies, as a person finds it: org unit path with its id in brackets, or group."""
@@ -327,8 +330,8 @@ class Run(object):
         again = plan_policy(fresh, self.fp, mutable)
         if again is None or again["mode"] != "change":
             # Someone changed it between list and write: report what is there now, touch nothing.
-            self.warnings.append("%s: policy %s changed while this run read it; not modified, run again"
-                                 % (self.domain, name))
+            self.warn("%s: policy %s changed while this run read it; not modified, run again"
+                      % (self.domain, name))
             if again is not None:
                 again.update(target=plan["target"], object=plan["object"])
                 self._main_finding(again)
@@ -341,8 +344,8 @@ class Run(object):
             plan["mode"] = "manual"
             plan["why"] = ("Google answered that %s cannot be changed through the API (%s); nothing was changed"
                            % (plan["type"], err))
-            self.warnings.append("%s: %s is listed in mutable_setting_types but Google refused the change; "
-                                 "it is left as a manual action" % (self.domain, plan["type"]))
+            self.warn("%s: %s is listed in mutable_setting_types but Google refused the change; "
+                      "it is left as a manual action" % (self.domain, plan["type"]))
             self._main_finding(plan)
             return False
         except UnrouteError as err:
@@ -362,20 +365,49 @@ class Run(object):
         cause = "%s (already done before this error: %s)" % (err.cause, "; ".join(self.done))
         return UnrouteError(err.domain, err.obj, cause, err.fix, partial=list(self.done))
 
+    def _audit_evidence(self):
+        """What the admin audit log says about mxHero in email settings, or None when audit_log is off."""
+        if not self.params.get("audit_log", True):
+            return None
+        events = []
+        try:
+            for name in audit.EVENT_NAMES:
+                events.extend(self.client.list_admin_activities(self.customer, name))
+        except client_mod.NotPermitted as err:
+            why = str(err)
+        except UnrouteError as err:
+            why = err.cause + ("; " + err.fix if err.fix else "")
+        else:
+            return audit.evidence(events, self.fp)
+        self.warn("%s: the outbound gateway's manual action carries no audit-log evidence, because the "
+                  "admin audit log (Reports API) could not be read: %s" % (self.domain, why))
+        return audit.unreadable(why)
+
     def _gateway_manual(self):
         obj = "Gmail outbound gateway of %s (top-level organisation)" % self.domain
         steps = gateway_steps(self.domain, self.fp)
         evidence = ["not readable: %s; mxHero set it to one of %s" % (GATEWAY_WHY, ", ".join(SEED_HOSTS))]
-        self.findings.append(finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps,
-                                     why=GATEWAY_WHY))
+        known = self._audit_evidence()
+        if known is not None:
+            # What the log shows comes first: across hundreds of tenants it says which console visits matter.
+            steps = "Admin audit log: %s. %s" % (known["text"], steps)
+            evidence.append("admin audit log: %s" % known["text"])
+            self.extra["gateway_evidence"] = known
+        item = finding("google", "outbound_gateway", obj, evidence, "manual", manual_steps=steps, why=GATEWAY_WHY)
+        if known is not None:
+            item["audit_log"] = {"state": known["state"], "rank": known["rank"], "events": known["events"]}
+        self.findings.append(item)
         self._manual(obj, settings.GATEWAY_PLACE, steps, GATEWAY_WHY + "; set gateway_verified once a person "
                      "has checked it")
+        if known is not None:
+            self.manual[-1]["evidence"] = known["text"]
+            self.manual[-1]["audit_log"] = known["state"]
 
     # -- admin_settings backend ---------------------------------------------------------
     def _admin_settings(self):
-        self.warnings.append("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
-                             "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
-                             "policy for the other Gmail settings" % self.domain)
+        self.warn("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
+                  "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
+                  "policy for the other Gmail settings" % self.domain)
         current = self.client.get_gateway()
         self.extra["gateway_readable"] = True
         self.extra["outbound_gateway"] = dict(current)
@@ -411,8 +443,8 @@ class Run(object):
                              "smtpMode": current.get("smtpMode")})
 
 
-def run(params, check_mode=False, diff_mode=False, client=None):
-    return Run(params, check_mode, diff_mode, client).run()
+def run(params, check_mode=False, diff_mode=False, client=None, warn=None):
+    return Run(params, check_mode, diff_mode, client, warn=warn).run()
 
 
 def info(params, client=None):

@@ -1,6 +1,6 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What google_gateway and google_info share: argument spec, constraints, and their ``execute``."""
+"""What the Google modules share: argument spec, constraints, and their ``execute``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import grants
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import send_as
 from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
@@ -45,7 +47,7 @@ def _require_libraries(params):
 
 def execute_gateway(params, ctx):
     _require_libraries(params)
-    result = engine.run(params, ctx.check_mode, ctx.diff_mode)
+    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
         if msg:
@@ -56,7 +58,48 @@ def execute_gateway(params, ctx):
 
 def execute_info(params, ctx):
     _require_libraries(params)
-    return engine.info(params)
+    result = engine.info(params)
+    if params.get("app_grants"):
+        _info_grants(params, result)
+    return result
+
+
+def _info_grants(params, result):
+    """google_info's read-only look at mxHero's OAuth grants; a refusal is a caution, not a failure."""
+    try:
+        found = grants_run(params, check_mode=True, diff_mode=False, apply=False)
+    except UnrouteError as err:
+        result["warnings"].append("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
+                                  + ("; " + err.fix if err.fix else "")))
+        return
+    result["findings"].extend(found["findings"])
+    result["manual_actions"].extend(found["manual_actions"])
+    result["warnings"].extend(found["warnings"])
+    result["oauth_grants"] = list(found["removed"])
+    result["users_read"] = found["users_read"]
+
+
+def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=None, warn=None):
+    client = client or engine.make_client(params, [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY])
+    return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply, warn=warn).run()
+
+
+def execute_app_grants(params, ctx):
+    _require_libraries(params)
+    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
+
+
+def execute_send_as(params, ctx):
+    _require_libraries(params)
+    client = engine.make_client(params, [client_mod.SCOPE_USER_RO])
+    return send_as.SendAsRun(params, client).run()
 
 
 ARGSPEC = ArgSpec(google_argument_spec(), **CONSTRAINTS)
+# Reading the admin audit log for evidence about the outbound gateway (google_gateway, google_info).
+AUDIT_OPTIONS = dict(audit_log=dict(type="bool", default=True))
+GRANT_OPTIONS = dict(
+    client_ids=dict(type="list", elements="str", default=[]),
+    max_users=dict(type="int", default=5000),
+    app_access_steps=dict(type="str", default="when_found", choices=["when_found", "always", "never"]),
+)

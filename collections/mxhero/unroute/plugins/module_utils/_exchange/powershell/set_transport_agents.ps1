@@ -13,6 +13,11 @@ $windowsService = @{
     MailboxSubmission = 'MSExchangeSubmission'
     MailboxDelivery = 'MSExchangeDelivery'
 }
+# A restart owed is noted here before each change and cleared once the service
+# restarted, so a run after a failed (or skipped) restart still knows it is owed:
+# Get-TransportAgent shows the configuration, not what the running service loaded.
+$markerKey = 'HKLM:\SOFTWARE\mxhero-unroute'
+$marked = @()
 $results = @()
 $touched = @()
 $failure = $null
@@ -33,6 +38,14 @@ foreach ($op in @($In.operations)) {
         }
         $before = @{ enabled = [bool]$agent.Enabled; priority = [int]$agent.Priority }
         $changed = $false
+        $restartName = $windowsService[$service]
+        if (([bool]$agent.Enabled -or $op.action -eq 'uninstall') -and ($marked -notcontains $restartName)) {
+            if (-not (Test-Path -Path $markerKey)) {
+                New-Item -Path $markerKey -Force | Out-Null
+            }
+            Set-ItemProperty -Path $markerKey -Name $restartName -Value ([DateTime]::UtcNow.ToString('o'))
+            $marked += $restartName
+        }
         if ([bool]$agent.Enabled) {
             Disable-TransportAgent -Identity $identity @scope -Confirm:$false
             $changed = $true
@@ -52,18 +65,36 @@ foreach ($op in @($In.operations)) {
 }
 
 $restarted = @()
+$known = @($windowsService.Values)
+# Markers the caller found satisfied (the service restarted since) are only cleared.
+foreach ($name in @($In.clear | Where-Object { $known -contains $_ })) {
+    Remove-ItemProperty -Path $markerKey -Name $name -ErrorAction SilentlyContinue
+}
 if ($In.restart) {
-    $names = @($touched | ForEach-Object { $windowsService[$_] } | Select-Object -Unique)
+    $names = @($touched | ForEach-Object { $windowsService[$_] })
+    $names += @($In.owed | Where-Object { $known -contains $_ })
+    $names = @($names | Select-Object -Unique)
     foreach ($name in $names) {
         try {
             Restart-Service -Name $name -Force
             $restarted += $name
+            if (Test-Path -Path $markerKey) {
+                Remove-ItemProperty -Path $markerKey -Name $name -ErrorAction SilentlyContinue
+            }
         } catch {
             if ($null -eq $failure) {
                 $failure = @{ object = $name; transport_service = $null; message = $_.Exception.Message }
             }
         }
     }
+}
+
+# Tidying the empty key must not hide the results of changes already made.
+try {
+    if ((Test-Path -Path $markerKey) -and @((Get-Item -Path $markerKey).GetValueNames()).Count -eq 0) {
+        Remove-Item -Path $markerKey
+    }
+} catch {
 }
 
 @{

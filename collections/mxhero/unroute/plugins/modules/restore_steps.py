@@ -1,0 +1,80 @@
+#!/usr/bin/python
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: restore_steps
+short_description: Say exactly how to put back what a run changed where no module restores it
+version_added: 0.2.0
+description:
+  - For one domain of a run record, returns a C(manual) finding with the exact step for every Google Workspace and
+    Exchange Server change the run made - the recorded C(New-SendConnector) or C(Install-TransportAgent) command,
+    C(Set-SendConnector -Enabled $true), the Gmail setting and the entries to add back, the outbound gateway value.
+  - What cannot be put back at all (a revoked OAuth grant, which needs the user's consent again) is C(reported) with why.
+  - Changes nothing; C(playbooks/restore.yml) runs it after M(mxhero.unroute.dns_restore) and M(mxhero.unroute.exo_restore).
+author:
+  - mxhero-unroute developers (@mxhero-unroute)
+extends_documentation_fragment:
+  - mxhero.unroute.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  domain:
+    description: The customer domain.
+    type: str
+    required: true
+  findings:
+    description: The domain's findings from the run record.
+    type: list
+    elements: dict
+    default: []
+  removed:
+    description: The domain's C(removed) list from the run record (recreate and reinstall commands, policies as read).
+    type: list
+    elements: dict
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: What a person must do to put back the Exchange and Google changes of this domain
+  mxhero.unroute.restore_steps:
+    domain: example.com
+    findings: "{{ entry.findings }}"
+    removed: "{{ entry.removed }}"
+"""
+
+RETURN = r"""
+findings:
+  description: One C(manual) finding (with C(manual_steps)) or C(reported) finding (not restorable, with C(why)) per change.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+from ansible_collections.mxhero.unroute.plugins.module_utils._restore_steps import steps
+
+ARGSPEC = _runner.ArgSpec(dict(
+    domain=dict(type="str", required=True),
+    findings=dict(type="list", elements="dict", default=[]),
+    removed=dict(type="list", elements="dict", default=[]),
+))
+
+
+def execute(params, ctx):
+    return dict(changed=False, findings=steps(params["findings"], params["removed"]))
+
+
+def main():
+    _runner.main(ARGSPEC, execute, name="mxhero.unroute.restore_steps")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Issue 14 (2): restore.yml puts back what a real run of the default estate changed. DNS and Microsoft 365
+return exactly to their state before the run (TTLs, TXT strings as split); Google Workspace and Exchange
+Server changes come back as exact manual steps; a second restore changes nothing; check mode writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import DEFAULT_ESTATE, ROOT
+
+pytestmark = pytest.mark.lab
+BIN = os.path.dirname(sys.executable)
+_VOLATILE = {"WhenChanged", "WhenCreated"}
+
+
+def _play(lab, reports, playbook, *extra):
+    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(reports))
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml"),
+                           str(ROOT / "playbooks" / playbook), "-e", "unroute_fail_on_error=false"] + list(extra),
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    newest = max(reports.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return newest, json.loads(newest.read_text())
+
+
+def _dns(lab):
+    """Every zone's records without the SOA (its serial counts every update, restores included), in lower case:
+    names compare case-insensitively, and name compression prints a suffix in the case of its first use."""
+    return {zone: sorted(line.lower() for line in lab.records(zone) if " IN SOA " not in line)
+            for zone in lab.dns["zones"]}
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return sorted((_clean(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    return value
+
+
+def _exo(lab):
+    tenants = lab.state()["exo"]["tenants"]
+    return {name: _clean({k: t[k] for k in ("transport_rules", "outbound_connectors", "inbound_connectors",
+                                            "connection_filter")}) for name, t in tenants.items()}
+
+
+def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_factory, tmp_path):
+    lab = lab_factory(DEFAULT_ESTATE)
+    dns_before, exo_before = _dns(lab), _exo(lab)
+    record_path, run = _play(lab, tmp_path / "run", "unroute.yml")
+    assert run["summary"]["changed"] >= 10
+    dns_after_run, exo_after_run = _dns(lab), _exo(lab)
+    assert dns_after_run != dns_before and exo_after_run != exo_before
+
+    _p, plan = _play(lab, tmp_path / "plan", "restore.yml", "-e", "unroute_record=%s" % record_path, "--check")
+    assert plan["run"]["mode"] == "restore" and plan["run"]["check_mode"] is True
+    assert _dns(lab) == dns_after_run and _exo(lab) == exo_after_run, "check mode wrote something"
+    planned = [f for d in plan["domains"] for f in d["findings"] if f["action"].startswith("would_")]
+    assert planned
+
+    restore_path, restored = _play(lab, tmp_path / "restore", "restore.yml", "-e", "unroute_record=%s" % record_path)
+    assert _dns(lab) == dns_before
+    assert _exo(lab) == exo_before
+    done = [f for d in restored["domains"] for f in d["findings"] if f["action"] in ("added", "removed", "enabled")]
+    # Check mode planned exactly what the restore then did.
+    as_done = {"would_add": "added", "would_remove": "removed", "would_enable": "enabled"}
+    assert sorted((f["object"], as_done[f["action"]]) for f in planned) == sorted((f["object"], f["action"]) for f in done)
+    html = restore_path.with_suffix(".html").read_text()
+    assert "mxHero unroute restore" in html
+
+    # What no module restores is listed with its exact step (or why it cannot come back).
+    by_domain = dict((d["domain"], d) for d in restored["domains"])
+    for domain in run["domains"]:
+        if domain["platform"] not in ("google", "exchange"):
+            continue
+        changed = [f for f in domain["findings"] if f["platform"] in ("google", "exchange")
+                   and f["action"] in ("removed", "disabled", "changed")]
+        steps = [f for f in by_domain[domain["domain"]]["findings"] if f["action"] in ("manual", "reported")]
+        for item in changed:
+            assert any(s["object"] == item["object"] and (s.get("manual_steps") or s.get("why")) for s in steps), item
+    connector_steps = [f["manual_steps"] for d in restored["domains"] for f in d["findings"]
+                       if f["kind"] == "send_connector" and f["action"] == "manual"]
+    assert connector_steps and all("SendConnector" in s for s in connector_steps)
+
+    _p, again = _play(lab, tmp_path / "again", "restore.yml", "-e", "unroute_record=%s" % record_path)
+    assert not [f for d in again["domains"] for f in d["findings"]
+                if f["action"] in ("added", "removed", "enabled", "disabled", "changed")]
+    assert _dns(lab) == dns_before
+
+
+def test_restore_refuses_an_rrset_changed_since_the_run(lab_factory, tmp_path):
+    import dns.query
+    import dns.tsigkeyring
+    import dns.update
+    from unroute_lab.bind import zone_snapshot
+
+    lab = lab_factory({"domains": [{"name": "later.test", "platform": "other", "dns": {"records": [
+        "@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.example.net."]}}]})
+    record_path, _run = _play(lab, tmp_path / "run", "unroute.yml")
+    d = lab.dns
+    update = dns.update.UpdateMessage("later.test", keyring=dns.tsigkeyring.from_text({d["key_name"]: lab.tsig_secret}),
+                                      keyalgorithm=d["key_algorithm"])
+    update.add("later.test.", 3600, "MX", "10 smtp-in.mxhero.com.")  # someone put it back by hand already
+    update.add("later.test.", 3600, "MX", "30 backup.example.net.")
+    assert dns.query.tcp(update, d["server"], port=d["port"], timeout=5).rcode() == 0
+    frozen = zone_snapshot(lab.dns, "later.test")
+    _p, restored = _play(lab, tmp_path / "restore", "restore.yml", "-e", "unroute_record=%s" % record_path)
+    (domain,) = restored["domains"]
+    assert domain["status"] == "error"
+    assert "later.test: later.test. MX: changed since the run" in domain["errors"][0]["msg"]
+    assert zone_snapshot(lab.dns, "later.test") == frozen
