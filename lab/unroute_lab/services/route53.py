@@ -3,7 +3,9 @@
 moto 5.2.5 checks a DELETE in a ChangeBatch only against value sets it has seen written, not against the
 current RRset, so a stale DELETE+CREATE after a concurrent change is accepted there and the other writer's
 record is lost. AWS refuses such a batch (400 InvalidChangeBatch, "... but the values provided do not match
-the current values"); the layer does the same before handing the batch to moto, one batch at a time. It also
+the current values"); the layer does the same before handing the batch to moto, one batch at a time. moto
+also refuses a valid DELETE+CREATE that re-creates a set identical to one it created before (its journal),
+which AWS accepts; the layer checks CREATEs itself and hands them to moto as UPSERTs. It also
 checks SigV4 signatures against the lab's key pair, as AWS does (moto accepts any), and can throttle
 (Throttling / PriorRequestNotComplete) as a switchable fault.
 """
@@ -186,21 +188,28 @@ class Route53Service(HostedDnsService):
                     "you provided. Check your AWS Secret Access Key and signing method.")
         return None
 
-    def stale_delete(self, zone_id, body):
-        """The AWS message for the first DELETE of the batch that does not match the current RRset, or None."""
+    def refused_change(self, zone_id, body):
+        """The AWS message for the first change of the batch that AWS would refuse against the current
+        RRsets (a DELETE whose values are not the current ones, a CREATE of a set that exists and is not
+        deleted in the same batch), or None."""
         root = ET.fromstring(body)
+        deleted = set()
         for change in root.iter("{%s}Change" % NS):
-            if change.findtext("{%s}Action" % NS) != "DELETE":
-                continue
+            action = change.findtext("{%s}Action" % NS)
             rrset = change.find("{%s}ResourceRecordSet" % NS)
-            name = rrset.findtext("{%s}Name" % NS)
+            name = rrset.findtext("{%s}Name" % NS).rstrip(".").lower() + "."
             rdtype = rrset.findtext("{%s}Type" % NS)
-            ttl = rrset.findtext("{%s}TTL" % NS)
-            values = sorted(v.text or "" for v in rrset.iter("{%s}Value" % NS))
             now = self.current(zone_id, name, rdtype)
-            if now is None or now[1] != values or (ttl is not None and now[0] != int(ttl)):
-                return ("Tried to delete resource record set [name='%s', type='%s'] but the values provided do "
-                        "not match the current values" % (name.rstrip(".") + ".", rdtype))
+            if action == "DELETE":
+                ttl = rrset.findtext("{%s}TTL" % NS)
+                values = sorted(v.text or "" for v in rrset.iter("{%s}Value" % NS))
+                if now is None or now[1] != values or (ttl is not None and now[0] != int(ttl)):
+                    return ("Tried to delete resource record set [name='%s', type='%s'] but the values provided "
+                            "do not match the current values" % (name, rdtype))
+                deleted.add((name, rdtype))
+            elif action == "CREATE" and now is not None and (name, rdtype) not in deleted:
+                return "Tried to create resource record set [name='%s', type='%s'] but it already exists" % (
+                    name, rdtype)
         return None
 
 
@@ -239,11 +248,14 @@ class _StrictLayer(BaseHTTPRequestHandler):
         if self.command == "POST" and match:
             # One batch at a time: the check and moto's apply must not interleave with another batch.
             with self.svc.batch_lock:
-                stale = self.svc.stale_delete(match.group(1), body)
-                if stale:
-                    return self._reply(400, error_xml("InvalidChangeBatch", "[%s]" % stale),
+                refused = self.svc.refused_change(match.group(1), body)
+                if refused:
+                    return self._reply(400, error_xml("InvalidChangeBatch", "[%s]" % refused),
                                        [("Content-Type", "text/xml")])
-                return self._forward(body)
+                # The layer has checked every CREATE as AWS does. moto refuses a CREATE identical to one in
+                # its journal while any record of that name exists, even when this very batch deletes it
+                # first (a restore re-creating the set as it was), so CREATEs reach moto as UPSERTs.
+                return self._forward(body.replace(b"<Action>CREATE</Action>", b"<Action>UPSERT</Action>"))
         return self._forward(body)
 
     def _forward(self, body):
