@@ -1,5 +1,6 @@
 """The held DNS cases on every provider: BIND over RFC 2136, Route 53 (moto behind the lab's strict layer),
-Cloudflare (the lab's emulator) and PowerDNS (a real pdns_server, its HTTP API). One suite, one engine."""
+Cloudflare, Azure DNS and Google Cloud DNS (the lab's emulators), PowerDNS (a real pdns_server, its HTTP API)
+and dns-lexicon (its own powerdns provider against that real server). One suite, one engine."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from unroute_lab.manifest import Lab
 
 pytestmark = pytest.mark.lab
 
-PROVIDERS = ["bind", "route53", "cloudflare", "powerdns"]
+PROVIDERS = ["bind", "route53", "cloudflare", "powerdns", "azure", "google_cloud_dns", "lexicon"]
 LONG_SPF = ('"v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 ip4:192.0.2.6 '
             'ip4:192.0.2.7 ip4:192.0.2.8 ip4:192.0.2.9 ip4:192.0.2.10 " "ip4:192.0.2.11 ip4:192.0.2.12 ip4:192.0.2.13 '
             'ip4:192.0.2.14 ip4:192.0.2.15 ip4:192.0.2.16 include:smtp-relay.mxhero.com ip4:198.51.100.1 '
@@ -42,7 +43,7 @@ CASES = {
 
 
 def zone(case, provider):
-    return "%s.%s.test" % (case, provider)
+    return "%s.%s.test" % (case, provider.replace("_", "-"))
 
 
 @pytest.fixture(scope="module")
@@ -149,26 +150,46 @@ def test_sole_mx_is_refused_then_replaced(lab, provider):
 WRONG = {"bind": {"key_secret": "c2VjcmV0LXRoYXQtaXMtd3JvbmctMTIzNDU2Nzg5MA=="},
          "route53": {"aws_secret_key": "wrong-secret-key-0123456789abcdefghijklm"},
          "cloudflare": {"cloudflare_api_token": "wrong-token-0123456789abcdefghij"},
-         "powerdns": {"powerdns_api_key": "wrong-api-key-0123456789"}}
+         "powerdns": {"powerdns_api_key": "wrong-api-key-0123456789"},
+         "azure": {"azure_client_secret": "wrong-client-secret-0123456789abcdef"},
+         "google_cloud_dns": {"gcp_service_account_contents": None},
+         "lexicon": {"lexicon_options": {"auth_token": "wrong-lexicon-token-0123456789"}}}
+
+
+def wrong_credentials(lab, provider):
+    """Options that differ from the lab's only in a secret; returns (options, the secret)."""
+    wrong = dict(WRONG[provider])
+    if provider == "google_cloud_dns":
+        import json
+        from unroute_lab import pki
+        info = json.loads(open(lab.service("google_cloud_dns")["service_account_file"]).read())
+        info["private_key"] = pki.key_pem(pki.new_key()).decode()  # a key Google never saw
+        wrong["gcp_service_account_contents"] = json.dumps(info)
+        return dict(wrong, gcp_service_account_file=None), info["private_key"].splitlines()[1]
+    if provider == "lexicon":
+        options = dict(provider_args(lab, zone("creds", provider))["lexicon_options"], **wrong["lexicon_options"])
+        return {"lexicon_options": options}, wrong["lexicon_options"]["auth_token"]
+    return wrong, list(wrong.values())[0]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_wrong_credentials_are_one_line_naming_the_zone_without_the_secret(lab, provider):
     name = zone("creds", provider)
     before = lab.records(name)
+    options, secret = wrong_credentials(lab, provider)
     for check_mode in (True, False):
-        result = run_module("dns_mx", provider_args(lab, name, **WRONG[provider]), check_mode=check_mode)
+        result = run_module("dns_mx", provider_args(lab, name, **options), check_mode=check_mode)
         assert result.get("failed"), result
         msg = result["msg"]
         assert msg.startswith(name + ": ") and "\n" not in msg and "Traceback" not in msg
         assert any(word in msg for word in ("TSIG", "credentials", "API token", "API key")), msg
-        assert list(WRONG[provider].values())[0] not in str(result)
+        assert secret not in str(result)
     assert lab.records(name) == before
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_unknown_zone_is_one_line_naming_the_zone(lab, provider):
-    name = "nosuch-%s.test" % provider
+    name = "nosuch-%s.test" % provider.replace("_", "-")
     args = dict(provider_args(lab, zone("creds", provider)), zone=name)
     result = run_module("dns_mx", args, check_mode=True)
     assert result.get("failed") and result["msg"].startswith(name + ": ") and "\n" not in result["msg"]
@@ -195,7 +216,7 @@ def test_concurrent_change_between_read_and_write(lab, provider):
     assert calls == [1]
     assert values(lab, name, "MX") == ["20 mail.%s." % name, "30 other.example."]
     assert sorted(result["after"]["values"]) == ["20 mail.%s." % name, "30 other.example."]
-    expected = "read_verify" if provider in ("powerdns", "cloudflare") else "atomic_cas"
+    expected = "read_verify" if provider in ("powerdns", "cloudflare", "lexicon") else "atomic_cas"
     assert [f["guarantee"] for f in result["findings"]] == [expected]
 
 
@@ -272,7 +293,7 @@ def test_inventory_plugin_names_each_domains_provider_from_ns_records(lab):
     assert proc.returncode == 0, proc.stderr
     data = plain(json.loads(proc.stdout))
     hostvars = data["_meta"]["hostvars"]
-    for provider in ("route53", "cloudflare", "powerdns"):
+    for provider in ("route53", "cloudflare", "powerdns", "azure", "google_cloud_dns"):
         assert hostvars[zone("mx-partial", provider)]["unroute_dns_provider"] == provider
         assert zone("mx-partial", provider) in data["dns_%s" % provider]["hosts"]
     assert "ns-1536.awsdns-00.co.uk." in hostvars["mx-partial.route53.test"]["unroute_detected_ns"]

@@ -112,8 +112,10 @@ class CloudDnsProvider(DnsProvider):
             raise UnrouteError(self.zone_text, what, str(err), "check gcp_api_endpoint and the network, or run "
                                "again later")
         except google.auth.exceptions.RefreshError as err:
+            # RefreshError carries (message, decoded body); the message is the line a person needs.
+            text = err.args[0] if err.args else err
             raise UnrouteError(self.zone_text, what, "Google refused the credentials (%s)"
-                               % scrub(_first(err), self.secrets), _CRED_FIX)
+                               % scrub(_first(text), self.secrets), _CRED_FIX)
         except HttpError as err:
             status, reason, message = _error(err)
             if write and (status == 412 or (status == 404 and "deletions" in message) or
