@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - reported by the module
     HAS_LEXICON = False
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
+# requests' HTTPError text, which providers that re-raise it keep: "403 Client Error: ... for url: ..."
+_STATUS = re.compile(r"\b([45]\d\d) (?:Client|Server) Error\b")
 GODADDY_DENIED = ("GoDaddy's API answered 403 ACCESS_DENIED: GoDaddy opens its DNS API only to accounts with 10 or "
                   "more domains or a Premier (Discount Domain Club Premier) plan")
 GODADDY_STEPS = ("make the change by hand (provider: manual, dns_host: godaddy gives the exact steps: GoDaddy > My "
@@ -83,8 +85,15 @@ class LexiconProvider(DnsProvider):
             raise self._error(err, what, zone_step)
 
     def _error(self, err, what, zone_step):
-        response = getattr(err, "response", None)
+        # Some lexicon providers wrap the HTTP error in their own exception: the answer is on the cause.
+        cause = err
+        while cause is not None and getattr(cause, "response", None) is None:
+            cause = cause.__cause__ or cause.__context__
+        response = getattr(cause, "response", None)
         status = getattr(response, "status_code", None)
+        if status is None:
+            found = _STATUS.search(str(err))
+            status = int(found.group(1)) if found else None
         body = _text(response)
         here = "lexicon's %s provider" % self.provider
         if self.provider == "godaddy" and status == 403:
