@@ -240,7 +240,9 @@ def test_route53_strict_layer_refuses_a_stale_delete_as_aws_does(lab):
 
 @pytest.mark.parametrize("provider,fault", [("route53", {"kind": "throttle", "count": 2}),
                                             ("route53", {"kind": "prior_request", "count": 1}),
-                                            ("cloudflare", {"kind": "429", "count": 2, "retry_after": 0})])
+                                            ("cloudflare", {"kind": "429", "count": 2, "retry_after": 0}),
+                                            ("azure", {"kind": "429", "count": 2}),
+                                            ("google_cloud_dns", {"kind": "429", "count": 2})])
 def test_rate_limits_are_waited_out(lab, provider, fault):
     name = zone("retry", provider)
     lab.fault(provider, **fault)
