@@ -303,6 +303,9 @@ def test_inventory_plugin_names_each_domains_provider_from_ns_records(lab):
     for host in ("microsoft365", "godaddy"):
         assert hostvars["hosted.%s.test" % host]["unroute_dns_provider"] == "manual"
         assert hostvars["hosted.%s.test" % host]["unroute_dns_host"] == host
+    # GoDaddy stays manual (its API is closed to most accounts) but names the lexicon provider for those with access.
+    assert hostvars["hosted.godaddy.test"]["unroute_dns_lexicon_provider"] == "godaddy"
+    assert "unroute_dns_lexicon_provider" not in hostvars["hosted.microsoft365.test"]
 
 
 @pytest.mark.parametrize("host,where", [("microsoft365", "Microsoft 365 admin center > Settings > Domains"),
