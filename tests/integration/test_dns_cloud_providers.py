@@ -186,3 +186,13 @@ def test_lexicon_secrets_never_reach_the_result(lab):
     assert not result.get("failed"), result.get("msg")
     assert token not in str(result)
     assert Path(lab.service("powerdns")["api_key_file"]).read_text().strip() == token
+
+
+def test_azure_service_principal_with_a_certificate(lab):
+    """A certificate instead of a secret: azure-identity signs a client assertion that the lab's Entra checks."""
+    args = provider_args(lab, "env.azure.test")
+    args.pop("azure_client_secret")
+    args["azure_client_certificate_path"] = lab.service("azure")["certificate_path"]
+    result = run_module("dns_info", args)
+    assert not result.get("failed"), result.get("msg")
+    assert result["records"]["mx"] == ["10 smtp-in.mxhero.com.", "20 mail.env.azure.test."]
