@@ -395,3 +395,16 @@ def test_route53_hosted_zone_id_and_private_zones(lab):
     assert "creds.route53.test" in wrong["msg"]
     real = run_module("dns_mx", provider_args(lab, name, hosted_zone_id="/hostedzone/" + svc["hosted_zones"][name]))
     assert real["changed"] and values(lab, name, "MX") == ["20 mail.%s." % name]
+
+
+def test_dump_shows_every_providers_zones_and_the_manifest_their_endpoints(lab):
+    state = lab.state()
+    for provider in ("route53", "cloudflare", "powerdns"):
+        zones = state[provider]["zones"]
+        assert zone("lookalike", provider) in zones and zone("mx-partial", "bind") not in zones
+        assert any(" IN MX 10 notmxhero.com." in line for line in zones[zone("lookalike", provider)])
+        assert lab.service(provider)["url"].startswith("http://127.0.0.1:")
+    assert zone("lookalike", "bind") in state["dns"] and zone("lookalike", "route53") not in state["dns"]
+    for path in (lab.service("route53")["secret_key_file"], lab.service("cloudflare")["api_token_file"],
+                 lab.service("powerdns")["api_key_file"]):
+        assert oct(__import__("os").stat(path).st_mode & 0o777) == "0o600"

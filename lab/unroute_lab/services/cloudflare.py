@@ -197,6 +197,9 @@ class CloudflareService(HostedDnsService):
 
 class _Handler(BaseHTTPRequestHandler):
     svc = None
+    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive connection waits for the
+    # client's delayed ACK (about 40 ms) between them.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
