@@ -399,12 +399,17 @@ def test_route53_hosted_zone_id_and_private_zones(lab):
 
 def test_dump_shows_every_providers_zones_and_the_manifest_their_endpoints(lab):
     state = lab.state()
-    for provider in ("route53", "cloudflare", "powerdns"):
+    for provider in ("route53", "cloudflare", "powerdns", "azure", "google_cloud_dns"):
         zones = state[provider]["zones"]
         assert zone("lookalike", provider) in zones and zone("mx-partial", "bind") not in zones
         assert any(" IN MX 10 notmxhero.com." in line for line in zones[zone("lookalike", provider)])
-        assert lab.service(provider)["url"].startswith("http://127.0.0.1:")
+        # Azure's and Google's SDKs send bearer tokens over HTTPS only: those emulators use the lab's CA.
+        scheme = "https" if provider in ("azure", "google_cloud_dns") else "http"
+        assert lab.service(provider)["url"].startswith(scheme + "://127.0.0.1:")
+    # Lexicon's zones live on the real PowerDNS.
+    assert zone("lookalike", "lexicon") in state["powerdns"]["zones"]
     assert zone("lookalike", "bind") in state["dns"] and zone("lookalike", "route53") not in state["dns"]
     for path in (lab.service("route53")["secret_key_file"], lab.service("cloudflare")["api_token_file"],
-                 lab.service("powerdns")["api_key_file"]):
+                 lab.service("powerdns")["api_key_file"], lab.service("azure")["client_secret_file"],
+                 lab.service("google_cloud_dns")["service_account_file"]):
         assert oct(__import__("os").stat(path).st_mode & 0o777) == "0o600"

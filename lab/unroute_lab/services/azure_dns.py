@@ -168,6 +168,8 @@ class AzureDnsService(HostedDnsService):
 
 class _Handler(BaseHTTPRequestHandler):
     svc = None
+    # As the other lab services: headers and body leave in separate writes, so no waiting on delayed ACKs.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

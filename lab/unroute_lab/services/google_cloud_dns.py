@@ -193,6 +193,8 @@ class GoogleCloudDnsService(HostedDnsService):
 
 class _Handler(BaseHTTPRequestHandler):
     svc = None
+    # As the other lab services: headers and body leave in separate writes, so no waiting on delayed ACKs.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
