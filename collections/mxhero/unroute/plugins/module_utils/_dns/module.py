@@ -137,7 +137,8 @@ def api_provider(kind, params):
     if kind == "azure":
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns import azure
         if not azure.HAS_AZURE:
-            raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("azure-mgmt-dns and azure-identity"))
+            raise UnrouteError(validate.domain_of(zone), None,
+                               missing_required_lib("azure-mgmt-dns and azure-identity"))
         return azure.AzureDnsProvider(
             zone, params["azure_subscription_id"], resource_group=params.get("azure_resource_group"),
             tenant_id=params.get("azure_tenant_id"), client_id=params.get("azure_client_id"),
