@@ -85,17 +85,33 @@ def dns_args(lab, zone, **extra):
 
 
 def provider_args(lab, zone, **extra):
-    """Options for whichever lab service hosts ``zone`` (BIND over RFC 2136, Route 53, Cloudflare, PowerDNS)."""
+    """Options for whichever lab service hosts ``zone`` (BIND over RFC 2136, Route 53, Cloudflare, PowerDNS, Azure
+    DNS, Google Cloud DNS, or PowerDNS through dns-lexicon)."""
     provider = lab.provider_of(zone)
     if provider == "bind":
         return dns_args(lab, zone, **extra)
-    svc = lab.service(provider)
+    svc = lab.service(provider) if provider != "lexicon" else None
     if provider == "route53":
         args = dict(provider="route53", aws_endpoint_url=svc["url"], aws_access_key=svc["aws_access_key_id"],
                     aws_secret_key=Path(svc["secret_key_file"]).read_text().strip())
     elif provider == "cloudflare":
         args = dict(provider="cloudflare", cloudflare_api_url=svc["url"],
                     cloudflare_api_token=Path(svc["api_token_file"]).read_text().strip())
+    elif provider == "azure":
+        args = dict(provider="azure", azure_subscription_id=svc["subscription_id"], azure_tenant_id=svc["tenant_id"],
+                    azure_client_id=svc["client_id"],
+                    azure_client_secret=Path(svc["client_secret_file"]).read_text().strip(),
+                    azure_authority_host=svc["authority_host"], azure_resource_manager_url=svc["resource_manager_url"],
+                    ca_path=svc["ca"])
+    elif provider == "google_cloud_dns":
+        args = dict(provider="google_cloud_dns", gcp_service_account_file=svc["service_account_file"],
+                    gcp_api_endpoint=svc["api_endpoint"], ca_path=svc["ca"])
+    elif provider == "lexicon":
+        # dns-lexicon's own powerdns provider against the lab's real PowerDNS.
+        pdns = lab.service("powerdns")
+        args = dict(provider="lexicon", lexicon_provider="powerdns",
+                    lexicon_options={"pdns_server": pdns["url"],
+                                     "auth_token": Path(pdns["api_key_file"]).read_text().strip()})
     else:
         args = dict(provider="powerdns", powerdns_api_url=svc["url"],
                     powerdns_api_key=Path(svc["api_key_file"]).read_text().strip())

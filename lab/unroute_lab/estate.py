@@ -14,13 +14,18 @@ import yaml
 PLATFORMS = ("google", "microsoft365", "exchange", "other")
 # Hosts with no record API the collection uses: the lab serves their public view from BIND, read-only.
 MANUAL_HOSTS = ("microsoft365", "godaddy")
-DNS_PROVIDERS = ("bind", "rfc2136", "route53", "cloudflare", "powerdns") + MANUAL_HOSTS
+# lexicon: a zone of the lab's real PowerDNS, written through dns-lexicon's powerdns provider.
+DNS_PROVIDERS = ("bind", "rfc2136", "route53", "cloudflare", "powerdns", "azure", "google_cloud_dns",
+                 "lexicon") + MANUAL_HOSTS
 # NS names each provider hands out, in the shapes of the NS detection table of docs/dns.md; BIND serves them
 # as the domain's public delegation so that NS detection (the estate inventory plugin) meets them.
 DEFAULT_NAMESERVERS = {
     "route53": ["ns-1536.awsdns-00.co.uk.", "ns-0.awsdns-00.com.", "ns-1024.awsdns-00.org.", "ns-512.awsdns-00.net."],
     "cloudflare": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
     "powerdns": ["ns1.pdns-lab.test.", "ns2.pdns-lab.test."],
+    "azure": ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net.", "ns3-01.azure-dns.org.", "ns4-01.azure-dns.info."],
+    "google_cloud_dns": ["ns-cloud-a1.googledomains.com.", "ns-cloud-a2.googledomains.com."],
+    "lexicon": ["ns1.pdns-lab.test.", "ns2.pdns-lab.test."],
     "microsoft365": ["ns1.bdm.microsoftonline.com.", "ns2.bdm.microsoftonline.com."],
     "godaddy": ["ns51.domaincontrol.com.", "ns52.domaincontrol.com."],
 }

@@ -39,7 +39,8 @@ class Lab:
             return json.loads(resp.read())
 
     def provider_of(self, zone):
-        """Where the lab hosts ``zone``: bind, route53, cloudflare or powerdns."""
+        """Where the lab hosts ``zone``: bind, route53, cloudflare, powerdns, azure, google_cloud_dns or lexicon
+        (a PowerDNS zone written through dns-lexicon)."""
         return self.manifest["domains"].get(zone, {}).get("dns_provider", "bind")
 
     def records(self, zone):
@@ -48,7 +49,8 @@ class Lab:
         provider = self.provider_of(zone)
         if zone in self.dns["zones"]:
             return dump_zone(self.dns, zone)
-        return self._control("/state?service=%s&zone=%s" % (provider, zone))["zones"][zone]
+        service = {"lexicon": "powerdns"}.get(provider, provider)
+        return self._control("/state?service=%s&zone=%s" % (service, zone))["zones"][zone]
 
     def state(self):
         out = {"dns": {zone: self.records(zone) for zone in self.dns["zones"]}}

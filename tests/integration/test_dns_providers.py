@@ -1,5 +1,6 @@
 """The held DNS cases on every provider: BIND over RFC 2136, Route 53 (moto behind the lab's strict layer),
-Cloudflare (the lab's emulator) and PowerDNS (a real pdns_server, its HTTP API). One suite, one engine."""
+Cloudflare, Azure DNS and Google Cloud DNS (the lab's emulators), PowerDNS (a real pdns_server, its HTTP API)
+and dns-lexicon (its own powerdns provider against that real server). One suite, one engine."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from unroute_lab.manifest import Lab
 
 pytestmark = pytest.mark.lab
 
-PROVIDERS = ["bind", "route53", "cloudflare", "powerdns"]
+PROVIDERS = ["bind", "route53", "cloudflare", "powerdns", "azure", "google_cloud_dns", "lexicon"]
 LONG_SPF = ('"v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 ip4:192.0.2.6 '
             'ip4:192.0.2.7 ip4:192.0.2.8 ip4:192.0.2.9 ip4:192.0.2.10 " "ip4:192.0.2.11 ip4:192.0.2.12 ip4:192.0.2.13 '
             'ip4:192.0.2.14 ip4:192.0.2.15 ip4:192.0.2.16 include:smtp-relay.mxhero.com ip4:198.51.100.1 '
@@ -49,7 +50,7 @@ CASES = {
 
 
 def zone(case, provider):
-    return "%s.%s.test" % (case, provider)
+    return "%s.%s.test" % (case, provider.replace("_", "-"))
 
 
 @pytest.fixture(scope="module")
@@ -156,26 +157,46 @@ def test_sole_mx_is_refused_then_replaced(lab, provider):
 WRONG = {"bind": {"key_secret": "c2VjcmV0LXRoYXQtaXMtd3JvbmctMTIzNDU2Nzg5MA=="},
          "route53": {"aws_secret_key": "wrong-secret-key-0123456789abcdefghijklm"},
          "cloudflare": {"cloudflare_api_token": "wrong-token-0123456789abcdefghij"},
-         "powerdns": {"powerdns_api_key": "wrong-api-key-0123456789"}}
+         "powerdns": {"powerdns_api_key": "wrong-api-key-0123456789"},
+         "azure": {"azure_client_secret": "wrong-client-secret-0123456789abcdef"},
+         "google_cloud_dns": {"gcp_service_account_contents": None},
+         "lexicon": {"lexicon_options": {"auth_token": "wrong-lexicon-token-0123456789"}}}
+
+
+def wrong_credentials(lab, provider):
+    """Options that differ from the lab's only in a secret; returns (options, the secret)."""
+    wrong = dict(WRONG[provider])
+    if provider == "google_cloud_dns":
+        import json
+        from unroute_lab import pki
+        info = json.loads(open(lab.service("google_cloud_dns")["service_account_file"]).read())
+        info["private_key"] = pki.key_pem(pki.new_key()).decode()  # a key Google never saw
+        wrong["gcp_service_account_contents"] = json.dumps(info)
+        return dict(wrong, gcp_service_account_file=None), info["private_key"].splitlines()[1]
+    if provider == "lexicon":
+        options = dict(provider_args(lab, zone("creds", provider))["lexicon_options"], **wrong["lexicon_options"])
+        return {"lexicon_options": options}, wrong["lexicon_options"]["auth_token"]
+    return wrong, list(wrong.values())[0]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_wrong_credentials_are_one_line_naming_the_zone_without_the_secret(lab, provider):
     name = zone("creds", provider)
     before = lab.records(name)
+    options, secret = wrong_credentials(lab, provider)
     for check_mode in (True, False):
-        result = run_module("dns_mx", provider_args(lab, name, **WRONG[provider]), check_mode=check_mode)
+        result = run_module("dns_mx", provider_args(lab, name, **options), check_mode=check_mode)
         assert result.get("failed"), result
         msg = result["msg"]
         assert msg.startswith(name + ": ") and "\n" not in msg and "Traceback" not in msg
         assert any(word in msg for word in ("TSIG", "credentials", "API token", "API key")), msg
-        assert list(WRONG[provider].values())[0] not in str(result)
+        assert secret not in str(result)
     assert lab.records(name) == before
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_unknown_zone_is_one_line_naming_the_zone(lab, provider):
-    name = "nosuch-%s.test" % provider
+    name = "nosuch-%s.test" % provider.replace("_", "-")
     args = dict(provider_args(lab, zone("creds", provider)), zone=name)
     result = run_module("dns_mx", args, check_mode=True)
     assert result.get("failed") and result["msg"].startswith(name + ": ") and "\n" not in result["msg"]
@@ -202,7 +223,7 @@ def test_concurrent_change_between_read_and_write(lab, provider):
     assert calls == [1]
     assert values(lab, name, "MX") == ["20 mail.%s." % name, "30 other.example."]
     assert sorted(result["after"]["values"]) == ["20 mail.%s." % name, "30 other.example."]
-    expected = "read_verify" if provider in ("powerdns", "cloudflare") else "atomic_cas"
+    expected = "read_verify" if provider in ("powerdns", "cloudflare", "lexicon") else "atomic_cas"
     assert [f["guarantee"] for f in result["findings"]] == [expected]
 
 
@@ -231,7 +252,9 @@ def test_route53_strict_layer_refuses_a_stale_delete_as_aws_does(lab):
 
 @pytest.mark.parametrize("provider,fault", [("route53", {"kind": "throttle", "count": 2}),
                                             ("route53", {"kind": "prior_request", "count": 1}),
-                                            ("cloudflare", {"kind": "429", "count": 2, "retry_after": 0})])
+                                            ("cloudflare", {"kind": "429", "count": 2, "retry_after": 0}),
+                                            ("azure", {"kind": "429", "count": 2}),
+                                            ("google_cloud_dns", {"kind": "429", "count": 2})])
 def test_rate_limits_are_waited_out(lab, provider, fault):
     name = zone("retry", provider)
     lab.fault(provider, **fault)
@@ -284,7 +307,7 @@ def test_inventory_plugin_names_each_domains_provider_from_ns_records(lab):
     assert proc.returncode == 0, proc.stderr
     data = plain(json.loads(proc.stdout))
     hostvars = data["_meta"]["hostvars"]
-    for provider in ("route53", "cloudflare", "powerdns"):
+    for provider in ("route53", "cloudflare", "powerdns", "azure", "google_cloud_dns"):
         assert hostvars[zone("mx-partial", provider)]["unroute_dns_provider"] == provider
         assert zone("mx-partial", provider) in data["dns_%s" % provider]["hosts"]
     assert "ns-1536.awsdns-00.co.uk." in hostvars["mx-partial.route53.test"]["unroute_detected_ns"]
@@ -292,6 +315,9 @@ def test_inventory_plugin_names_each_domains_provider_from_ns_records(lab):
     for host in ("microsoft365", "godaddy"):
         assert hostvars["hosted.%s.test" % host]["unroute_dns_provider"] == "manual"
         assert hostvars["hosted.%s.test" % host]["unroute_dns_host"] == host
+    # GoDaddy stays manual (its API is closed to most accounts) but names the lexicon provider for those with access.
+    assert hostvars["hosted.godaddy.test"]["unroute_dns_lexicon_provider"] == "godaddy"
+    assert "unroute_dns_lexicon_provider" not in hostvars["hosted.microsoft365.test"]
 
 
 @pytest.mark.parametrize("host,where", [("microsoft365", "Microsoft 365 admin center > Settings > Domains"),
@@ -385,14 +411,19 @@ def test_route53_hosted_zone_id_and_private_zones(lab):
 
 def test_dump_shows_every_providers_zones_and_the_manifest_their_endpoints(lab):
     state = lab.state()
-    for provider in ("route53", "cloudflare", "powerdns"):
+    for provider in ("route53", "cloudflare", "powerdns", "azure", "google_cloud_dns"):
         zones = state[provider]["zones"]
         assert zone("lookalike", provider) in zones and zone("mx-partial", "bind") not in zones
         assert any(" IN MX 10 notmxhero.com." in line for line in zones[zone("lookalike", provider)])
-        assert lab.service(provider)["url"].startswith("http://127.0.0.1:")
+        # Azure's and Google's SDKs send bearer tokens over HTTPS only: those emulators use the lab's CA.
+        scheme = "https" if provider in ("azure", "google_cloud_dns") else "http"
+        assert lab.service(provider)["url"].startswith(scheme + "://127.0.0.1:")
+    # Lexicon's zones live on the real PowerDNS.
+    assert zone("lookalike", "lexicon") in state["powerdns"]["zones"]
     assert zone("lookalike", "bind") in state["dns"] and zone("lookalike", "route53") not in state["dns"]
     for path in (lab.service("route53")["secret_key_file"], lab.service("cloudflare")["api_token_file"],
-                 lab.service("powerdns")["api_key_file"]):
+                 lab.service("powerdns")["api_key_file"], lab.service("azure")["client_secret_file"],
+                 lab.service("google_cloud_dns")["service_account_file"]):
         assert oct(__import__("os").stat(path).st_mode & 0o777) == "0o600"
 
 

@@ -20,3 +20,16 @@ FP = Fingerprint()
 ])
 def test_classify(exchanges, platform):
     assert classify_mx(exchanges, FP) == platform
+
+
+@pytest.mark.parametrize("nameservers,found", [
+    (["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net.", "ns3-01.azure-dns.org.", "ns4-01.azure-dns.info."],
+     ("azure", "azure")),
+    (["NS-CLOUD-A1.GOOGLEDOMAINS.COM.", "ns-cloud-a2.googledomains.com."], ("google_cloud_dns", "google_cloud_dns")),
+    (["ns51.domaincontrol.com.", "ns52.domaincontrol.com."], ("manual", "godaddy")),
+    (["ns1.azure-dns.com.evil.example."], (None, None)),
+    (["ns-cloud-a1.googledomains.com.evil.example."], (None, None)),
+])
+def test_ns_detection_names_the_cloud_providers(nameservers, found):
+    from ansible_collections.mxhero.unroute.plugins.inventory.estate import classify_ns
+    assert classify_ns(nameservers) == found

@@ -23,6 +23,10 @@ REGISTRY = [
     "unroute_lab.services.route53:Route53Service",
     "unroute_lab.services.cloudflare:CloudflareService",
 
+    # Azure DNS and Google Cloud DNS (issue 12) below this line
+    "unroute_lab.services.azure_dns:AzureDnsService",
+    "unroute_lab.services.google_cloud_dns:GoogleCloudDnsService",
+
     # An egress proxy for tasks with environment: HTTPS_PROXY (issue 16)
     "unroute_lab.services.proxy:ProxyService",
 

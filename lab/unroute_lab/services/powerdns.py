@@ -36,6 +36,15 @@ def pdns_binary():
 class PowerDnsService(HostedDnsService):
     name = "powerdns"
     provider = "powerdns"
+    # Zones written through dns-lexicon's powerdns provider live on the same real server.
+    holds = ("powerdns", "lexicon")
+
+    @classmethod
+    def wanted(cls, estate):
+        return any(d.dns_provider in cls.holds for d in estate.domains)
+
+    def domains(self):
+        return [d for d in self.ctx.estate.domains if d.dns_provider in self.holds]
 
     def start(self):
         self.dir = Path(self.ctx.dir) / "powerdns"
@@ -122,6 +131,11 @@ class PowerDnsService(HostedDnsService):
                           s["name"].lower() != zone + ".")
 
     def host_vars(self, domain):
+        if domain.dns_provider == "lexicon":
+            return {"unroute_dns_provider": "lexicon", "unroute_dns_lexicon_provider": "powerdns",
+                    "unroute_dns_lexicon_options": {
+                        "pdns_server": self.url,
+                        "auth_token": "{{ lookup('ansible.builtin.file', '%s') }}" % self.key_file}}
         if domain.dns_provider != self.provider:
             return {}
         return {"unroute_dns_provider": "powerdns", "unroute_dns_powerdns_api_url": self.url,

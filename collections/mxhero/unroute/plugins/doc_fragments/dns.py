@@ -70,21 +70,30 @@ options:
       - V(route53) - Amazon Route 53 through boto3, with O(aws_access_key), O(aws_secret_key), O(hosted_zone_id)...
       - V(cloudflare) - Cloudflare's API v4, with O(cloudflare_api_token).
       - V(powerdns) - the PowerDNS Authoritative HTTP API, with O(powerdns_api_url) and O(powerdns_api_key).
+      - V(azure) - Azure DNS through azure-mgmt-dns and azure-identity, with O(azure_subscription_id) and a
+        service principal (O(azure_tenant_id), O(azure_client_id), O(azure_client_secret) or
+        O(azure_client_certificate_path)) or azure-identity's default chain (managed identity, Azure CLI).
+      - V(google_cloud_dns) - Google Cloud DNS (API v1), with O(gcp_service_account_file) or
+        O(gcp_service_account_contents) or application default credentials, and O(gcp_project).
+      - V(lexicon) - any host dns-lexicon supports (GoDaddy, Namecheap, OVH, Gandi, Hetzner, DigitalOcean...),
+        with O(lexicon_provider) and O(lexicon_options).
       - V(manual) - a host with no record API we can use (Microsoft 365-hosted DNS, Squarespace, GoDaddy
-        without API access, and for now Azure DNS and Google Cloud DNS); the records are read through
+        without API access); the records are read through
         O(server) or the system resolver, nothing is written, and every planned change becomes a finding
         with action V(manual) and C(manual_steps) saying where to click, which record to delete or edit and
         what to keep (see O(dns_host)).
       - Every write says in its finding's C(guarantee) what it promises when someone else changes the same
-        records between the read and the write. V(atomic_cas) (rfc2136, route53) - the service refuses the
-        write and the module reads again. V(read_verify) (cloudflare, powerdns, which have no version token) - the
+        records between the read and the write. V(atomic_cas) (rfc2136, route53, azure with C(If-Match) on the
+        record set's etag, google_cloud_dns whose change deletes the record set exactly as read) - the service
+        refuses the write and the module reads again. V(read_verify) (cloudflare, powerdns, lexicon, which have
+        no version token) - the
         records are compared right before the write and read again after it; on Cloudflare only records read
         are deleted, by id, so another writer's records survive; on the PowerDNS API a write in the short
         window between that comparison and the write can be lost, use V(rfc2136) against the same server for
         the hard guarantee.
     type: str
     default: rfc2136
-    choices: [rfc2136, route53, cloudflare, powerdns, manual]
+    choices: [rfc2136, route53, cloudflare, powerdns, azure, google_cloud_dns, lexicon, manual]
   aws_access_key:
     description:
       - Route 53 access key id. Falls back to E(AWS_ACCESS_KEY_ID), E(AWS_ACCESS_KEY), then to boto3's own
@@ -146,6 +155,94 @@ options:
       - Server id in the API path; PowerDNS Authoritative calls itself V(localhost).
     type: str
     default: localhost
+  azure_subscription_id:
+    description:
+      - Azure subscription that holds the zone. Falls back to E(AZURE_SUBSCRIPTION_ID). Required with
+        O(provider=azure).
+    type: str
+  azure_resource_group:
+    description:
+      - Resource group of the zone. When not given the zone is found by name in the subscription; a name in
+        two resource groups is refused, naming them.
+    type: str
+  azure_tenant_id:
+    description:
+      - Microsoft Entra tenant (directory) id of the service principal. Falls back to E(AZURE_TENANT),
+        E(AZURE_TENANT_ID).
+    type: str
+  azure_client_id:
+    description:
+      - Application (client) id of the service principal. Falls back to E(AZURE_CLIENT_ID). Without it
+        azure-identity's default chain is used (environment, managed identity, Azure CLI).
+    type: str
+  azure_client_secret:
+    description:
+      - Client secret of the service principal. Falls back to E(AZURE_SECRET), E(AZURE_CLIENT_SECRET).
+    type: str
+  azure_client_certificate_path:
+    description:
+      - PEM file with the service principal's certificate and private key, instead of a secret. Falls back to
+        E(AZURE_X509_CERTIFICATE_PATH), E(AZURE_CLIENT_CERTIFICATE_PATH).
+    type: path
+  azure_client_certificate_password:
+    description:
+      - Password of the private key in O(azure_client_certificate_path). Falls back to
+        E(AZURE_CLIENT_CERTIFICATE_PASSWORD).
+    type: str
+  azure_cloud:
+    description:
+      - Azure cloud, as azure.azcollection names it (V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment))
+        or V(public), V(china), V(usgov). Falls back to E(AZURE_CLOUD_ENVIRONMENT). Any other value is refused.
+    type: str
+    default: AzureCloud
+  azure_authority_host:
+    description:
+      - Microsoft Entra authority to get tokens from, instead of the cloud's. Falls back to
+        E(AZURE_AUTHORITY_HOST).
+    type: str
+  azure_resource_manager_url:
+    description:
+      - Azure Resource Manager endpoint, instead of the cloud's (Azure Stack, a test double).
+    type: str
+  gcp_project:
+    description:
+      - Google Cloud project of the managed zone. Falls back to E(GCP_PROJECT), E(GOOGLE_CLOUD_PROJECT),
+        E(CLOUDSDK_CORE_PROJECT), then the project of the credentials.
+    type: str
+  gcp_service_account_file:
+    description:
+      - Service-account key file (JSON). Falls back to E(GCP_SERVICE_ACCOUNT_FILE),
+        E(GOOGLE_APPLICATION_CREDENTIALS); without a key, application default credentials are used.
+    type: path
+  gcp_service_account_contents:
+    description:
+      - The service-account key itself (JSON text), instead of a file. Falls back to
+        E(GCP_SERVICE_ACCOUNT_CONTENTS).
+    type: str
+  gcp_api_endpoint:
+    description:
+      - Cloud DNS endpoint, instead of V(https://dns.googleapis.com/) (Private Service Connect, a test double).
+        Falls back to E(CLOUDSDK_API_ENDPOINT_OVERRIDES_DNS).
+    type: str
+  lexicon_provider:
+    description:
+      - dns-lexicon provider name, for example V(godaddy), V(namecheap), V(ovh), V(gandi), V(hetzner),
+        V(digitalocean). Required with O(provider=lexicon).
+      - The zone is handed to it as O(zone), never guessed from the public suffix list.
+      - GoDaddy's API answers 403 ACCESS_DENIED unless the account has 10 or more domains or a Premier plan;
+        the module says so in one line and names the manual steps.
+    type: str
+  lexicon_options:
+    description:
+      - That lexicon provider's own options, with underscores, for example C(auth_token), C(auth_key),
+        C(auth_secret), C(pdns_server). Handed to lexicon's configuration as given; never logged.
+    type: dict
+    default: {}
+  ca_path:
+    description:
+      - CA bundle to trust for a hosted DNS API served with a private CA (O(provider=azure),
+        O(provider=google_cloud_dns)), for example behind a TLS-inspecting proxy.
+    type: path
   dns_host:
     description:
       - With O(provider=manual), whose control panel the steps name. The estate inventory plugin sets it
@@ -157,4 +254,7 @@ requirements:
   - dnspython >= 2.6
   - boto3 (with O(provider=route53))
   - requests (with O(provider=cloudflare) or O(provider=powerdns))
+  - azure-mgmt-dns and azure-identity (with O(provider=azure))
+  - google-api-python-client and google-auth (with O(provider=google_cloud_dns))
+  - dns-lexicon (with O(provider=lexicon))
 """

@@ -59,9 +59,11 @@ options:
   detect_dns_provider:
     description:
       - Look up the NS records of every domain that has no C(unroute_dns_provider) yet and set it from the
-        name servers - V(cloudflare) (C(*.ns.cloudflare.com)), V(route53) (C(ns-*.awsdns-*)), or V(manual)
+        name servers - V(cloudflare) (C(*.ns.cloudflare.com)), V(route53) (C(ns-*.awsdns-*)), V(azure)
+        (C(ns*-*.azure-dns.*)), V(google_cloud_dns) (C(ns-cloud-*.googledomains.com)), or V(manual)
         with C(unroute_dns_host) for hosts without a record API we can use (Microsoft 365 C(*.bdm.microsoftonline.com),
-        GoDaddy C(*.domaincontrol.com), Azure DNS C(*.azure-dns.*), Google Cloud DNS C(ns-cloud-*.googledomains.com)).
+        GoDaddy C(*.domaincontrol.com), whose API most accounts may not use; those hosts also get
+        C(unroute_dns_lexicon_provider=godaddy), so an account with API access sets C(unroute_dns_provider=lexicon)).
       - Each such host is also put in group C(dns_<provider>). Name servers that match no pattern leave the
         variable unset (the role's default, V(rfc2136), applies).
     type: bool
@@ -127,11 +129,15 @@ NS_PATTERNS = (
     ("ns-*.awsdns-*.com", "route53"), ("ns-*.awsdns-*.net", "route53"), ("ns-*.awsdns-*.org", "route53"),
     ("ns-*.awsdns-*.co.uk", "route53"),
     ("ns*.bdm.microsoftonline.com", "manual:microsoft365"),
+    # GoDaddy's API is closed to accounts under 10 domains without a Premier plan, so steps for a person are
+    # the default; such hosts also get unroute_dns_lexicon_provider=godaddy for accounts that do have access.
     ("ns*.domaincontrol.com", "manual:godaddy"),
-    ("ns*-*.azure-dns.com", "manual:azure"), ("ns*-*.azure-dns.net", "manual:azure"),
-    ("ns*-*.azure-dns.org", "manual:azure"), ("ns*-*.azure-dns.info", "manual:azure"),
-    ("ns-cloud-*.googledomains.com", "manual:google_cloud"),
+    ("ns*-*.azure-dns.com", "azure"), ("ns*-*.azure-dns.net", "azure"),
+    ("ns*-*.azure-dns.org", "azure"), ("ns*-*.azure-dns.info", "azure"),
+    ("ns-cloud-*.googledomains.com", "google_cloud_dns"),
 )
+# Hosts dns-lexicon can write to when the account has API access: (dns_host, lexicon provider).
+LEXICON_HOSTS = {"godaddy": "godaddy"}
 
 
 def classify_ns(nameservers, extra=()):
@@ -264,6 +270,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             if provider:
                 entry["unroute_dns_provider"] = provider
                 entry["unroute_dns_host"] = host
+                if host in LEXICON_HOSTS:
+                    entry["unroute_dns_lexicon_provider"] = LEXICON_HOSTS[host]
             return entry
 
         with ThreadPoolExecutor(max_workers=max(1, self.get_option("workers"))) as pool:

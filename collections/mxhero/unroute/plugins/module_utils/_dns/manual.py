@@ -10,9 +10,8 @@ WHERE = {
     "squarespace": "Squarespace > Domains > {zone} > DNS > DNS settings",
     "godaddy": "GoDaddy > My Products > {zone} > DNS > DNS Records (GoDaddy's API answers 403 ACCESS_DENIED "
                "unless the account has 10 or more domains or a Premier plan, so this is done by hand)",
-    "azure": "Azure portal > DNS zones > {zone} > Recordsets (provider azure is not built yet)",
-    "google_cloud": "Google Cloud console > Network services > Cloud DNS > {zone} > Record sets "
-                    "(provider google_cloud is not built yet)",
+    "azure": "Azure portal > DNS zones > {zone} > Recordsets",
+    "google_cloud": "Google Cloud console > Network services > Cloud DNS > {zone} > Record sets",
     "other": "your DNS host's control panel for {zone}",
 }
 HOSTS = tuple(WHERE)

@@ -56,17 +56,47 @@ def dns_argument_spec():
         powerdns_api_url=dict(type="str", fallback=(env_fallback, ["PDNS_SERVER_URL", "PDNS_API_URL"])),
         powerdns_api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["PDNS_API_KEY"])),
         powerdns_server_id=dict(type="str", default="localhost"),
+        # Azure DNS: azure.azcollection's environment variables first, then azure-identity's.
+        azure_subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
+        azure_resource_group=dict(type="str"),
+        azure_tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT", "AZURE_TENANT_ID"])),
+        azure_client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+        azure_client_secret=dict(type="str", no_log=True,
+                                 fallback=(env_fallback, ["AZURE_SECRET", "AZURE_CLIENT_SECRET"])),
+        azure_client_certificate_path=dict(type="path", fallback=(
+            env_fallback, ["AZURE_X509_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PATH"])),
+        azure_client_certificate_password=dict(type="str", no_log=True, fallback=(
+            env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
+        # No `choices`: a typo must fail with the domain named (validate.check_cloud).
+        azure_cloud=dict(type="str", default="AzureCloud", fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
+        azure_authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+        azure_resource_manager_url=dict(type="str"),
+        # Google Cloud DNS: the names of google.cloud's modules and gcloud's environment variables.
+        gcp_project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT", "GOOGLE_CLOUD_PROJECT",
+                                                              "CLOUDSDK_CORE_PROJECT"])),
+        gcp_service_account_file=dict(type="path", fallback=(
+            env_fallback, ["GCP_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS"])),
+        gcp_service_account_contents=dict(type="str", no_log=True,
+                                          fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
+        gcp_api_endpoint=dict(type="str", fallback=(env_fallback, ["CLOUDSDK_API_ENDPOINT_OVERRIDES_DNS"])),
+        # dns-lexicon: the provider's own option names, handed to lexicon as given.
+        lexicon_provider=dict(type="str"),
+        lexicon_options=dict(type="dict", no_log=True, default={}),
+        # A private CA for a hosted DNS API served with one (a lab, a TLS-inspecting proxy).
+        ca_path=dict(type="path"),
         dns_host=dict(type="str", default="other", choices=list(manual.HOSTS)),
     )
     spec.update(fingerprint_argument_spec())
     return spec
 
 
-PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns", "manual")
+PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns", "azure", "google_cloud_dns", "lexicon", "manual")
 CLOUDFLARE_URL = "https://api.cloudflare.com/client/v4"
 REQUIRED_IF = [
     ("provider", "cloudflare", ["cloudflare_api_token"]),
     ("provider", "powerdns", ["powerdns_api_url", "powerdns_api_key"]),
+    ("provider", "azure", ["azure_subscription_id"]),
+    ("provider", "lexicon", ["lexicon_provider"]),
 ]
 
 
@@ -111,6 +141,35 @@ def api_provider(kind, params):
             region=params.get("aws_region"), endpoint_url=params.get("aws_endpoint_url"),
             hosted_zone_id=params.get("hosted_zone_id"), private_zone=params.get("private_zone"),
             timeout=params["timeout"])
+    if kind == "azure":
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import azure
+        if not azure.HAS_AZURE:
+            raise UnrouteError(validate.domain_of(zone), None,
+                               missing_required_lib("azure-mgmt-dns and azure-identity"))
+        return azure.AzureDnsProvider(
+            zone, params["azure_subscription_id"], resource_group=params.get("azure_resource_group"),
+            tenant_id=params.get("azure_tenant_id"), client_id=params.get("azure_client_id"),
+            client_secret=params.get("azure_client_secret"),
+            certificate_path=params.get("azure_client_certificate_path"),
+            certificate_password=params.get("azure_client_certificate_password"), cloud=params.get("azure_cloud"),
+            authority_host=params.get("azure_authority_host"),
+            resource_manager_url=params.get("azure_resource_manager_url"), ca_path=params.get("ca_path"),
+            timeout=params["timeout"])
+    if kind == "google_cloud_dns":
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import google_cloud_dns as gcd
+        if not gcd.HAS_GOOGLE:
+            raise UnrouteError(validate.domain_of(zone), None,
+                               missing_required_lib("google-api-python-client and google-auth"))
+        return gcd.CloudDnsProvider(
+            zone, project=params.get("gcp_project"), credentials_file=params.get("gcp_service_account_file"),
+            credentials_data=params.get("gcp_service_account_contents"), api_endpoint=params.get("gcp_api_endpoint"),
+            ca_path=params.get("ca_path"), timeout=params["timeout"])
+    if kind == "lexicon":
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import lexicon
+        if not lexicon.HAS_LEXICON:
+            raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("dns-lexicon"))
+        return lexicon.LexiconProvider(zone, params["lexicon_provider"], params.get("lexicon_options") or {},
+                                       timeout=params["timeout"])
     if not rest.HAS_REQUESTS:
         raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("requests"))
     if kind == "cloudflare":
@@ -130,6 +189,8 @@ def check_options(params):
     validate.check_timeout(zone, params["timeout"])
     if (params.get("provider") or "rfc2136") in ("rfc2136", "manual"):
         validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+    if (params.get("provider") or "rfc2136") == "azure":
+        validate.check_cloud(zone, params.get("azure_cloud"))
     if params.get("dkim_selectors") is not None:
         validate.check_selectors(zone, params["dkim_selectors"])
 

@@ -250,3 +250,12 @@ def check_selectors(zone, selectors):
             raise refuse(zone, "dkim_selectors[%d]" % index, selector,
                          "the selector %s" % (problem or "is absolute; a selector is relative to _domainkey"),
                          "give the selector as it appears before ._domainkey, e.g. selector1")
+
+
+def check_cloud(zone, cloud):
+    """``azure_cloud`` names one of Azure's clouds (azure.azcollection's names or the short forms)."""
+    from ansible_collections.mxhero.unroute.plugins.module_utils._dns.azure import cloud_endpoints
+    if cloud_endpoints(cloud) is None:
+        raise refuse(zone, "azure_cloud", cloud, "not an Azure cloud",
+                     "give AzureCloud (public), AzureChinaCloud (china) or AzureUSGovernment (usgov); for another "
+                     "endpoint set azure_authority_host and azure_resource_manager_url")

@@ -1,0 +1,204 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Google Cloud DNS through google-api-python-client (``dns`` v1) and google-auth.
+
+Compare-and-swap: a write is one ``changes.create`` whose ``deletions`` are the record set exactly as read
+(name, type, TTL, every rrdata) and whose ``additions`` are the new set. Cloud DNS applies a change all or
+nothing and refuses deletions that are not the current set (412 conditionNotMet; 404 notFound when the set is
+gone; 409 alreadyExists when an addition's set appeared), so a concurrent change fails the write instead of
+being overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
+    ATOMIC_CAS, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+
+try:
+    import google.auth
+    import google.auth.exceptions
+    import google_auth_httplib2
+    import httplib2
+    from google.oauth2 import service_account
+    from googleapiclient import discovery
+    from googleapiclient.errors import HttpError
+    HAS_GOOGLE = True
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_GOOGLE = False
+
+SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
+_CRED_FIX = ("check gcp_service_account_file or gcp_service_account_contents (or GCP_SERVICE_ACCOUNT_FILE, "
+             "GOOGLE_APPLICATION_CREDENTIALS) and that the key is not deleted")
+_ROLE_FIX = "give the service account the DNS Administrator role (roles/dns.admin) on project %s"
+
+
+class CloudDnsProvider(DnsProvider):
+    name = "google_cloud_dns"
+    guarantee = ATOMIC_CAS
+
+    def __init__(self, zone, project=None, credentials_file=None, credentials_data=None, api_endpoint=None,
+                 ca_path=None, timeout=10.0, retry=None):
+        self.zone_text = validate.domain_of(zone)
+        self.zone_fqdn = validate.fqdn(zone)
+        self.retry = retry or RetryPolicy()
+        self.secrets = [credentials_data]
+        what = "credentials"
+        try:
+            if credentials_data or credentials_file:
+                text = credentials_data
+                if not text:
+                    with open(credentials_file) as handle:
+                        text = handle.read()
+                info = json.loads(text)
+                if not isinstance(info, dict) or info.get("type") != "service_account":
+                    raise ValueError("not a service-account key (its \"type\" is not service_account)")
+                self.secrets.append(info.get("private_key"))
+                creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+                found_project = info.get("project_id")
+            else:
+                creds, found_project = google.auth.default(scopes=[SCOPE])
+        except (IOError, OSError) as err:
+            raise UnrouteError(self.zone_text, what, "cannot read %s: %s" % (credentials_file, err.strerror),
+                               "give a readable service-account key file")
+        except (ValueError, KeyError) as err:
+            raise UnrouteError(self.zone_text, what, "the service-account key is unusable: %s"
+                               % scrub(err, self.secrets), _CRED_FIX)
+        except google.auth.exceptions.DefaultCredentialsError:
+            raise UnrouteError(self.zone_text, what, "no service-account key given and no application default "
+                               "credentials found", "set gcp_service_account_file (or run on a machine with a "
+                               "service account attached)")
+        self.project = project or found_project
+        if not self.project:
+            raise UnrouteError(self.zone_text, "option gcp_project", "no project given and the credentials name "
+                               "none", "set gcp_project (or GCP_PROJECT)")
+        http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(ca_certs=ca_path or None,
+                                                                            timeout=timeout))
+        options = {"api_endpoint": api_endpoint} if api_endpoint else None
+        self.service = discovery.build("dns", "v1", http=http, static_discovery=True, cache_discovery=False,
+                                       client_options=options)
+        self.managed_zone = None
+        self.where = api_endpoint or "dns.googleapis.com"
+
+    # -- plumbing --------------------------------------------------------------
+    def _call(self, request, what, write=False):
+        def attempt():
+            try:
+                return request.execute(num_retries=0)
+            except HttpError as err:
+                status = int(err.resp.status)
+                if status in (429, 503) or (status in (500, 502, 504) and not write):
+                    raise TransientError("Cloud DNS answered HTTP %d" % status)
+                if status in (500, 502, 504):
+                    raise OutcomeUnknown("Cloud DNS answered HTTP %d: the change may have been applied" % status)
+                raise
+            except (socket.timeout, TimeoutError) as err:
+                if write:
+                    raise OutcomeUnknown("Cloud DNS did not answer (%s)" % (err or "timeout"))
+                raise TransientError("Cloud DNS did not answer")
+            except (ConnectionError, httplib2.ServerNotFoundError, OSError) as err:
+                if write and not isinstance(err, (ConnectionRefusedError, httplib2.ServerNotFoundError)):
+                    raise OutcomeUnknown("the connection to Cloud DNS broke before the answer came (%s)" % err)
+                raise TransientError("cannot reach Cloud DNS at %s: %s" % (self.where, err))
+
+        try:
+            return self.retry.call(attempt)
+        except RetryExhausted as err:
+            raise UnrouteError(self.zone_text, what, str(err), "check gcp_api_endpoint and the network, or run "
+                               "again later")
+        except google.auth.exceptions.RefreshError as err:
+            # RefreshError carries (message, decoded body); the message is the line a person needs.
+            text = err.args[0] if err.args else err
+            raise UnrouteError(self.zone_text, what, "Google refused the credentials (%s)"
+                               % scrub(_first(text), self.secrets), _CRED_FIX)
+        except HttpError as err:
+            status, reason, message = _error(err)
+            if write and (status == 412 or (status == 404 and "deletions" in message) or
+                          (status == 409 and "additions" in message)):
+                raise PrerequisiteFailed("Cloud DNS refused the change (%d %s: %s)" % (status, reason, message))
+            if status == 401:
+                raise UnrouteError(self.zone_text, what, "Google refused the credentials (HTTP 401 %s: %s)"
+                                   % (reason, message), _CRED_FIX)
+            if status == 403:
+                raise UnrouteError(self.zone_text, what, "Cloud DNS refused access (HTTP 403 %s: %s)"
+                                   % (reason, message), _ROLE_FIX % self.project)
+            raise UnrouteError(self.zone_text, what, "Cloud DNS answered HTTP %d %s: %s" % (status, reason, message),
+                               "look at the zone in the Google Cloud console")
+
+    # -- interface -------------------------------------------------------------
+    def check_zone(self, zone):
+        what = "zone %s" % self.zone_text
+        zones, token = [], None
+        while True:
+            page = self._call(self.service.managedZones().list(project=self.project, dnsName=self.zone_fqdn,
+                                                               pageToken=token), what)
+            zones.extend(page.get("managedZones") or [])
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        found = [z for z in zones if (z.get("dnsName") or "").lower() == self.zone_fqdn]
+        public = [z for z in found if z.get("visibility", "public") == "public"]
+        if not public:
+            more = " (only private zones of that name)" if found else ""
+            raise UnrouteError(self.zone_text, what, "Cloud DNS has no public managed zone for %s in project %s%s"
+                               % (self.zone_text, self.project, more), "check zone and gcp_project")
+        if len(public) > 1:
+            raise UnrouteError(self.zone_text, what, "Cloud DNS has %d public managed zones for %s (%s)"
+                               % (len(public), self.zone_text, ", ".join(z["name"] for z in public)),
+                               "remove the duplicate zone in the Google Cloud console")
+        self.managed_zone = public[0]["name"]
+
+    def read(self, name, rdtype):
+        name = validate.fqdn(name)
+        if self.managed_zone is None:
+            self.check_zone(self.zone_text)
+        what = "%s %s" % (name, rdtype)
+        sets, token = [], None
+        while True:
+            page = self._call(self.service.resourceRecordSets().list(
+                project=self.project, managedZone=self.managed_zone, name=name, type=rdtype, pageToken=token), what)
+            sets.extend(page.get("rrsets") or [])
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        for rrset in sets:
+            if (rrset.get("name") or "").lower() == name and rrset.get("type") == rdtype:
+                if rrset.get("routingPolicy"):
+                    raise UnrouteError(self.zone_text, what, "the record set has a routing policy",
+                                       "edit it in the Google Cloud console")
+                return RRset(name, rdtype, rrset.get("ttl"), list(rrset.get("rrdatas") or []))
+        return RRset(name, rdtype)
+
+    def change(self, expected, delete, add, ttl):
+        name, rdtype = expected.name, expected.rdtype
+        wanted = [v for v in expected.values if v not in delete] + [v for v in add if v not in expected.values]
+        body = {"kind": "dns#change", "additions": [], "deletions": []}
+        if expected.values:
+            body["deletions"].append({"kind": "dns#resourceRecordSet", "name": name, "type": rdtype,
+                                      "ttl": expected.ttl, "rrdatas": list(expected.values)})
+        if wanted:
+            body["additions"].append({"kind": "dns#resourceRecordSet", "name": name, "type": rdtype,
+                                      "ttl": expected.ttl or ttl, "rrdatas": wanted})
+        self._call(self.service.changes().create(project=self.project, managedZone=self.managed_zone, body=body),
+                   "%s %s" % (name, rdtype), write=True)
+
+
+def _error(err):
+    status = int(err.resp.status)
+    try:
+        error = json.loads(err.content.decode("utf-8")).get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    reasons = error.get("errors") or [{}]
+    return status, reasons[0].get("reason") or error.get("status") or "", _first(error.get("message") or
+                                                                              err.reason or "no error text")
+
+
+def _first(text):
+    lines = str(text).strip().splitlines() or [""]
+    return lines[0] if len(lines[0]) <= 300 else lines[0][:300] + "..."

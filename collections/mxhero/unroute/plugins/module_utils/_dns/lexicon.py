@@ -1,0 +1,224 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The long tail of DNS hosts (GoDaddy, Namecheap, OVH, Gandi, Hetzner, DigitalOcean...) through dns-lexicon.
+
+Lexicon edits one record at a time and none of its providers offers a guard against a concurrent change. So
+every operation starts from a fresh lexicon provider (lexicon providers cache the zone they read): the records
+are read again right before the write and compared with what the plan was made from, the replacement is added
+before mxHero's record is deleted (a domain never has no MX), exactly mxHero's value is deleted by its record
+id, and the name is read once more to verify. The guarantee is ``read_verify``.
+
+The zone is handed to lexicon's provider as given (never guessed from the public suffix list, which lexicon's
+Client would do).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
+    READ_VERIFY, DnsProvider, PrerequisiteFailed, RRset)
+
+try:
+    import requests
+    from lexicon.config import ConfigResolver
+    HAS_LEXICON = True
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_LEXICON = False
+
+_NAME = re.compile(r"^[a-z0-9_]+$")
+# requests' HTTPError text, which providers that re-raise it keep: "403 Client Error: ... for url: ..."
+_STATUS = re.compile(r"\b([45]\d\d) (?:Client|Server) Error\b")
+GODADDY_DENIED = ("GoDaddy's API answered 403 ACCESS_DENIED: GoDaddy opens its DNS API only to accounts with 10 or "
+                  "more domains or a Premier (Discount Domain Club Premier) plan")
+GODADDY_STEPS = ("make the change by hand (provider: manual, dns_host: godaddy gives the exact steps: GoDaddy > My "
+                 "Products > {zone} > DNS > DNS Records), or move the zone's DNS to a host with an API")
+
+
+class LexiconProvider(DnsProvider):
+    name = "lexicon"
+    guarantee = READ_VERIFY
+
+    def __init__(self, zone, provider, options, timeout=10.0):
+        self.zone_text = validate.domain_of(zone)
+        self.zone_fqdn = validate.fqdn(zone)
+        self.provider = str(provider or "").strip().lower()
+        if not _NAME.match(self.provider):
+            raise UnrouteError(self.zone_text, "option lexicon_provider %r" % provider, "not a lexicon provider name",
+                               "give a name from 'lexicon --help' (godaddy, namecheap, ovh, gandi, hetzner...)")
+        try:
+            self.module = importlib.import_module("lexicon._private.providers.%s" % self.provider)
+        except ImportError as err:
+            missing = getattr(err, "name", "") or ""
+            if missing.startswith("lexicon"):
+                raise UnrouteError(self.zone_text, "option lexicon_provider %r" % provider,
+                                   "dns-lexicon has no provider of that name",
+                                   "give a name from 'lexicon --help' (godaddy, namecheap, ovh, gandi, hetzner...)")
+            raise UnrouteError(self.zone_text, "option lexicon_provider %r" % provider, "lexicon's %s provider needs "
+                               "the Python package %s" % (self.provider, missing),
+                               "pip install 'dns-lexicon[%s]'" % self.provider)
+        self.options = dict((str(k).replace("-", "_"), v) for k, v in (options or {}).items())
+        self.secrets = [str(v) for v in self.options.values() if v is not None]
+        self.timeout = timeout
+        self.ids = {}
+
+    # -- plumbing --------------------------------------------------------------
+    def _session(self, ttl=None):
+        """A fresh lexicon provider, authenticated: lexicon providers keep what they read, and a stale copy is
+        what would overwrite another writer's record."""
+        config = {"provider_name": self.provider, "domain": self.zone_text, self.provider: dict(self.options)}
+        if ttl:
+            config["ttl"] = int(ttl)
+        client = self.module.Provider(ConfigResolver().with_dict(config))
+        self._guard(client.authenticate, "zone %s" % self.zone_text, zone_step=True)
+        return client
+
+    def _guard(self, func, what, zone_step=False, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UnrouteError:
+            raise
+        except Exception as err:  # noqa: B902 - lexicon providers raise anything; each becomes one line
+            raise self._error(err, what, zone_step)
+
+    def _error(self, err, what, zone_step):
+        # Some lexicon providers wrap the HTTP error in their own exception: the answer is on the cause.
+        cause = err
+        while cause is not None and getattr(cause, "response", None) is None:
+            cause = cause.__cause__ or cause.__context__
+        response = getattr(cause, "response", None)
+        status = getattr(response, "status_code", None)
+        if status is None:
+            found = _STATUS.search(str(err))
+            status = int(found.group(1)) if found else None
+        body = _text(response)
+        here = "lexicon's %s provider" % self.provider
+        if self.provider == "godaddy" and status == 403:
+            return UnrouteError(self.zone_text, what, GODADDY_DENIED, GODADDY_STEPS.format(zone=self.zone_text))
+        if status in (401, 403):
+            return UnrouteError(self.zone_text, what, "%s: the DNS host refused the credentials (HTTP %d%s)"
+                                % (here, status, self._clean(body)), "check lexicon_options (the %s provider's "
+                                "auth_* options) and that they may edit zone %s" % (self.provider, self.zone_text))
+        if zone_step and status in (404, 422):
+            return UnrouteError(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s "
+                                "(HTTP %d%s)" % (here, self.zone_text, status, self._clean(body)),
+                                "check zone and the account in lexicon_options")
+        if isinstance(err, requests.exceptions.RequestException) and status is None:
+            return UnrouteError(self.zone_text, what, "%s cannot reach the DNS host: %s"
+                                % (here, self._clean(" " + _first(err))), "check the host's API address in "
+                                "lexicon_options and the network, or run again later")
+        cause = "HTTP %d%s" % (status, self._clean(body)) if status else "%s: %s" % (type(err).__name__,
+                                                                                      self._clean(_first(err)))
+        if zone_step and "domain" in cause.lower() and ("not found" in cause.lower() or "no " in cause.lower()):
+            return UnrouteError(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s (%s)"
+                                % (here, self.zone_text, cause), "check zone and the account in lexicon_options")
+        return UnrouteError(self.zone_text, what, "%s failed (%s)" % (here, cause),
+                            "check lexicon_options against the %s provider's options ('lexicon %s --help')"
+                            % (self.provider, self.provider))
+
+    def _clean(self, text):
+        text = scrub(text or "", self.secrets).strip()
+        return (": " + text) if text and not text.startswith(":") else text
+
+    def _records(self, client, name, rdtype):
+        what = "%s %s" % (name, rdtype)
+        records = self._guard(client.list_records, what, False, rdtype, name.rstrip("."))
+        return [r for r in records or [] if str(r.get("type", "")).upper() == rdtype and
+                validate.fqdn(str(r.get("name") or "")) == name]
+
+    def _as_rrset(self, name, rdtype, records):
+        ids = {}
+        for record in records:
+            ids.setdefault(_value(rdtype, record), []).append(record.get("id"))
+        self.ids[(name, rdtype)] = ids
+        if not records:
+            return RRset(name, rdtype)
+        ttls = [int(r["ttl"]) for r in records if r.get("ttl")]
+        return RRset(name, rdtype, min(ttls) if ttls else None, [_value(rdtype, r) for r in records])
+
+    # -- interface -------------------------------------------------------------
+    def check_zone(self, zone):
+        self._session()
+
+    def read(self, name, rdtype):
+        name = validate.fqdn(name)
+        return self._as_rrset(name, rdtype, self._records(self._session(), name, rdtype))
+
+    def change(self, expected, delete, add, ttl):
+        name, rdtype = expected.name, expected.rdtype
+        what = "%s %s" % (name, rdtype)
+        client = self._session(ttl=expected.ttl or ttl)
+        now = self._as_rrset(name, rdtype, self._records(client, name, rdtype))
+        if sorted(now.values) != sorted(expected.values):
+            raise PrerequisiteFailed("the records changed since they were read")
+        ids = self.ids[(name, rdtype)]
+        gone = [v for v in delete if v in ids]
+        new = [v for v in add if v not in expected.values]
+        short = name.rstrip(".")
+        if rdtype == "TXT" and len(gone) == 1 and len(new) == 1 and len(ids[gone[0]]) == 1:
+            # An SPF rewrite: lexicon's update keeps the record where the host can (no moment without SPF).
+            self._guard(client.update_record, what, False, ids[gone[0]][0], rdtype, short, _content(rdtype, new[0]))
+        else:
+            for value in new:
+                self._guard(client.create_record, what, False, rdtype, short, _content(rdtype, value))
+            for value in gone:
+                for record_id in ids[value]:
+                    self._guard(client.delete_record, what, False, record_id, rdtype, short, None)
+        wanted = [v for v in expected.values if v not in delete] + new
+        after = self._as_rrset(name, rdtype, self._records(self._session(), name, rdtype))
+        if sorted(after.values) != sorted(wanted):
+            raise UnrouteError(self.zone_text, what, "after the write the records read %s, not what was written "
+                               "(%s): someone else wrote them at the same moment, and lexicon's %s provider has no "
+                               "guard against that (guarantee read_verify)"
+                               % ("; ".join(sorted(after.values)) or "none", "; ".join(sorted(wanted)) or "none",
+                                  self.provider), "look at the records at the DNS host and fix them by hand")
+
+
+def _value(rdtype, record):
+    """A lexicon record as a DNS presentation value (what the engine plans with)."""
+    content = str(record.get("content") or "").strip()
+    if rdtype == "MX":
+        parts = content.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            return "%d %s" % (int(parts[0]), validate.fqdn(parts[1]))
+        options = record.get("options") or {}
+        pref = (options.get("mx") or {}).get("priority", record.get("priority", record.get("prio", 0)))
+        return "%d %s" % (int(pref or 0), validate.fqdn(content))
+    if rdtype in ("CNAME", "NS"):
+        return validate.fqdn(content)
+    if rdtype == "TXT":
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns.cloudflare import _txt_presentation
+        # Lexicon hands TXT content as text; a host that keeps several strings shows them with their inner
+        # quotes ('a" "b' once the outer ones are stripped).
+        if '" "' in content and not content.startswith('"'):
+            content = '"%s"' % content
+        return _txt_presentation(content)
+    return content
+
+
+def _content(rdtype, value):
+    """What lexicon's create/update take as content for a presentation value."""
+    if rdtype == "TXT":
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import txt_policy
+        text = txt_policy(value)
+        # Lexicon's convention is the bare text; a text over one string's 255 bytes goes as quoted strings,
+        # which hosts that keep strings (PowerDNS, BIND-like) take as they are.
+        return text if len(text.encode("utf-8")) <= 255 else value
+    return value
+
+
+def _text(response):
+    if response is None:
+        return ""
+    try:
+        return _first(response.text)
+    except Exception:  # noqa: B902 - an unreadable body is no body
+        return ""
+
+
+def _first(text):
+    lines = str(text).strip().splitlines() or [""]
+    return lines[0] if len(lines[0]) <= 300 else lines[0][:300] + "..."
