@@ -34,6 +34,11 @@ class Domain:
         return list(self.dns.get("records") or [])
 
     @property
+    def secondary(self):
+        """Whether the lab runs a BIND secondary (ns2, 127.0.0.2) for this zone beside the primary."""
+        return bool(self.dns.get("secondary", False))
+
+    @property
     def updates_allowed(self):
         return bool(self.dns.get("updates", True))
 
@@ -112,6 +117,8 @@ def zone_text(domain, nameserver="ns1"):
         "@ IN NS %s" % nameserver,
         "%s IN A 127.0.0.1" % nameserver,
     ]
+    if domain.secondary:
+        lines.extend(["@ IN NS ns2", "ns2 IN A 127.0.0.2"])
     lines.extend(str(r) for r in domain.records)
     return "\n".join(lines) + "\n"
 
