@@ -143,6 +143,9 @@ def inventory_yaml(manifest, estate):
             "unroute_dns_key_name": dns["key_name"],
             "unroute_dns_key_algorithm": dns["key_algorithm"],
             "unroute_dns_key_secret": "{{ lookup('ansible.builtin.file', '%s') }}" % dns["key_secret_file"],
+            # The role proves each change on every nameserver; in the lab they answer in well under a
+            # second, and a stalled secondary should not hold a demo up for the production default.
+            "unroute_dns_verify_timeout": 10,
         },
         "children": groups,
     }}
