@@ -181,11 +181,11 @@ def _query(name, rdtype, address, port, timeout):
 
 
 def _answer(response, name, rdtype):
-    try:
-        return response.find_rrset(response.answer, dns.name.from_text(name), dns.rdataclass.IN,
-                                   dns.rdatatype.from_text(rdtype))
-    except KeyError:
-        return None
+    qname, qtype = dns.name.from_text(name), dns.rdatatype.from_text(rdtype)
+    for rrset in response.answer:
+        if rrset.name == qname and rrset.rdtype == qtype and rrset.rdclass == dns.rdataclass.IN:
+            return rrset
+    return None
 
 
 def _rdatas(rdtype, values):
