@@ -237,7 +237,8 @@ def test_lost_answer_is_settled_by_reading_again(lab, proxy):
     assert not result.get("failed"), result
     assert [(f["action"], f["outcome"]) for f in result["findings"]] == [("removed", "removed")]
     assert result["removed"] == [{"record": "lost.test.", "type": "MX", "ttl": 3600,
-                                  "value": "10 smtp-in.mxhero.com.", "outcome": "removed"}]
+                                  "value": "10 smtp-in.mxhero.com.", "outcome": "removed",
+                                  "rrset": ["10 smtp-in.mxhero.com.", "20 mail.%s." % zone]}]
     assert any("answer to the update was lost" in c and "took effect" in c for c in result["cautions"])
     assert [line for line in lab.records(zone) if " IN MX " in line] == ["lost.test. 3600 IN MX 20 mail.lost.test."]
     # The run record keeps the removal; the next run finds nothing left to do.
@@ -263,7 +264,8 @@ def test_unknown_outcome_fails_and_keeps_the_intended_removal(lab, proxy):
     assert "\n" not in result["msg"]
     assert [(f["action"], f["outcome"]) for f in result["findings"]] == [("unknown", "unknown")]
     assert result["removed"] == [{"record": "swallow.test.", "type": "MX", "ttl": 3600,
-                                  "value": "10 smtp-in.mxhero.com.", "outcome": "unknown"}]
+                                  "value": "10 smtp-in.mxhero.com.", "outcome": "unknown",
+                                  "rrset": ["10 smtp-in.mxhero.com.", "20 mail.%s." % zone]}]
     assert zone_snapshot(lab.dns, zone) == before
     record = domain_record({"domain": zone, "results": {"unroute_result_dns_mx": result}})
     assert record["status"] == "error"

@@ -61,7 +61,8 @@ def test_one_mx_removed_leaves_the_others(lab):
     assert strip(audit["findings"]) == strip(real["findings"])
     assert audit["diff"] == real["diff"]
     assert audit["removed"] == real["removed"] == [
-        {"record": "mx-partial.test.", "type": "MX", "ttl": 3600, "value": "10 smtp-in.mxhero.com."}]
+        {"record": "mx-partial.test.", "type": "MX", "ttl": 3600, "value": "10 smtp-in.mxhero.com.",
+         "rrset": ["10 smtp-in.mxhero.com.", "20 mail.mx-partial.test."]}]
     assert real["diff"]["after"]["values"] == ["20 mail.mx-partial.test."]
     again = run_module("dns_mx", dns_args(lab, zone), diff=True)
     assert not again["changed"] and again["findings"] == [] and again["removed"] == []
