@@ -12,6 +12,18 @@ import dns.zone
 import yaml
 
 PLATFORMS = ("google", "microsoft365", "exchange", "other")
+# Hosts with no record API the collection uses: the lab serves their public view from BIND, read-only.
+MANUAL_HOSTS = ("microsoft365", "godaddy")
+DNS_PROVIDERS = ("bind", "rfc2136", "route53", "cloudflare", "powerdns") + MANUAL_HOSTS
+# NS names each provider hands out, in the shapes of the NS detection table of docs/dns.md; BIND serves them
+# as the domain's public delegation so that NS detection (the estate inventory plugin) meets them.
+DEFAULT_NAMESERVERS = {
+    "route53": ["ns-1536.awsdns-00.co.uk.", "ns-0.awsdns-00.com.", "ns-1024.awsdns-00.org.", "ns-512.awsdns-00.net."],
+    "cloudflare": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
+    "powerdns": ["ns1.pdns-lab.test.", "ns2.pdns-lab.test."],
+    "microsoft365": ["ns1.bdm.microsoftonline.com.", "ns2.bdm.microsoftonline.com."],
+    "godaddy": ["ns51.domaincontrol.com.", "ns52.domaincontrol.com."],
+}
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -37,6 +49,17 @@ class Domain:
     def secondary(self):
         """Whether the lab runs a BIND secondary (ns2, 127.0.0.2) for this zone beside the primary."""
         return bool(self.dns.get("secondary", False))
+
+    @property
+    def dns_provider(self):
+        """Where the zone is hosted in the lab: BIND (RFC 2136) unless ``dns.provider`` says otherwise."""
+        provider = str(self.dns.get("provider") or "bind").lower()
+        return "bind" if provider == "rfc2136" else provider
+
+    @property
+    def nameservers(self):
+        """NS names of the public delegation (BIND serves them for every zone, whoever hosts it)."""
+        return list(self.dns.get("nameservers") or DEFAULT_NAMESERVERS.get(self.dns_provider) or [])
 
     @property
     def updates_allowed(self):
@@ -103,6 +126,11 @@ def parse(data, source="<estate>"):
         domain = Domain(name=name, platform=platform, description=str(item.get("description", "")),
                         dns=dns_section, sections=sections, host_vars=host_vars,
                         expect_error=str(item.get("expect_error") or ""))
+        if domain.dns_provider not in DNS_PROVIDERS:
+            raise EstateError("%s (%s): dns.provider must be one of %s" % (where, name, ", ".join(DNS_PROVIDERS)))
+        if domain.secondary and domain.dns_provider != "bind":
+            raise EstateError("%s (%s): dns.secondary needs the zone in the lab's BIND, which the secondary "
+                              "transfers from; dns.provider is %s" % (where, name, domain.dns_provider))
         _check_records(domain, where)
         domains.append(domain)
     return Estate(domains=domains, source=source, raw=data)
@@ -114,9 +142,9 @@ def zone_text(domain, nameserver="ns1"):
         "$ORIGIN %s." % domain.name,
         "$TTL %d" % domain.ttl,
         "@ IN SOA %s hostmaster 1 3600 600 86400 300" % nameserver,
-        "@ IN NS %s" % nameserver,
         "%s IN A 127.0.0.1" % nameserver,
     ]
+    lines.extend("@ IN NS %s" % ns for ns in (domain.nameservers or [nameserver]))
     if domain.secondary:
         lines.extend(["@ IN NS ns2", "ns2 IN A 127.0.0.2"])
     lines.extend(str(r) for r in domain.records)
