@@ -151,7 +151,7 @@ partial:
   elements: str
 verification:
   description:
-    - With O(verify=authoritative), after a real change, one entry per authoritative server address of O(zone):
+    - With O(verify=authoritative), after a real change, one entry per authoritative server address of O(zone), with
       C(server) (the NS name), C(address), C(state) (V(current) - it serves the new RRsets, V(stale) - it
       still serves something else, V(unreachable) - no authoritative answer), C(waited) (seconds from the
       first query to its last), C(rrsets) (the changed RRsets asked for) and, when not current, C(detail).
