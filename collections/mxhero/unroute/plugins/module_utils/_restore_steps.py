@@ -74,8 +74,8 @@ def _step(item, removed, used):
                 "entry holds the whole policy as it was)" % (obj, entries), True)
     if kind == "outbound_gateway":
         entry = _match(removed, used, kind="outbound_gateway") or {}
+        gateway = (entry.get("smartHost", "its old value"), entry.get("smtpMode", "as it was"))
         return ("In the Google Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway, set "
-                "the gateway back to %s (SMTP mode %s)" % (entry.get("smartHost", "its old value"),
-                                                            entry.get("smtpMode", "as it was")), True)
-    return ("Put %s back as it was before the run: %s" % (obj, json.dumps(item.get("before"), sort_keys=True,
-                                                                            default=str)), True)
+                "the gateway back to %s (SMTP mode %s)" % gateway, True)
+    as_was = json.dumps(item.get("before"), sort_keys=True, default=str)
+    return "Put %s back as it was before the run: %s" % (obj, as_was), True

@@ -144,8 +144,8 @@ class Engine(object):
         for marker in markers:
             if not marker.get("done") and marker["service"] not in in_scope:
                 self.warn("%s: an earlier run changed transport agents on %s but %s never restarted; it is "
-                                "outside transport_service, so run the task for its service or Restart-Service %s"
-                                % (self.domain, self.server, marker["service"], marker["service"]))
+                          "outside transport_service, so run the task for its service or Restart-Service %s"
+                          % (self.domain, self.server, marker["service"], marker["service"]))
         markers = [m for m in markers if m["service"] in in_scope]
         owed = [m["service"] for m in markers if not m.get("done")]
         stale = [m["service"] for m in markers if m.get("done")]
@@ -157,7 +157,7 @@ class Engine(object):
             else:
                 then = "would restart it now" if self.check_mode else "restarting it now"
             self.warn("%s: an earlier run changed transport agents on %s but the restart never happened: "
-                            "%s; %s" % (self.domain, self.server, since, then))
+                      "%s; %s" % (self.domain, self.server, since, then))
         for name in owed:
             if name not in windows:
                 windows.append(name)
@@ -167,7 +167,7 @@ class Engine(object):
             changed, restarted = self.apply_agents(ops, restart, owed, stale)
         if ops and not restart:
             self.warn("%s: the agent changes take effect only after a restart: %s on %s"
-                            % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
+                      % (self.domain, "; ".join("Restart-Service %s" % w for w in windows), self.server))
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
                     server=self.server, transport_services=state["transport_services"],
                     restart_needed=windows, restarted=restarted, restart_pending=owed, warnings=list(self.warnings))

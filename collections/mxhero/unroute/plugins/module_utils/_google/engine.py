@@ -238,7 +238,7 @@ class Run(object):
             raise self._with_partial(err)
         if self.params.get("gateway_verified"):
             self.warn("%s: the outbound gateway was not checked: gateway_verified says a person did it"
-                                 % self.domain)
+                      % self.domain)
         else:
             self._gateway_manual()
 
@@ -257,7 +257,7 @@ class Run(object):
                 self._org_units["orgUnits/" + (uid[3:] if uid.startswith("id:") else uid)] = unit
         if self._org_units_note:
             self.warn("%s: organisational units are named by id only, because their paths could not be "
-                                 "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
+                      "read (Directory API orgunits): %s" % (self.domain, self._org_units_note))
 
     def _target(self, policy):
         """Where a policy applies, as a person finds it: org unit path with its id in brackets, or group."""
@@ -331,7 +331,7 @@ class Run(object):
         if again is None or again["mode"] != "change":
             # Someone changed it between list and write: report what is there now, touch nothing.
             self.warn("%s: policy %s changed while this run read it; not modified, run again"
-                                 % (self.domain, name))
+                      % (self.domain, name))
             if again is not None:
                 again.update(target=plan["target"], object=plan["object"])
                 self._main_finding(again)
@@ -345,7 +345,7 @@ class Run(object):
             plan["why"] = ("Google answered that %s cannot be changed through the API (%s); nothing was changed"
                            % (plan["type"], err))
             self.warn("%s: %s is listed in mutable_setting_types but Google refused the change; "
-                                 "it is left as a manual action" % (self.domain, plan["type"]))
+                      "it is left as a manual action" % (self.domain, plan["type"]))
             self._main_finding(plan)
             return False
         except UnrouteError as err:
@@ -380,7 +380,7 @@ class Run(object):
         else:
             return audit.evidence(events, self.fp)
         self.warn("%s: the outbound gateway's manual action carries no audit-log evidence, because the "
-                             "admin audit log (Reports API) could not be read: %s" % (self.domain, why))
+                  "admin audit log (Reports API) could not be read: %s" % (self.domain, why))
         return audit.unreadable(why)
 
     def _gateway_manual(self):
@@ -406,8 +406,8 @@ class Run(object):
     # -- admin_settings backend ---------------------------------------------------------
     def _admin_settings(self):
         self.warn("%s: api admin_settings is the seed's legacy mechanism (Google turned the Admin "
-                             "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
-                             "policy for the other Gmail settings" % self.domain)
+                  "Settings API off on 2018-10-31) and checks only the outbound gateway; use api: "
+                  "policy for the other Gmail settings" % self.domain)
         current = self.client.get_gateway()
         self.extra["gateway_readable"] = True
         self.extra["outbound_gateway"] = dict(current)

@@ -80,7 +80,7 @@ class GrantsRun(object):
             raise self._with_partial(err)
         if grants is None:
             self.warn("%s: user %s was listed but Google no longer knows them (deleted during the run); "
-                                 "skipped" % (self.domain, email))
+                      "skipped" % (self.domain, email))
             return
         self.grants.extend(dict(g, user=email) for g in grants)
         mine = [g for g in grants if g.get("clientId") in self.client_ids]
