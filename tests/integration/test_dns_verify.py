@@ -105,6 +105,11 @@ def test_check_mode_and_verify_none_ask_nothing(lab, monkeypatch):
     audit = run_module("dns_mx", dns_args(lab, zone, verify="authoritative", verify_timeout=5), check_mode=True)
     assert audit["changed"] and audit["verification"] == [] and asked == []
     assert zone_snapshot(lab.dns, zone) == before
+    # provider manual writes nothing (a person does): nothing to prove yet.
+    manual = run_module("dns_mx", dns_args(lab, zone, verify="authoritative", provider="manual"))
+    assert [f["action"] for f in manual["findings"]] == ["manual"]
+    assert manual["verification"] == [] and asked == []
+    assert zone_snapshot(lab.dns, zone) == before
     plain = run_module("dns_mx", dns_args(lab, zone, verify="none"))
     assert plain["changed"] and plain["verification"] == [] and asked == []
 

@@ -160,9 +160,13 @@ VERIFY_OPTIONS = dict(
 
 
 def verification(params, ctx, engine, outcome):
-    """Per-server results after a real change; nothing is asked in check mode, after no change or a failure
-    (what a failed run did is for the next run to finish)."""
+    """Per-server results after a real change; nothing is asked in check mode, after no change, with
+    provider manual, or after a failure (what a failed run did is for the next run to finish)."""
     if params.get("verify") != "authoritative" or ctx.check_mode or outcome.get("failed"):
+        return []
+    # Only a write shows as removed/added: a planned change, or one left to a person (provider manual), has
+    # nothing to prove yet.
+    if not any(f.get("action") in ("removed", "added") for f in outcome.get("findings") or []):
         return []
     changes = verify.changed_rrsets(outcome)
     if not changes:
