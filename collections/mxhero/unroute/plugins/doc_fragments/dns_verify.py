@@ -19,7 +19,8 @@ options:
         or O(verify_timeout) passes. RV(verification) has one entry per server address.
       - A server still serving the old RRset (V(stale)) or not answering with authority (V(unreachable))
         after the timeout is a warning naming it; the task still succeeds, the change is made.
-      - Nothing is asked in check mode, when nothing changed, or when the task failed.
+      - Nothing is asked in check mode, when nothing changed, with C(provider=manual) (a person makes the
+        change), or when the task failed.
       - The role C(mxhero.unroute.unroute) sets V(authoritative) (C(unroute_dns_verify)).
     type: str
     default: none
