@@ -138,3 +138,22 @@ def test_report_shows_each_server():
     page = _report.to_html(record)
     assert "<table class='verification'>" in page
     assert "<tr data-state='stale'><td><code>ns2.stalled.test.</code></td><td><code>127.0.0.2</code>" in page
+
+
+def test_cli_switches_the_secondary_fault(lab, capsys):
+    from unroute_lab import cli as lab_cli
+    directory = str(lab.dir)
+    assert lab_cli.main(["fault", "--dir", directory, "dns", "secondary_stalled"]) == 0
+    assert '"active": true' in capsys.readouterr().out
+    assert lab_cli.status(directory)["faults"] == {"dns": {"secondary_stalled": True}}
+    assert lab_cli.status(directory)["running"]["named_secondary"] is True
+    assert lab_cli.main(["fault", "--dir", directory, "--service", "dns", "--clear"]) == 0
+    assert lab_cli.status(directory)["faults"] == {"dns": {"secondary_stalled": False}}
+    assert lab_cli.main(["fault", "--dir", directory, "dns", "lose_everything"]) == 2
+    assert "secondary_stalled" in capsys.readouterr().err
+
+
+def test_a_secondary_needs_the_zone_in_bind():
+    from unroute_lab.estate import EstateError, parse
+    with pytest.raises(EstateError, match=r"hosted.test\): dns.secondary needs the zone in the lab's BIND"):
+        parse({"domains": [{"name": "hosted.test", "dns": {"provider": "route53", "secondary": True}}]})
