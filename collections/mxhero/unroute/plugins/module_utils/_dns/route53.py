@@ -184,8 +184,18 @@ def _loader():
     """One botocore model loader per process: loading Route 53's service model is most of a client's
     start-up (about 70 ms), and the loader only caches read-only JSON, so sessions may share it."""
     if not _LOADER:
-        _LOADER.append(botocore.loaders.create_loader())
+        loader = botocore.loaders.create_loader()
+        for kind in ("service-2", "endpoint-rule-set-1"):
+            try:
+                loader.load_service_model("route53", kind)
+            except Exception:  # noqa: B902 - only a warm-up; the client loads what it needs itself
+                pass
+        _LOADER.append(loader)
     return _LOADER[0]
+
+
+if HAS_BOTO3:
+    _loader()
 
 
 def _zone_id(value):
