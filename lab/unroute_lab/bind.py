@@ -25,6 +25,8 @@ from .ports import free_port
 
 KEY_NAME = "unroute"
 KEY_ALGORITHM = "hmac-sha256"
+# The lab's secondary (secondary.py) listens here, at the primary's port.
+SECONDARY_ADDRESS = "127.0.0.2"
 NAMED_CANDIDATES = ("/usr/sbin/named", "/usr/bin/named")
 
 
@@ -61,6 +63,12 @@ class Bind:
                 policy = "update-policy { grant %s zonesub ANY; };" % KEY_NAME
             else:
                 policy = "allow-update { none; };"
+            if domain.secondary:
+                # Only the lab's secondary hears of changes, at once (the default waits 5 s per zone). The
+                # source is pinned: to 127.0.0.2 the kernel would send from 127.0.0.2, and a secondary refuses
+                # a NOTIFY that does not come from its primary.
+                policy += (" notify explicit; also-notify { %s port %d; }; notify-delay 0; notify-source %s;"
+                           % (SECONDARY_ADDRESS, self.port, "127.0.0.1"))
             zones.append('zone "%s" { type primary; file "%s.zone"; %s allow-transfer { key %s; }; };'
                          % (domain.name, domain.name, policy, KEY_NAME))
         self.conf.write_text("\n".join([

@@ -15,6 +15,7 @@ import yaml
 
 from . import estate as estate_mod
 from .bind import Bind
+from .secondary import Secondary, is_stalled
 from .manifest import Lab
 from .pki import LabPKI
 
@@ -59,6 +60,16 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
                 "services": {"dns": bind.manifest([d.name for d in estate.domains
                                                     if d.dns_provider in ("bind",) + estate_mod.MANUAL_HOSTS])},
                 "domains": {}}
+    secondary_zones = [d.name for d in estate.domains if d.secondary]
+    if secondary_zones:
+        secondary = Secondary(directory / "bind-secondary").write(
+            secondary_zones, bind.port, bind.secret_file.read_text().strip())
+        try:
+            pids["named_secondary"] = secondary.start()
+        finally:
+            # Written before a failure too, so that 'down' still stops the primary.
+            (directory / "pids.json").write_text(json.dumps(pids))
+        manifest["services"]["dns"]["secondary"] = secondary.manifest()
     sup = _start_supervisor(directory, estate_path, estate)
     if sup:
         pids["supervisor"] = sup["pid"]
@@ -122,6 +133,10 @@ def inventory_yaml(manifest, estate):
         if domain.dns_provider in estate_mod.MANUAL_HOSTS:
             # No API: the modules read the public view (the lab's BIND) and say what to click.
             host.update(unroute_dns_provider="manual", unroute_dns_host=domain.dns_provider)
+        elif domain.dns_provider != "bind":
+            # Proof on every nameserver asks the zone's NS through the system resolver for a hosted provider;
+            # the lab's provider NS names (awsdns, cloudflare, pdns-lab.test) resolve nowhere.
+            host.update(unroute_dns_verify="none")
         host.update(domain.host_vars)
         groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
         if domain.expect_error:
@@ -139,6 +154,9 @@ def inventory_yaml(manifest, estate):
             "unroute_dns_key_name": dns["key_name"],
             "unroute_dns_key_algorithm": dns["key_algorithm"],
             "unroute_dns_key_secret": "{{ lookup('ansible.builtin.file', '%s') }}" % dns["key_secret_file"],
+            # The role proves each change on every nameserver; in the lab they answer in well under a
+            # second, and a stalled secondary should not hold a demo up for the production default.
+            "unroute_dns_verify_timeout": 10,
         },
         "children": groups,
     }}
@@ -173,7 +191,23 @@ def status(directory):
         out["services"] = {name: {k: v for k, v in svc.items() if k in ("server", "port", "url", "endpoint")}
                            for name, svc in manifest["services"].items()}
         out["domains"] = len(manifest["domains"])
+        secondary = manifest["services"]["dns"].get("secondary")
+        if secondary:
+            out["faults"] = {"dns": {"secondary_stalled": is_stalled(secondary)}}
     return out
+
+
+def _fault_args(parser, args):
+    """``fault --service S SPEC`` or ``fault S SPEC``; SPEC is JSON or a bare fault kind."""
+    words = list(args.words)
+    service = args.service or (words.pop(0) if words else None)
+    if not service:
+        parser.error("fault: name the service (--service NAME or as the first word)")
+    if len(words) > 1:
+        parser.error("fault: one SPEC after the service, got %s" % " ".join(words))
+    text = words[0] if words else "{}"
+    spec = json.loads(text) if text.lstrip().startswith("{") else {"kind": text}
+    return service, spec
 
 
 def main(argv=None):
@@ -185,11 +219,13 @@ def main(argv=None):
     p_up.add_argument("--inventory", help="also write the inventory here (e.g. inventories/lab/hosts.yml)")
     for name, text in (("down", "stop the lab"), ("status", "show what runs"), ("dump", "print full state as JSON")):
         sub.add_parser(name, help=text).add_argument("--dir", default=DEFAULT_DIR)
-    p_fault = sub.add_parser("fault", help="switch a fault on in an emulated service (or --clear)")
+    p_fault = sub.add_parser("fault", help="switch a fault on in an emulated service (or --clear); "
+                                           "'fault dns secondary_stalled' stops the BIND secondary's transfers")
     p_fault.add_argument("--dir", default=DEFAULT_DIR)
-    p_fault.add_argument("--service", required=True)
+    p_fault.add_argument("--service", help="the service (or give it as the first word: 'fault dns ...')")
     p_fault.add_argument("--clear", action="store_true")
-    p_fault.add_argument("spec", nargs="?", default="{}", help='JSON, e.g. \'{"kind": "429", "count": 2}\'')
+    p_fault.add_argument("words", nargs="*", metavar="[SERVICE] SPEC",
+                         help='a fault kind, or JSON, e.g. \'{"kind": "429", "count": 2}\'')
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -201,8 +237,9 @@ def main(argv=None):
         elif args.command == "dump":
             print(json.dumps(Lab(args.dir).state(), indent=2, sort_keys=True))
         elif args.command == "fault":
+            service, spec = _fault_args(parser, args)
             lab = Lab(args.dir)
-            result = lab.clear_faults(args.service) if args.clear else lab.fault(args.service, **json.loads(args.spec))
+            result = lab.clear_faults(service) if args.clear else lab.fault(service, **spec)
             print(json.dumps(result))
     except (estate_mod.EstateError, FileNotFoundError, RuntimeError) as err:
         print("unroute-lab: %s" % err, file=sys.stderr)

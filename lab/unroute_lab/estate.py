@@ -51,6 +51,11 @@ class Domain:
         return list(self.dns.get("records") or [])
 
     @property
+    def secondary(self):
+        """Whether the lab runs a BIND secondary (ns2, 127.0.0.2) for this zone beside the primary."""
+        return bool(self.dns.get("secondary", False))
+
+    @property
     def dns_provider(self):
         """Where the zone is hosted in the lab: BIND (RFC 2136) unless ``dns.provider`` says otherwise."""
         provider = str(self.dns.get("provider") or "bind").lower()
@@ -128,6 +133,9 @@ def parse(data, source="<estate>"):
                         expect_error=str(item.get("expect_error") or ""))
         if domain.dns_provider not in DNS_PROVIDERS:
             raise EstateError("%s (%s): dns.provider must be one of %s" % (where, name, ", ".join(DNS_PROVIDERS)))
+        if domain.secondary and domain.dns_provider != "bind":
+            raise EstateError("%s (%s): dns.secondary needs the zone in the lab's BIND, which the secondary "
+                              "transfers from; dns.provider is %s" % (where, name, domain.dns_provider))
         _check_records(domain, where)
         domains.append(domain)
     return Estate(domains=domains, source=source, raw=data)
@@ -142,6 +150,8 @@ def zone_text(domain, nameserver="ns1"):
         "%s IN A 127.0.0.1" % nameserver,
     ]
     lines.extend("@ IN NS %s" % ns for ns in (domain.nameservers or [nameserver]))
+    if domain.secondary:
+        lines.extend(["@ IN NS ns2", "ns2 IN A 127.0.0.2"])
     lines.extend(str(r) for r in domain.records)
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ import urllib.request
 from pathlib import Path
 
 from .bind import dump_zone
+from .secondary import set_stalled
 
 
 class Lab:
@@ -59,7 +60,24 @@ class Lab:
         return out
 
     def fault(self, service, **spec):
+        if service == "dns":
+            return self._dns_fault(spec.get("kind"), True)
         return self._control("/fault", dict(spec, service=service))
 
     def clear_faults(self, service):
+        if service == "dns":
+            return self._dns_fault("secondary_stalled", False)
         return self._control("/faults/clear", {"service": service})
+
+    def stall_secondary(self, stalled=True):
+        """The BIND secondary stops (or resumes) transferring; it keeps serving what it has."""
+        return self._dns_fault("secondary_stalled", stalled)
+
+    def _dns_fault(self, kind, on):
+        # BIND is real: its one fault is the secondary's, switched by its configuration, not by the supervisor.
+        if kind != "secondary_stalled":
+            raise RuntimeError("dns has one fault, secondary_stalled (got %r)" % kind)
+        secondary = self.dns.get("secondary")
+        if not secondary:
+            raise RuntimeError("this lab runs no BIND secondary: give a domain 'dns: {secondary: true}'")
+        return set_stalled(secondary, on)

@@ -37,6 +37,7 @@ def _flatten(results):
 def domain_record(entry):
     """Fold one domain's module results into its record (what was found, done, planned, left to a person)."""
     findings, removed, added, manual, warnings, errors, modules = [], [], [], [], [], [], []
+    verification = []
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
         modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
@@ -46,6 +47,8 @@ def domain_record(entry):
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
         added.extend(dict(r, module=name) for r in result.get("added") or [])
         manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
+        # What each authoritative server served after the change (verify=authoritative, issue 14).
+        verification.extend(dict(v, module=name) for v in result.get("verification") or [])
         # `cautions` is what a module has to say besides its findings (the runner keeps it apart from the
         # Ansible warnings, which also repeat each manual action for the console).
         warnings.extend(str(w) for w in result.get("cautions") or [] if str(w) not in warnings)
@@ -80,7 +83,7 @@ def domain_record(entry):
         status = "clean"
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
             "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
-            "added": added, "manual_actions": manual,
+            "added": added, "manual_actions": manual, "verification": verification,
             "warnings": warnings, "errors": errors, "modules": modules}
 
 
@@ -201,6 +204,28 @@ def to_html(record):
             out.append("</tbody></table>")
         elif not dom["errors"]:
             out.append("<p class='none'>No mxHero leftovers found.</p>")
+        out.extend(_verification_html(dom.get("verification") or []))
         out.append("</section>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+_STATE_COLOURS = {"current": "#2e7d32", "stale": "#c62828", "unreachable": "#d98b00"}
+
+
+def _verification_html(rows):
+    """The domain's authoritative servers after the change: which serve it, which do not (yet)."""
+    if not rows:
+        return []
+    out = ["<table class='verification'><thead><tr><th>Nameserver</th><th>Address</th><th>Serves the change"
+           "</th><th>Waited</th><th>RRsets</th></tr></thead><tbody>"]
+    for row in rows:
+        state = row.get("state", "")
+        out.append("<tr data-state='%s'><td><code>%s</code></td><td><code>%s</code></td>"
+                   "<td><span class='badge' style='background:%s'>%s</span>%s</td><td>%ss</td><td>%s</td></tr>"
+                   % (_e(state), _e(row.get("server")), _e(row.get("address") or "-"),
+                      _STATE_COLOURS.get(state, "#607080"), _e(state),
+                      (" <small>%s</small>" % _e(row["detail"])) if row.get("detail") else "",
+                      _e(row.get("waited")), _e(", ".join(row.get("rrsets") or []))))
+    out.append("</tbody></table>")
+    return out

@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - mxhero.unroute.dns
   - mxhero.unroute.fingerprint
+  - mxhero.unroute.dns_verify
   - mxhero.unroute.attributes
   - mxhero.unroute.attributes.ACTIONGROUP_DNS
 attributes:
@@ -148,6 +149,20 @@ partial:
   returned: on failure after a change
   type: list
   elements: str
+verification:
+  description:
+    - With O(verify=authoritative), after a real change, one entry per authoritative server address of O(zone), with
+      C(server) (the NS name), C(address), C(state) (V(current) - it serves the new RRsets, V(stale) - it
+      still serves something else, V(unreachable) - no authoritative answer), C(waited) (seconds from the
+      first query to its last), C(rrsets) (the changed RRsets asked for) and, when not current, C(detail).
+    - Empty in check mode, with O(verify=none), when nothing changed, or when the servers could not be found
+      (a warning says why).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {server: ns1.example.com., address: 192.0.2.53, state: current, waited: 0.0, rrsets: ["example.com. MX"]}
+    - {server: ns2.example.com., address: 198.51.100.53, state: stale, waited: 30.1, rrsets: ["example.com. MX"]}
 diff:
   description: The MX RRset before and after (with O(records), a mapping from owner name to RRset).
   returned: when diff mode is on
@@ -161,6 +176,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
 ARGSPEC = dns_module.ARGSPEC.extend(dict(
+    dns_module.VERIFY_OPTIONS,
     state=dict(type="str", default="absent", choices=["absent"]),
     records=dict(type="list", elements="str"),
     replacement=dict(type="list", elements="dict", options=dict(

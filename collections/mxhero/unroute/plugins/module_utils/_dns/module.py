@@ -21,6 +21,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns.cloudflare imp
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.powerdns import PowerDnsProvider
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import verify
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
 
 
@@ -199,6 +200,11 @@ def execute(params, ctx, operation, read_only=False):
     """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing).
 
     Whatever escapes the engine leaves here as the one-line error, never as a library's bare message."""
+    if (params.get("verify_timeout") or 0) < 0:
+        # Refused before anything is read or written, like every other option.
+        raise UnrouteError(validate.domain_of(params.get("zone")), "option verify_timeout",
+                           "%d seconds is negative" % params["verify_timeout"],
+                           "give the seconds to wait for every nameserver (0: ask each once)")
     try:
         engine = build_engine(params, read_only=read_only)
         outcome = operation(engine)
@@ -206,7 +212,39 @@ def execute(params, ctx, operation, read_only=False):
         raise as_unroute_error(validate.domain_of(params.get("zone")), None, err)
     for text in engine.warnings:
         ctx.warn("%s: %s" % (validate.domain_of(params["zone"]), text))
+    if "verify" in params:
+        outcome = dict(outcome, verification=verification(params, ctx, engine, outcome))
     return outcome
+
+
+# dns_mx and dns_spf: prove a change on every authoritative server (documentation: doc_fragments/dns_verify.py).
+VERIFY_OPTIONS = dict(
+    verify=dict(type="str", default="none", choices=list(verify.CHOICES)),
+    verify_timeout=dict(type="int", default=60),
+)
+
+
+def verification(params, ctx, engine, outcome):
+    """Per-server results after a real change; nothing is asked in check mode, after no change, with
+    provider manual, or after a failure (what a failed run did is for the next run to finish)."""
+    if params.get("verify") != "authoritative" or ctx.check_mode or outcome.get("failed"):
+        return []
+    # Only a write shows as removed/added: a planned change, or one left to a person (provider manual), has
+    # nothing to prove yet.
+    if not any(f.get("action") in ("removed", "added") for f in outcome.get("findings") or []):
+        return []
+    changes = verify.changed_rrsets(outcome)
+    if not changes:
+        return []
+    zone = params["zone"]
+    # The primary the change went to knows the zone's NS RRset and in-zone addresses first; a hosted
+    # provider's API is no DNS server, so the system resolver answers for it.
+    server = engine.provider.server if isinstance(engine.provider, rfc2136.Rfc2136Provider) else None
+    results, warnings = verify.verify(zone, changes, port=params["port"], server=server, timeout=params["timeout"],
+                                      verify_timeout=params["verify_timeout"])
+    for text in warnings:
+        ctx.warn("%s: %s" % (validate.domain_of(zone), text))
+    return results
 
 
 ARGSPEC = ArgSpec(dns_argument_spec(), required_if=REQUIRED_IF)
