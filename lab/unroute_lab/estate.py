@@ -11,7 +11,7 @@ import dns.name
 import dns.zone
 import yaml
 
-PLATFORMS = ("google", "microsoft365", "exchange", "other")
+PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -99,6 +99,11 @@ def parse(data, source="<estate>"):
                         dns=dns_section, sections=sections, host_vars=host_vars,
                         expect_error=str(item.get("expect_error") or ""))
         _check_records(domain, where)
+        if "mta" in sections:
+            from .mta import check_section
+            problem = check_section(sections["mta"])
+            if problem:
+                raise EstateError("%s (%s): %s" % (where, name, problem))
         domains.append(domain)
     return Estate(domains=domains, source=source, raw=data)
 
