@@ -40,8 +40,9 @@ SEVERAL_PLACES = {
 
 
 def playbook(lab, name, tmp_path, *extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1", UNROUTE_REPORT_DIR=str(tmp_path / "reports"))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               UNROUTE_REPORT_DIR=str(tmp_path / "reports"))
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.dir / "inventory.yml"),
                            str(ROOT / "playbooks" / name)] + list(extra), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, env=env, timeout=600)

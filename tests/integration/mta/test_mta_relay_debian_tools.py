@@ -112,7 +112,8 @@ def test_sendmail_mailertable_rebuilt_by_the_real_makemap(tmp_path):
     text = re.sub(r".*(dialup|provider)\.m4.*\n", "", DEBIAN_MC.read_text())
     (directory / "sendmail.mc").write_text(text.replace(
         "DOMAIN(`debian-mta')dnl\n", "DOMAIN(`debian-mta')dnl\ndefine(`SMART_HOST', `[smtp.mxhero.com]')dnl\n"))
-    (directory / "mailertable").write_text("example.com\tesmtp:[smtp.mxhero.com]\n.partner.test\tesmtp:[mx.partner.test]\n")
+    (directory / "mailertable").write_text("example.com\tesmtp:[smtp.mxhero.com]\n"
+                                           ".partner.test\tesmtp:[mx.partner.test]\n")
     bin_dir = sendmail_tools(tmp_path / "bin", directory)
     result = play(tmp_path, {"mta": "sendmail", "config_dir": str(directory)}, env=env(bin_dir))
     assert not result.get("failed"), result

@@ -1,4 +1,4 @@
-"""The role's platform ``mta`` (and ``other`` with unroute_mta_hosts) cleans the domain's mail servers with mta_relay."""
+"""The role's platform ``mta`` (and ``other`` with unroute_mta_hosts) cleans a domain's mail servers (mta_relay)."""
 
 from __future__ import annotations
 
