@@ -61,7 +61,8 @@ def exchange_args(lab, domain, server=None, **extra):
     svc = lab.service("winrm")
     org = svc["organizations"][domain]
     srv = org["servers"][0] if server is None else next(s for s in org["servers"] if s["name"] == server)
-    args = dict(host="127.0.0.1", port=srv["http_port"], scheme="http", transport="ntlm",
+    # The lab's Exchange /PowerShell/ listens on its own port, as IIS does beside WinRM on a real server.
+    args = dict(host="127.0.0.1", port=srv["http_port"], scheme="http", transport="ntlm", psrp_port=srv["psrp_http_port"],
                 username=org["username"], password=Path(org["password_file"]).read_text().strip(),
                 domain=domain)
     args.update(extra)

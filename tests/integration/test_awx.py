@@ -54,7 +54,7 @@ def test_ee_build_context_holds_the_collection_and_its_needs(tmp_path):
     intro = subprocess.run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(tmp_path)],
                            capture_output=True, text=True, timeout=120)
     assert intro.returncode == 0, intro.stderr
-    for requirement in ("dnspython", "msal", "pywinrm", "google-api-python-client", "requests"):
+    for requirement in ("dnspython", "msal", "pywinrm", "pypsrp", "google-api-python-client", "requests"):
         assert requirement in intro.stdout, intro.stdout
 
 

@@ -33,10 +33,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .base import LabService
 from . import winrm_soap as soap
+from .exchange_psrp import PSRPEndpoint
 from .winrm_exchange import (COMMAND_LINE_LIMIT, Organization, Runner, clixml, parse_command_line,
                              shipped_scripts)
 
 BOUNDARY = b"--Encrypted Boundary"
+# winrm/config/winrs defaults ([MS-WSMV] 2.2.4.42).
+MAX_SHELLS_PER_USER = 30
+# The lab's own cap on how long a Receive with no output is held (Windows holds the full OperationTimeout).
+MAX_LONG_POLL = 5.0
 ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 
 
@@ -74,6 +79,7 @@ class WinRMService(LabService):
         user_file.chmod(0o600)
         os.environ["NTLM_USER_FILE"] = str(user_file)
         self.scripts = shipped_scripts()
+        self.psrp = PSRPEndpoint(self.lock, self.history, self.cmdlet_fault)
         tls = self.ctx.pki.server_context("winrm")
         manifest = {"ca": str(self.ctx.pki.ca_path), "ntlm_user_file": str(user_file), "organizations": {}}
         for domain, org in self.orgs.items():
@@ -84,12 +90,17 @@ class WinRMService(LabService):
                 https = self._listen(org, server, tls)
                 server.http_port = http.server_address[1]
                 server.https_port = https.server_address[1]
+                # Exchange's remote PowerShell lives in IIS (80/443 on a real server), not on WinRM's listener.
+                server.psrp_http_port = self._listen(org, server, None, psrp=True).server_address[1]
+                server.psrp_https_port = self._listen(org, server, tls, psrp=True).server_address[1]
                 entry["servers"].append({"name": server.name, "host": "127.0.0.1", "http_port": server.http_port,
-                                         "https_port": server.https_port, "version": server.version})
+                                         "https_port": server.https_port, "version": server.version,
+                                         "psrp_http_port": server.psrp_http_port,
+                                         "psrp_https_port": server.psrp_https_port})
             manifest["organizations"][domain] = entry
         return manifest
 
-    def _listen(self, org, server, tls):
+    def _listen(self, org, server, tls, psrp=False):
         service = self
 
         class Handler(WinRMHandler):
@@ -99,6 +110,7 @@ class WinRMService(LabService):
         Handler.org = org
         Handler.server_model = server
         Handler.tls = tls
+        Handler.psrp = psrp
         httpd = _Server(("127.0.0.1", 0), Handler)
         thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
         thread.start()
@@ -135,8 +147,10 @@ class WinRMService(LabService):
             "unroute_exchange_username": "%s\\%s" % (org.name, org.username),
             "unroute_exchange_password": "{{ lookup('ansible.builtin.file', '%s') }}" % org.password_file,
             "unroute_exchange_ca_path": str(self.ctx.pki.ca_path),
+            "unroute_exchange_psrp_port": servers[0].psrp_http_port,
             "unroute_exchange_servers": [{"name": s.name, "host": "127.0.0.1", "port": s.http_port,
-                                          "https_port": s.https_port} for s in servers],
+                                          "https_port": s.https_port, "psrp_port": s.psrp_http_port,
+                                          "psrp_https_port": s.psrp_https_port} for s in servers],
         }
 
     # -- faults ----------------------------------------------------------------
@@ -173,6 +187,12 @@ class WinRMService(LabService):
         if req.action == "Create":
             shell_id = str(uuid.uuid4()).upper()
             with self.lock:
+                mine = [s for s in self.shells.values() if s["server"] == server.name and s["user"] == user]
+                if len(mine) >= MAX_SHELLS_PER_USER:
+                    raise soap.Fault(2150859173, "w:QuotaLimit",
+                                     "The WS-Management service cannot process the request. This user is allowed a "
+                                     "maximum number of %d concurrent shells, which has been exceeded. Close existing "
+                                     "shells or raise the quota for this user. " % MAX_SHELLS_PER_USER)
                 self.shells[shell_id] = {"server": server.name, "user": user, "commands": {},
                                          "codepage": req.options.get("WINRS_CODEPAGE"), "protected": sealed}
             return soap.create_response(req, address, shell_id)
@@ -263,10 +283,26 @@ class WinRMService(LabService):
         if self.fault_for("operation_timeout", server, "Receive"):
             raise soap.timeout_fault()
         if entry["result"] is None:
-            # The process waits for the rest of stdin; WinRM answers the long poll with a timeout.
-            raise soap.timeout_fault()
+            # A long poll: the process waits for the rest of stdin, and WinRM holds the Receive until there is
+            # output or the OperationTimeout has passed, then answers with the timeout fault.
+            deadline = time.monotonic() + min(_seconds(req.operation_timeout), MAX_LONG_POLL)
+            while entry["result"] is None and time.monotonic() < deadline and not self.stopping.is_set():
+                self.stopping.wait(0.05)
+            if entry["result"] is None:
+                raise soap.timeout_fault()
         stdout, stderr, code = entry["result"]
         return soap.receive_response(req, command_id, stdout, stderr, code)
+
+
+def _seconds(text):
+    """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header; 60 s when absent)."""
+    text = (text or "").upper()
+    if text.startswith("PT") and text.endswith("S"):
+        try:
+            return float(text[2:-1])
+        except ValueError:
+            pass
+    return 60.0
 
 
 class WinRMHandler(BaseHTTPRequestHandler):
@@ -279,6 +315,8 @@ class WinRMHandler(BaseHTTPRequestHandler):
     org = None
     server_model = None
     tls = None
+    # True: Exchange's /PowerShell/ virtual directory (IIS); False: the WinRM service's /wsman.
+    psrp = False
 
     def setup(self):
         if self.tls is not None:
@@ -318,6 +356,11 @@ class WinRMHandler(BaseHTTPRequestHandler):
     # -- HTTP ------------------------------------------------------------------
     def _reply(self, code, body=b"", content_type="application/soap+xml;charset=UTF-8", headers=()):
         self.send_response(code)
+        final, self.final_token = getattr(self, "final_token", None), None
+        if final and code != 401:
+            # SPNEGO's last leg (mechListMIC) rides on the first answer after the handshake; the client's
+            # NTLM sequence numbers count it, so withholding it breaks every sealed message after.
+            self.send_header("WWW-Authenticate", "Negotiate %s" % base64.b64encode(final).decode())
         for name, value in headers:
             self.send_header(name, value)
         if body:
@@ -338,7 +381,8 @@ class WinRMHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path.split("?")[0].lower() != "/wsman":
+        path = self.path.split("?")[0].lower()
+        if path not in (("/powershell", "/powershell/") if self.psrp else ("/wsman",)):
             return self._reply(404)
         svc = self.service
         server = self.server_model
@@ -374,7 +418,11 @@ class WinRMHandler(BaseHTTPRequestHandler):
                 svc.stopping.wait(float(hang.get("seconds", 60)))
             address = "http%s://127.0.0.1:%d/wsman" % ("s" if self.tls else "", self.server.server_address[1])
             protected = encrypted or self.tls is not None
-            answer, status = svc.dispatch(req, server, self.user, address, sealed=protected), 200
+            if self.psrp:
+                address = address.replace("/wsman", "/PowerShell/")
+                answer, status = svc.psrp.dispatch(req, server, self.user, address, sealed=protected), 200
+            else:
+                answer, status = svc.dispatch(req, server, self.user, address, sealed=protected), 200
         except soap.Fault as fault:
             answer, status = soap.fault_response(fault, relates_to, server.name.lower()), 500
         except Exception:  # noqa: BLE001 - a lab bug answers like a failing WinRM service, and is logged
@@ -404,8 +452,9 @@ class WinRMHandler(BaseHTTPRequestHandler):
         import spnego
         try:
             raw = base64.b64decode(token)
-            if raw[8:12] == b"\x01\x00\x00\x00" or self.ntlm is None:
-                self.ntlm = spnego.server(protocol="ntlm")
+            if raw[8:12] == b"\x01\x00\x00\x00" or self.ntlm is None or self.ntlm.complete:
+                # IIS (the Exchange endpoint) speaks SPNEGO-wrapped Negotiate; WinRM takes raw NTLM too.
+                self.ntlm = spnego.server(protocol="negotiate" if self.psrp else "ntlm")
                 self.user = None
             out = self.ntlm.step(raw)
         except Exception:  # noqa: BLE001 - a wrong password fails here
@@ -414,6 +463,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
         if not self.ntlm.complete:
             self._reply(401, headers=[("WWW-Authenticate", "Negotiate %s" % base64.b64encode(out).decode())])
             return False
+        self.final_token = out
         user = self.ntlm.client_principal or ""
         if not self._allowed(user):
             self._unauthorized()
@@ -425,6 +475,11 @@ class WinRMHandler(BaseHTTPRequestHandler):
         try:
             user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
+            self._unauthorized()
+            return False
+        # WinRM's Basic authentication checks local accounts only: a domain account name is refused.
+        # IIS Basic on Exchange's /PowerShell/ checks the directory, so domain names are fine there.
+        if not self.psrp and ("\\" in user or "@" in user):
             self._unauthorized()
             return False
         if not (self._allowed(user) and secrets.compare_digest(password, self.org.password)):

@@ -47,7 +47,7 @@ SERVICE_DISPLAY = {
     "MSExchangeSubmission": "Microsoft Exchange Mailbox Transport Submission",
     "MSExchangeDelivery": "Microsoft Exchange Mailbox Transport Delivery",
 }
-# More send connector settings, as [bool] / [string] of the Exchange property renders them (what get_state.ps1 sends).
+# More send connector settings, as the Exchange property renders them (what Get-SendConnector returns over /PowerShell/).
 SEND_CONNECTOR_DEFAULTS = {
     "require_tls": False,
     "tls_auth_level": "",
@@ -309,8 +309,9 @@ class Runner(object):
         return services
 
     def script_get_state(self, data):
+        """Agents per transport service (Get-TransportAgent) and owed restarts; services from Get-Service."""
         server = self.server
-        self.cmdlet("Get-ExchangeServer")
+        self.cmdlet("Get-Service")
         services = self.services_for(data.get("transport_services"))
         agents = []
         if data.get("agents"):
@@ -318,20 +319,8 @@ class Runner(object):
                 self.cmdlet("Get-TransportAgent")
                 for agent in server.agents[service]:
                     agents.append(dict(agent, transport_service=service))
-        send = []
-        if data.get("send_connectors"):
-            self.cmdlet("Get-SendConnector")
-            for c in self.org.send_connectors:
-                send.append(dict(copy.deepcopy(c), identity=c["name"]))
-        receive = []
-        if data.get("receive_connectors"):
-            self.cmdlet("Get-ReceiveConnector")
-            receive = copy.deepcopy(server.receive_connectors)
-        return {"server": server.name, "fqdn": "%s.%s" % (server.name.lower(), self.org.domain),
-                "version": VERSIONS[server.version], "per_service": server.per_service,
-                "transport_services": services, "agents": agents,
-                "restart_markers": self.restart_markers() if data.get("agents") else [],
-                "send_connectors": send, "receive_connectors": receive}
+        return {"server": server.name, "per_service": server.per_service, "transport_services": services,
+                "agents": agents, "restart_markers": self.restart_markers() if data.get("agents") else []}
 
     def restart_markers(self):
         """Marker values under MARKER_KEY, each 'done' when its service's process started after it."""
@@ -419,34 +408,3 @@ class Runner(object):
         for service in server.services:
             if WINDOWS_SERVICE[service] == windows_name:
                 server.loaded[service] = copy.deepcopy(server.agents[service])
-
-    # -- set_send_connectors.ps1 -------------------------------------------------
-    def script_set_send_connectors(self, data):
-        results, failure = [], None
-        for op in data.get("operations") or []:
-            identity = str(op.get("identity") or "")
-            try:
-                self.cmdlet("Get-SendConnector", identity)
-                connector = next((c for c in self.org.send_connectors if c["name"].lower() == identity.lower()), None)
-                if connector is None:
-                    results.append({"identity": identity, "found": False, "changed": False})
-                    continue
-                expected = [str(h) for h in (op.get("smart_hosts") or [])]
-                if ";".join(connector["smart_hosts"]) != ";".join(expected):
-                    failure = {"object": identity, "message": "its smart hosts changed since it was read (now: %s)"
-                               % ", ".join(connector["smart_hosts"])}
-                    break
-                changed = False
-                if op.get("action") == "remove":
-                    self.cmdlet("Remove-SendConnector", identity)
-                    self.org.send_connectors.remove(connector)
-                    changed = True
-                elif connector["enabled"]:
-                    self.cmdlet("Set-SendConnector", identity)
-                    connector["enabled"] = False
-                    changed = True
-                results.append({"identity": identity, "found": True, "changed": changed})
-            except PSError as err:
-                failure = {"object": identity, "message": str(err)}
-                break
-        return {"results": results, "failure": failure}

@@ -109,13 +109,15 @@ def _envelope(action, relates_to, body):
             % (escape(action), str(uuid.uuid4()).upper(), escape(relates_to), body)).encode("utf-8")
 
 
-def create_response(req, address, shell_id):
+def create_response(req, address, shell_id, resource_uri=CMD_RESOURCE, input_streams="stdin",
+                    output_streams="stdout stderr"):
     body = ("<x:ResourceCreated><a:Address>%s</a:Address><a:ReferenceParameters>"
             "<w:ResourceURI>%s</w:ResourceURI><w:SelectorSet><w:Selector Name=\"ShellId\">%s</w:Selector>"
             "</w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>"
             "<rsp:Shell><rsp:ShellId>%s</rsp:ShellId><rsp:ResourceUri>%s</rsp:ResourceUri>"
-            "<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>"
-            "</rsp:Shell>" % (escape(address), CMD_RESOURCE, shell_id, shell_id, CMD_RESOURCE))
+            "<rsp:InputStreams>%s</rsp:InputStreams><rsp:OutputStreams>%s</rsp:OutputStreams>"
+            "</rsp:Shell>" % (escape(address), escape(resource_uri), shell_id, shell_id, escape(resource_uri),
+                              escape(input_streams), escape(output_streams)))
     return _envelope(TRANSFER + "CreateResponse", req.message_id, body)
 
 

@@ -134,14 +134,19 @@ def test_send_connector_refuses_to_cut_outbound_mail(exchange_lab):
     assert winrm_state(lab)["send_connectors"][0]["enabled"] is False
 
 
-def test_large_payload_goes_through_stdin(exchange_lab):
-    many = [{"name": "mxHero relay %03d %s" % (i, "x" * 40), "smart_hosts": ["smtp.mxhero.com"]} for i in range(120)]
+def test_many_connectors_go_one_cmdlet_each_through_remote_powershell(exchange_lab):
+    # Issue 15: connectors moved from a shipped script over WinRM to Exchange's remote PowerShell; each
+    # connector is re-read and removed with its own cmdlet, and no script reaches WinRM at all.
+    many = [{"name": "mxHero relay %03d %s" % (i, "x" * 40), "smart_hosts": ["smtp.mxhero.com"]} for i in range(30)]
     lab = exchange_lab({"domains": [org(send_connectors=many + [{"name": "Internet"}])]})
     out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
-    assert out["changed"] is True and len(out["removed"]) == 120
+    assert out["changed"] is True and len(out["removed"]) == 30
     assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
-    big = [h for h in lab.state()["winrm"]["history"] if h["script"] == "set_send_connectors.ps1"]
-    assert big and big[0]["stdin_bytes"] > 8191 * 2
+    history = lab.state()["winrm"]["history"]
+    removes = [h for h in history if h.get("cmdlet") == "Remove-SendConnector"]
+    assert len(removes) == 30 and all(h["endpoint"] == "PowerShell" for h in removes)
+    assert removes[0]["commands"][0]["parameters"] == [["Identity", many[0]["name"]], ["Confirm", False]]
+    assert not [h for h in history if h.get("script")], "no script may run for connectors"
 
 
 def test_info_reports_everything(lab):
@@ -164,18 +169,26 @@ def test_exchange_2010_snapin_chosen_automatically(lab):
 
 def test_basic_over_https(lab):
     entry = lab.service("winrm")["organizations"]["ex-t.test"]["servers"][0]
-    args = exchange_args(lab, "ex-t.test", transport="basic", scheme="https", port=entry["https_port"],
+    # Exchange's /PowerShell/ (IIS) checks Basic against the directory: the domain account is fine there.
+    args = exchange_args(lab, "ex-t.test", transport="basic", psrp_port=entry["psrp_https_port"],
                          ca_path=lab.manifest["ca"])
-    assert run_module("exchange_info", args)["server"] == "EX01"
+    assert run_module("exchange_send_connector", args, check_mode=True)["server"] == "EX01"
+    # WinRM's Basic takes local accounts only (issue 15): the domain name is refused, a bare name goes through.
+    winrm_args = exchange_args(lab, "ex-t.test", transport="basic", scheme="https", port=entry["https_port"],
+                               ca_path=lab.manifest["ca"])
+    out = run_module("exchange_transport_agent", winrm_args, check_mode=True)
+    assert out["failed"] and "rejected the credentials" in out["msg"]
+    local = dict(winrm_args, username=winrm_args["username"].split("\\")[-1])
+    assert run_module("exchange_transport_agent", local, check_mode=True)["server"] == "EX01"
 
 
 def test_untrusted_certificate(lab):
     entry = lab.service("winrm")["organizations"]["ex-t.test"]["servers"][0]
-    out = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
-                                                    port=entry["https_port"]))
-    assert out["failed"] and "TLS failed" in out["msg"] and "ca_path" in out["msg"]
-    lax = run_module("exchange_info", exchange_args(lab, "ex-t.test", transport="basic", scheme="https",
-                                                    port=entry["https_port"], validate_certs=False))
+    args = exchange_args(lab, "ex-t.test", transport="basic", psrp_port=entry["psrp_https_port"])
+    out = run_module("exchange_send_connector", args, check_mode=True)
+    assert out["failed"] and "TLS to https://127.0.0.1:%d/PowerShell/ failed" % entry["psrp_https_port"] in out["msg"]
+    assert "ca_path" in out["msg"]
+    lax = run_module("exchange_send_connector", dict(args, validate_certs=False), check_mode=True)
     assert lax["server"] == "EX01"
 
 
@@ -217,7 +230,7 @@ def test_cmdlet_error_is_one_clear_line(exchange_lab):
     lab.fault("winrm", kind="cmdlet_error", cmdlet="Get-SendConnector", count=1,
               message="Active Directory server dc01.lab.test is not available.")
     out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
-    assert out["failed"] and "PowerShell failed running get_state.ps1" in out["msg"]
+    assert out["failed"] and "Get-SendConnector failed" in out["msg"]
     assert "dc01.lab.test is not available" in out["msg"] and "CLIXML" not in out["msg"]
     # The disable before the failed uninstall happened; a rerun finishes the job.
     out = run_module("exchange_transport_agent", exchange_args(lab, "ex-t.test", state="absent"))
@@ -251,3 +264,47 @@ def test_write_with_unknown_outcome_is_not_repeated(exchange_lab):
     assert again["changed"] is False and "mxHero Transport Agent" not in agents(lab)
     assert winrm_state(lab)["servers"]["EX01"]["restarts"] == {"MSExchangeTransport": 1,
                                                                "MSExchangeFrontEndTransport": 1}
+
+
+def test_remote_powershell_drop_on_a_read_is_retried(lab):
+    lab.fault("winrm", kind="drop", count=1, action="Create")
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"), check_mode=True)
+    assert out.get("failed") is not True, out
+    assert out["findings"][0]["action"] == "would_remove"
+    assert lab.state()["winrm"]["faults"] == [], "the dropped Create was tried again"
+
+
+def test_remote_powershell_write_with_unknown_outcome_is_not_repeated(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    # Receives: pool open, Get-ExchangeServer, Get-SendConnector, the re-read; the fifth is Remove-SendConnector's.
+    lab.fault("winrm", kind="drop", count=1, action="Receive", skip=4)
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert out["failed"] and "may or may not have been made" in out["msg"], out
+    removes = [h for h in lab.state()["winrm"]["history"] if h.get("cmdlet") == "Remove-SendConnector"]
+    assert len(removes) == 1, "a write whose answer was lost is never sent again"
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
+    again = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
+    assert again["changed"] is False and again.get("failed") is not True
+
+
+@pytest.mark.parametrize("psrp_transport", ["negotiate", "ntlm"])
+def test_remote_powershell_over_negotiate_and_ntlm(lab, psrp_transport):
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", psrp_transport=psrp_transport),
+                     check_mode=True)
+    assert out.get("failed") is not True, out
+    assert out["findings"][0]["object"] == "send connector Outbound via mxHero"
+
+
+def test_remote_powershell_wrong_password_is_one_line_without_the_secret(lab):
+    wrong = "Wr0ng-Secret-Value"
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", password=wrong), check_mode=True)
+    assert out["failed"] and out["msg"].startswith("ex-t.test: ")
+    assert "/PowerShell/ rejected the credentials of 'EXT\\exadmin'" in out["msg"], out["msg"]
+    assert wrong not in json.dumps(out) and "\n" not in out["msg"]
+
+
+def test_remote_powershell_kerberos_without_its_library_is_a_clear_error(lab):
+    out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test", psrp_transport="kerberos"),
+                     check_mode=True)
+    assert out["failed"] and "\n" not in out["msg"]
+    assert "kerberos" in out["msg"].lower() and "controller" in out["msg"], out["msg"]

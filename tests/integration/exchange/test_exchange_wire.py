@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import requests
 import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
+
+from exchange_fixtures import org
 
 pytestmark = pytest.mark.lab
 
@@ -22,12 +25,12 @@ def org_entry(lab, domain="ex-t.test"):
     return entry, Path(entry["password_file"]).read_text().strip()
 
 
-def protocol(lab, https=False, transport="ntlm", password=None, **kw):
+def protocol(lab, https=False, transport="ntlm", password=None, username=None, **kw):
     entry, real = org_entry(lab)
     server = entry["servers"][0]
     url = "%s://127.0.0.1:%d/wsman" % ("https" if https else "http", server["https_port" if https else "http_port"])
     kw.setdefault("ca_trust_path", lab.manifest["ca"])
-    return winrm.Protocol(url, transport=transport, username=entry["username"],
+    return winrm.Protocol(url, transport=transport, username=username or entry["username"],
                           password=real if password is None else password, **kw)
 
 
@@ -63,10 +66,14 @@ def test_plain_soap_over_http_is_refused(lab):
 
 
 def test_basic_over_https_with_lab_ca(lab):
-    p = protocol(lab, https=True, transport="basic")
-    out, err, code = run_bootstrap(p, "get_state.ps1", {"send_connectors": True})
+    # WinRM's Basic authentication takes local accounts only: DOMAIN\\user is refused (issue 15).
+    with pytest.raises(InvalidCredentialsError):
+        protocol(lab, https=True, transport="basic").open_shell()
+    entry, _ = org_entry(lab)
+    p = protocol(lab, https=True, transport="basic", username=entry["username"].split("\\")[-1])
+    out, err, code = run_bootstrap(p, "get_state.ps1", {"agents": True, "transport_services": []})
     assert code == 0
-    assert "Outbound via mxHero" in {c["name"] for c in json.loads(out)["result"]["send_connectors"]}
+    assert "mxHero Transport Agent" in {a["identity"] for a in json.loads(out)["result"]["agents"]}
 
 
 def test_untrusted_certificate_fails(lab):
@@ -167,3 +174,35 @@ def test_hang_exceeds_read_timeout(lab):
     p = protocol(lab, read_timeout_sec=2, operation_timeout_sec=1)
     with pytest.raises(requests.exceptions.ReadTimeout):
         p.open_shell()
+
+
+def test_thirty_first_shell_is_a_quota_fault(exchange_lab):
+    # WinRM's MaxShellsPerUser default is 30 (issue 15): one more Create is wsman:QuotaLimit until one closes.
+    lab = exchange_lab({"domains": [org()]})
+    p = protocol(lab)
+    shells = [p.open_shell() for _ in range(30)]
+    try:
+        with pytest.raises(WSManFaultError) as err:
+            p.open_shell()
+        assert err.value.wsman_fault_code == 2150859173 and "maximum number of 30 concurrent shells" in err.value.reason
+        p.close_shell(shells.pop())
+        shells.append(p.open_shell())
+    finally:
+        for shell in shells:
+            p.close_shell(shell)
+
+
+def test_receive_before_stdin_ends_is_a_long_poll(exchange_lab):
+    lab = exchange_lab({"domains": [org()]})
+    p = protocol(lab, read_timeout_sec=10, operation_timeout_sec=2)
+    bootstrap = (PS_DIR / "bootstrap.ps1").read_text()
+    shell = p.open_shell(codepage=65001)
+    cmd = p.run_command(shell, "powershell.exe", ["-EncodedCommand",
+                                                  base64.b64encode(bootstrap.encode("utf-16-le")).decode()])
+    p.send_command_input(shell, cmd, b"e30=", end=False)
+    started = time.monotonic()
+    with pytest.raises(WinRMOperationTimeoutError):
+        p.get_command_output_raw(shell, cmd)
+    assert time.monotonic() - started >= 1.8, "WinRM holds the Receive for the OperationTimeout before the fault"
+    p.cleanup_command(shell, cmd)
+    p.close_shell(shell)

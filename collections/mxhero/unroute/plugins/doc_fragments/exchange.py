@@ -88,12 +88,37 @@ options:
     description:
       - Customer mail domain this server belongs to; named in errors and warnings. Defaults to I(host).
     type: str
+  psrp_port:
+    description:
+      - Port of Exchange's remote PowerShell (the C(/PowerShell/) virtual directory in IIS), used for send and
+        receive connectors and server data. Default C(80) for I(psrp_scheme=http), C(443) for C(https).
+    type: int
+  psrp_scheme:
+    description:
+      - C(http) or C(https) for Exchange's remote PowerShell. Default C(https) when I(psrp_transport=basic), else
+        C(http) (Kerberos and NTLM encrypt every message there).
+    type: str
+    choices: [http, https]
+  psrp_transport:
+    description:
+      - Authentication to Exchange's remote PowerShell. Default follows I(transport) (C(basic) -> C(basic),
+        C(kerberos) -> C(kerberos), otherwise C(negotiate), which uses Kerberos where it can and NTLM else).
+      - C(basic) only over C(https), and only where the PowerShell virtual directory allows it.
+    type: str
+    choices: [negotiate, kerberos, ntlm, basic]
 notes:
-  - The PowerShell runs on the server from files shipped in the collection; the script and its input travel as
-    data on stdin, so object names are never parsed as code and long inputs are not cut by the command-line limit.
-  - Windows PowerShell 3.0 or later is needed on the server (ConvertFrom-Json).
+  - Send connectors, receive connectors and server data go through Exchange's remote PowerShell
+    (C(http(s)://SERVER/PowerShell/), configuration C(Microsoft.Exchange)), the way Microsoft supports for Exchange
+    cmdlets. Only cmdlets with typed parameters are sent (the endpoint allows no script), and they run under the
+    server's RBAC, so no credential has to travel a second hop.
+  - Transport agents go through WinRM with the Exchange snap-in loaded, the one supported use of the snap-in
+    (FrontEnd agents must be managed on the server itself); the PowerShell runs from files shipped in the
+    collection, with the script and its input as data on stdin.
+  - The transport agent path needs Windows PowerShell 2.0 or later with .NET 3.5 on the server (Exchange 2010
+    included); JSON is read and written with .NET's JavaScriptSerializer, not ConvertFrom-Json.
 requirements:
-  - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM)
+  - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM), for transport agents
+  - pypsrp >= 0.8, for connectors and server data (Exchange's remote PowerShell)
 '''
 
     ACTIONGROUP = r'''

@@ -9,8 +9,9 @@ module: exchange_info
 short_description: Report mxHero leftovers on an Exchange server
 version_added: "0.1.0"
 description:
-  - Connects to one Exchange Server over WinRM and returns its transport agents (per transport service), the
-    organisation's send connectors and the server's receive connectors, with a finding for each that matches mxHero.
+  - Reads one Exchange Server's transport agents (per transport service) over WinRM, and the organisation's send
+    connectors and the server's receive connectors through Exchange's remote PowerShell (C(/PowerShell/),
+    configuration C(Microsoft.Exchange)), with a finding for each that matches mxHero.
   - Receive connectors whose RemoteIPRanges hold mxHero addresses are reported with manual steps; a range wider
     than a /16 is not reported (the default C(0.0.0.0-255.255.255.255) holds every address).
   - Changes nothing.

@@ -9,7 +9,8 @@ module: exchange_send_connector
 short_description: Disable or remove Exchange send connectors that relay through mxHero
 version_added: "0.1.0"
 description:
-  - Connects to one Exchange Server over WinRM and reads the organisation's send connectors (Get-SendConnector).
+  - Connects to Exchange's remote PowerShell (C(http(s)://SERVER/PowerShell/), configuration C(Microsoft.Exchange))
+    and reads the organisation's send connectors (Get-SendConnector). Only cmdlets with typed parameters are sent.
   - A connector matches when its smart hosts are mxHero hosts or addresses (the fingerprint). A connector whose name
     merely contains C(mxhero) is reported, not changed.
   - A connector that routes through mxHero and through other smart hosts too is reported with the command that keeps
@@ -123,7 +124,7 @@ ARGSPEC = common.ARGSPEC.extend(dict(
 def execute(params, ctx):
     return common.execute(params, ctx, lambda engine: engine.send_connectors(
         params["state"], name=params["name"], include_mixed=params["include_mixed"],
-        allow_no_outbound=params["allow_no_outbound"]))
+        allow_no_outbound=params["allow_no_outbound"]), winrm=False)
 
 
 def main():

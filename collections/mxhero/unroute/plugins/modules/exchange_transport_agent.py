@@ -157,7 +157,7 @@ ARGSPEC = common.ARGSPEC.extend(dict(
 def execute(params, ctx):
     return common.execute(params, ctx, lambda engine: engine.transport_agents(
         params["state"], name=params["name"], services=params["transport_service"],
-        restart=params["restart_services"]))
+        restart=params["restart_services"]), remote=False)
 
 
 def main():

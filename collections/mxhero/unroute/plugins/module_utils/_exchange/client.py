@@ -36,6 +36,8 @@ COMMAND_LINE_LIMIT = 8191
 STDIN_CHUNK = 48 * 1024
 # WS-Man faults worth another try: operation timeout, and the generic "could not process" errors.
 TRANSIENT_WSMAN_CODES = (2150858793, 2147500037, 2150858843, 1726)
+# wsman:QuotaLimit for MaxShellsPerUser (default 30 shells per user and machine).
+QUOTA_MAX_SHELLS = 2150859173
 SNAPINS = {
     "auto": "auto",
     "2013": "Microsoft.Exchange.Management.PowerShell.SnapIn",
@@ -159,6 +161,13 @@ class ExchangeClient(object):
                 protocol.send_command_input(shell_id, command_id, chunk, end=offset + STDIN_CHUNK >= len(payload))
             stdout, stderr, code = self._receive(protocol, shell_id, command_id)
         except Exception as err:  # noqa: BLE001 - every wire failure becomes one ExchangeError
+            if shell_id and not isinstance(err, (requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
+                # A shell left open counts against MaxShellsPerUser (30) until its idle timeout (2 hours):
+                # failures that leak one each would lock the account out of WinRM.
+                try:
+                    protocol.close_shell(shell_id, close_session=False)
+                except Exception:  # noqa: BLE001 - best effort; the original error is what matters
+                    pass
             self.close()
             raise self._translate(err, write and started)
         try:
@@ -218,6 +227,10 @@ class ExchangeClient(object):
                                  "only for a lab)")
         if isinstance(err, (requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
             return TransientError("no answer from %s: %s" % (self.where, _short(err)), unknown_outcome=unknown_outcome)
+        if isinstance(err, WSManFaultError) and err.wsman_fault_code == QUOTA_MAX_SHELLS:
+            return ExchangeError("WS-Man fault %s: %s" % (err.wsman_fault_code, _short(err.reason)),
+                                 "close the account's other WinRM shells (or wait for their idle timeout, or raise "
+                                 "winrm/config/winrs MaxShellsPerUser) and run the task again")
         if isinstance(err, WSManFaultError):
             text = "WS-Man fault %s: %s" % (err.wsman_fault_code or err.code, err.reason)
             if err.wsman_fault_code in TRANSIENT_WSMAN_CODES or err.code in (500, 502, 503, 504):

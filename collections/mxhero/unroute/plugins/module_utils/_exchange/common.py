@@ -12,6 +12,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import remote as remote_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.engine import Engine
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
@@ -39,39 +40,71 @@ def connection_argument_spec():
         command_timeout=dict(type="int", default=300),
         exchange_snapin=dict(type="str", default="auto", choices=["auto", "2013", "2010"]),
         domain=dict(type="str"),
+        psrp_port=dict(type="int"),
+        psrp_scheme=dict(type="str", choices=["http", "https"]),
+        psrp_transport=dict(type="str", choices=["negotiate", "kerberos", "ntlm", "basic"]),
     )
     spec.update(fingerprint_argument_spec())
     return spec
 
 
-def build_engine(params, check_mode, warn=None):
+# Exchange's /PowerShell/ virtual directory takes Kerberos (Negotiate) and, where enabled, Basic over HTTPS;
+# WinRM's transport says which of them the same account uses.
+PSRP_TRANSPORT = {"basic": "basic", "kerberos": "kerberos", "ntlm": "negotiate", "credssp": "negotiate",
+                  "certificate": "negotiate"}
+
+
+def psrp_settings(params):
+    """(scheme, auth) for Exchange's remote PowerShell: HTTPS for Basic, otherwise HTTP with message encryption."""
+    auth = params.get("psrp_transport") or PSRP_TRANSPORT.get(params["transport"], "negotiate")
+    scheme = params.get("psrp_scheme") or ("https" if auth == "basic" else "http")
+    return scheme, auth
+
+
+def build_engine(params, check_mode, warn=None, winrm=True, remote=True):
+    """An engine with the WinRM client (transport agents) and/or remote PowerShell (connectors, server data)."""
     where = params.get("domain") or params["host"]
-    if not client_mod.HAS_WINRM:
+    if winrm and not client_mod.HAS_WINRM:
         raise UnrouteError(where, None, missing_required_lib("pywinrm"), "install it on the controller")
+    if remote and not remote_mod.HAS_PYPSRP:
+        raise UnrouteError(where, None, missing_required_lib("pypsrp"), "install it on the controller")
     try:
         fingerprint = fingerprint_from_params(params)
     except ValueError as err:
         raise UnrouteError(where, None, str(err), "fix the fingerprint options")
-    client = client_mod.ExchangeClient(
-        host=params["host"], port=params["port"], scheme=params["scheme"], transport=params["transport"],
-        username=params["username"], password=params["password"], validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"], client_cert=params["client_cert"], client_key=params["client_key"],
-        message_encryption=params["message_encryption"], read_timeout=params["read_timeout"],
-        operation_timeout=params["operation_timeout"], command_timeout=params["command_timeout"],
-        snapin=params["exchange_snapin"])
+    client = shell = None
+    if winrm:
+        client = client_mod.ExchangeClient(
+            host=params["host"], port=params["port"], scheme=params["scheme"], transport=params["transport"],
+            username=params["username"], password=params["password"], validate_certs=params["validate_certs"],
+            ca_path=params["ca_path"], client_cert=params["client_cert"], client_key=params["client_key"],
+            message_encryption=params["message_encryption"], read_timeout=params["read_timeout"],
+            operation_timeout=params["operation_timeout"], command_timeout=params["command_timeout"],
+            snapin=params["exchange_snapin"])
+    if remote:
+        scheme, auth = psrp_settings(params)
+        if auth == "basic" and scheme != "https":
+            raise UnrouteError(where, "remote PowerShell", "psrp_transport=basic over http would send the password "
+                               "in clear", "use psrp_scheme=https (the default for basic)")
+        shell = remote_mod.ExchangeShell(
+            host=params["host"], port=params["psrp_port"], scheme=scheme, auth=auth, username=params["username"],
+            password=params["password"], validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+            read_timeout=params["read_timeout"], operation_timeout=params["operation_timeout"])
     return Engine(client, fingerprint, domain=params["domain"], check_mode=check_mode,
-                  secrets=[params["password"]], warn=warn)
+                  secrets=[params["password"]], warn=warn, shell=shell)
 
 
-def execute(params, ctx, action):
+def execute(params, ctx, action, winrm=True, remote=True):
     """Run ``action(engine)``; every failure leaves as one UnrouteError with no secret in it."""
-    engine = build_engine(params, ctx.check_mode, warn=ctx.warn)
+    engine = build_engine(params, ctx.check_mode, warn=ctx.warn, winrm=winrm, remote=remote)
     try:
         out = action(engine)
     except client_mod.ExchangeError as err:
         raise engine.fail(err)
     finally:
-        engine.client.close()
+        for connection in (engine.client, engine.shell):
+            if connection is not None:
+                connection.close()
     for text in out.pop("warnings", None) or []:
         ctx.warn(text)
     return out

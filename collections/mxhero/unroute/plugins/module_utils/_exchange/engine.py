@@ -4,8 +4,11 @@
 
 Transport agents live per server and per transport service; send connectors
 are organisation-wide (any server sees them all); receive connectors are per
-server. Every write goes through a shipped script that reads the object again
-right before changing it.
+server. Transport agents go through the shipped scripts over WinRM (the one
+supported use of the local snap-in); connectors and the server's own data go
+through Exchange's remote PowerShell (``shell``, cmdlets with typed
+parameters), and every decision about them is made here. Each write reads its
+object again right before changing it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import fnmatch
 import ipaddress
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import objects
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands import (
     CONNECTOR_SETTINGS, WINDOWS_SERVICE, quote, quote_list, recreate_connector, reinstall_agent)
@@ -36,13 +40,14 @@ def as_list(value):
 
 
 class Engine(object):
-    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=(), warn=None):
+    def __init__(self, client, fingerprint, domain=None, check_mode=False, secrets=(), warn=None, shell=None):
         self.client = client
+        self.shell = shell
         self.fp = fingerprint
-        self.domain = domain or client.host
+        self.domain = domain or (client or shell).host
         self.check_mode = check_mode
         self.secrets = [s for s in secrets if s]
-        self.server = client.where
+        self.server = (client or shell).where
         # The runner's warn callback; without one (unit tests) warnings are kept and returned.
         self.warnings = []
         self.warn = warn or self.warnings.append
@@ -60,9 +65,9 @@ class Engine(object):
         return UnrouteError(self.domain, where, cause, fix, partial=done)
 
     # -- reading ---------------------------------------------------------------
-    def read(self, agents=True, send=True, receive=True, services=None):
-        data = {"agents": agents, "send_connectors": send, "receive_connectors": receive,
-                "transport_services": list(services or [])}
+    def read(self, services=None):
+        """This server's transport agents and owed restarts, over WinRM (get_state.ps1)."""
+        data = {"agents": True, "transport_services": list(services or [])}
         try:
             out = self.client.run("get_state.ps1", data)
         except ExchangeError as err:
@@ -70,15 +75,29 @@ class Engine(object):
         state = dict(out.get("result") or {})
         self.server = state.get("server") or out.get("server") or self.server
         state["snapin"] = out.get("snapin")
-        for key in ("agents", "send_connectors", "receive_connectors", "transport_services", "restart_markers"):
+        for key in ("agents", "transport_services", "restart_markers"):
             state[key] = as_list(state.get(key))
-        for connector in state["send_connectors"]:
-            for key in ("address_spaces", "smart_hosts", "source_transport_servers"):
-                connector[key] = as_list(connector.get(key))
-        for connector in state["receive_connectors"]:
-            for key in ("bindings", "remote_ip_ranges"):
-                connector[key] = as_list(connector.get(key))
         return state
+
+    def invoke(self, cmdlet, parameters=(), write=False):
+        try:
+            return self.shell.invoke(cmdlet, parameters, write=write)
+        except ExchangeError as err:
+            raise self.fail(err)
+
+    def read_server(self, name=None):
+        """This server (``name``, else the host as given) from Get-ExchangeServer: its name and version."""
+        servers = [objects.exchange_server(o) for o in self.invoke("Get-ExchangeServer")]
+        found = objects.pick_server(servers, name or self.shell.host)
+        if found:
+            self.server = found["name"]
+        return found or {"name": self.server, "fqdn": "", "version": ""}
+
+    def read_send_connectors(self):
+        return [objects.send_connector(o) for o in self.invoke("Get-SendConnector")]
+
+    def read_receive_connectors(self, server):
+        return [objects.receive_connector(o) for o in self.invoke("Get-ReceiveConnector", [("Server", server)])]
 
     # -- transport agents -----------------------------------------------------
     def agent_evidence(self, agent, name=None):
@@ -106,7 +125,7 @@ class Engine(object):
                        before=before, after=after, why=why, manual_steps=manual_steps)
 
     def transport_agents(self, state_wanted, name=None, services=None, restart=True):
-        state = self.read(agents=True, send=False, receive=False, services=services)
+        state = self.read(services=services)
         findings, ops, removed = [], [], []
         before, after = {}, {}
         for agent in state["agents"]:
@@ -235,7 +254,8 @@ class Engine(object):
         return "send connector %s" % connector.get("name")
 
     def send_connectors(self, state_wanted, name=None, include_mixed=False, allow_no_outbound=False):
-        state = self.read(agents=False, send=True, receive=False)
+        self.read_server()
+        state = {"send_connectors": self.read_send_connectors()}
         findings, ops, removed = [], [], []
         before, after = {}, {}
         for connector in state["send_connectors"]:
@@ -323,20 +343,43 @@ class Engine(object):
         return record
 
     def apply_connectors(self, ops):
-        try:
-            out = self.client.run("set_send_connectors.ps1", {"operations": ops}, write=True)
-        except ExchangeError as err:
-            raise self.fail(err)
-        result = out.get("result") or {}
-        results = as_list(result.get("results"))
-        done = ["%s send connector %s" % ("removed" if op["action"] == "remove" else "disabled", op["identity"])
-                for op, res in zip(ops, results) if res.get("changed")]
-        failure = result.get("failure")
-        if failure:
-            raise self.fail(ExchangeError(failure.get("message") or "unknown error",
-                                          "check the connector and run the task again; it only does what is left"),
-                            obj="send connector %s" % failure.get("object"), partial=done)
-        return any(res.get("changed") for res in results)
+        """Each connector is read again right before it changes and left alone if its smart hosts moved.
+
+        The first failure stops the run and names what was already done.
+        """
+        done, changed = [], False
+        for op in ops:
+            identity = op["identity"]
+            obj = "send connector %s" % identity
+            fix = "check the connector and run the task again; it only does what is left"
+            try:
+                current = [objects.send_connector(o)
+                           for o in self.shell.invoke("Get-SendConnector", [("Identity", identity)])]
+            except ExchangeError as err:
+                if getattr(err, "not_found", False):
+                    continue  # removed meanwhile: nothing left to do
+                raise self.fail(err, obj=obj, partial=done)
+            if not current:
+                continue
+            hosts = current[0]["smart_hosts"]
+            if hosts != list(op["smart_hosts"] or []):
+                raise self.fail(ExchangeError("its smart hosts changed since it was read (now: %s)"
+                                              % ", ".join(hosts), fix), obj=obj, partial=done)
+            try:
+                if op["action"] == "remove":
+                    self.shell.invoke("Remove-SendConnector", [("Identity", identity), ("Confirm", False)],
+                                      write=True)
+                    done.append("removed send connector %s" % identity)
+                elif current[0]["enabled"]:
+                    self.shell.invoke("Set-SendConnector", [("Identity", identity), ("Enabled", False)], write=True)
+                    done.append("disabled send connector %s" % identity)
+                else:
+                    continue
+            except ExchangeError as err:
+                raise self.fail(ExchangeError(getattr(err, "cause", str(err)), err.fix or fix), obj=obj,
+                                partial=done)
+            changed = True
+        return changed
 
     # -- receive connectors (report only) --------------------------------------
     def range_evidence(self, value):
@@ -383,7 +426,13 @@ class Engine(object):
 
     # -- everything, read-only ----------------------------------------------------
     def info(self, services=None):
-        state = self.read(agents=True, send=True, receive=True, services=services)
+        state = self.read(services=services)
+        # The agents' server (WinRM's $env:COMPUTERNAME) is the one whose receive connectors count.
+        server = self.server
+        state["version"] = self.read_server(server).get("version") or state.get("version")
+        self.server = server
+        state["send_connectors"] = self.read_send_connectors()
+        state["receive_connectors"] = self.read_receive_connectors(server)
         findings = []
         for agent in state["agents"]:
             evidence = self.agent_evidence(agent)

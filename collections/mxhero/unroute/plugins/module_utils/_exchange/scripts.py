@@ -13,14 +13,49 @@ SCRIPTS = {
     'bootstrap.ps1': (
         '# Runs one shipped script. The script and its input arrive on stdin as base64 of a\n'
         '# UTF-8 JSON document, so neither is limited by the 8191-character command line and\n'
-        '# no input value is ever parsed as PowerShell code.\n'
+        "# no input value is ever parsed as PowerShell code. JSON goes through .NET 3.5's\n"
+        "# JavaScriptSerializer: Exchange 2010's PowerShell 2.0 has no ConvertFrom-Json.\n"
         "$ErrorActionPreference = 'Stop'\n"
         '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false\n'
+        'Add-Type -AssemblyName System.Web.Extensions\n'
+        '$json = New-Object System.Web.Script.Serialization.JavaScriptSerializer\n'
+        '$json.MaxJsonLength = [int]::MaxValue\n'
+        '\n'
+        'function Write-Json($v) {\n'
+        '    if ($v -is [Management.Automation.PSObject]) {\n'
+        '        $v = $v.PSObject.BaseObject\n'
+        '    }\n'
+        '    if ($null -eq $v) {\n'
+        "        return 'null'\n"
+        '    }\n'
+        '    if ($v -is [bool]) {\n'
+        '        return $v.ToString().ToLowerInvariant()\n'
+        '    }\n'
+        '    if ($v -is [int] -or $v -is [long] -or $v -is [double]) {\n'
+        '        return $json.Serialize($v)\n'
+        '    }\n'
+        '    if ($v -is [Collections.IDictionary]) {\n'
+        '        $parts = @()\n'
+        '        foreach ($key in $v.Keys) {\n'
+        "            $parts += $json.Serialize([string]$key) + ':' + (Write-Json $v[$key])\n"
+        '        }\n'
+        "        return '{' + ($parts -join ',') + '}'\n"
+        '    }\n'
+        '    if ($v -is [Collections.IEnumerable] -and -not ($v -is [string])) {\n'
+        '        $parts = @()\n'
+        '        foreach ($item in $v) {\n'
+        '            $parts += Write-Json $item\n'
+        '        }\n'
+        "        return '[' + ($parts -join ',') + ']'\n"
+        '    }\n'
+        '    return $json.Serialize([string]$v)\n'
+        '}\n'
+        '\n'
         '$raw = [Console]::In.ReadToEnd()\n'
-        '$doc = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($raw.Trim())) | ConvertFrom-Json\n'
+        '$doc = $json.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($raw.Trim())))\n'
         "$names = @('Microsoft.Exchange.Management.PowerShell.SnapIn', 'Microsoft.Exchange.Management.PowerShell.E2010')\n"
-        "if ($doc.snapin -and $doc.snapin -ne 'auto') {\n"
-        '    $names = @([string]$doc.snapin)\n'
+        "if ($doc['snapin'] -and $doc['snapin'] -ne 'auto') {\n"
+        "    $names = @([string]$doc['snapin'])\n"
         '}\n'
         '$registered = @(Get-PSSnapin -Registered | ForEach-Object { $_.Name })\n'
         '$loaded = $null\n'
@@ -34,41 +69,49 @@ SCRIPTS = {
         'if (-not $loaded) {\n'
         "    throw ('no Exchange management snap-in ({0}) is registered on {1}' -f ($names -join ', '), $env:COMPUTERNAME)\n"
         '}\n'
-        '$block = [ScriptBlock]::Create([string]$doc.script)\n'
-        '$result = & $block $doc.input\n'
+        "$block = [ScriptBlock]::Create([string]$doc['script'])\n"
+        "$result = & $block $doc['input']\n"
         '$out = @{ server = $env:COMPUTERNAME; snapin = $loaded; result = $result }\n'
-        '[Console]::Out.Write(($out | ConvertTo-Json -Depth 8 -Compress))\n'
+        '[Console]::Out.Write((Write-Json $out))\n'
     ),
     'get_state.ps1': (
-        "# Reads in one round trip what the engines decide on: this server's transport\n"
-        "# agents per transport service, the organisation's send connectors and this\n"
-        "# server's receive connectors. Read-only.\n"
+        "# Reads in one round trip what the transport agent engine decides on: this server's\n"
+        '# transport agents per transport service and the restarts an earlier run owes.\n'
+        '# Only the *-TransportAgent cmdlets, the supported use of the snap-in; which\n'
+        '# transport services run here is read from the Windows services installed\n'
+        '# (Exchange data such as Get-ExchangeServer goes through remote PowerShell).\n'
+        "# Input is a dictionary (JavaScriptSerializer), read with ['key'].\n"
         'param($In)\n'
         '\n'
-        '$server = Get-ExchangeServer -Identity $env:COMPUTERNAME\n'
         '# Exchange 2010 has no -TransportService: one agent list per server.\n'
         "$perService = (Get-Command Get-TransportAgent).Parameters.ContainsKey('TransportService')\n"
+        "$transportNames = @('MSExchangeTransport', 'MSExchangeFrontEndTransport', 'MSExchangeSubmission', 'MSExchangeDelivery', 'ADAM_MSExchange')\n"
+        '$installed = @(Get-Service -Name $transportNames -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Name })\n'
         '$services = @()\n'
-        'if ($server.IsEdgeServer) {\n'
-        "    $services += 'Edge'\n"
+        '# An Edge Transport server runs its own AD LDS instance (ADAM_MSExchange).\n'
+        "if ($installed -contains 'MSExchangeTransport') {\n"
+        "    if ($installed -contains 'ADAM_MSExchange') {\n"
+        "        $services += 'Edge'\n"
+        '    } else {\n'
+        "        $services += 'Hub'\n"
+        '    }\n'
         '}\n'
-        'if ($server.IsHubTransportServer) {\n'
-        "    $services += 'Hub'\n"
-        '}\n'
-        'if ($perService -and $server.IsFrontendTransportServer) {\n'
+        "if ($perService -and ($installed -contains 'MSExchangeFrontEndTransport')) {\n"
         "    $services += 'FrontEnd'\n"
         '}\n'
-        'if ($perService -and $server.IsMailboxServer) {\n'
+        "if ($perService -and ($installed -contains 'MSExchangeSubmission')) {\n"
         "    $services += 'MailboxSubmission'\n"
+        '}\n'
+        "if ($perService -and ($installed -contains 'MSExchangeDelivery')) {\n"
         "    $services += 'MailboxDelivery'\n"
         '}\n'
-        '$wanted = @($In.transport_services | Where-Object { $_ })\n'
+        "$wanted = @($In['transport_services'] | Where-Object { $_ })\n"
         'if ($wanted.Count -gt 0) {\n'
         '    $services = @($services | Where-Object { $wanted -contains $_ })\n'
         '}\n'
         '\n'
         '$agents = @()\n'
-        'if ($In.agents) {\n'
+        "if ($In['agents']) {\n"
         '    foreach ($service in $services) {\n'
         '        if ($perService) {\n'
         '            $found = @(Get-TransportAgent -TransportService $service)\n'
@@ -93,7 +136,7 @@ SCRIPTS = {
         '# whose process started after that time has been restarted meanwhile (by hand).\n'
         "$markerKey = 'HKLM:\\SOFTWARE\\mxhero-unroute'\n"
         '$restarts = @()\n'
-        'if ($In.agents -and (Test-Path -Path $markerKey)) {\n'
+        "if ($In['agents'] -and (Test-Path -Path $markerKey)) {\n"
         '    $key = Get-Item -Path $markerKey\n'
         "    foreach ($name in @('MSExchangeTransport', 'MSExchangeFrontEndTransport', 'MSExchangeSubmission', 'MSExchangeDelivery')) {\n"
         '        $value = $key.GetValue($name)\n'
@@ -113,104 +156,12 @@ SCRIPTS = {
         '    }\n'
         '}\n'
         '\n'
-        '$send = @()\n'
-        'if ($In.send_connectors) {\n'
-        '    foreach ($connector in @(Get-SendConnector)) {\n'
-        '        $send += @{\n'
-        '            name = [string]$connector.Name\n'
-        '            identity = [string]$connector.Identity\n'
-        '            enabled = [bool]$connector.Enabled\n'
-        '            address_spaces = @($connector.AddressSpaces | ForEach-Object { [string]$_ })\n'
-        '            smart_hosts = @($connector.SmartHosts | ForEach-Object { [string]$_ })\n'
-        '            dns_routing_enabled = [bool]$connector.DNSRoutingEnabled\n'
-        '            source_transport_servers = @($connector.SourceTransportServers | ForEach-Object { [string]$_ })\n'
-        '            fqdn = [string]$connector.Fqdn\n'
-        '            port = [int]$connector.Port\n'
-        '            # What New-SendConnector needs to put the connector back as it was; a property\n'
-        "            # this version lacks reads as $null, which casts to the cmdlet's default.\n"
-        '            require_tls = [bool]$connector.RequireTLS\n'
-        '            tls_auth_level = [string]$connector.TlsAuthLevel\n'
-        '            tls_domain = [string]$connector.TlsDomain\n'
-        '            tls_certificate_name = [string]$connector.TlsCertificateName\n'
-        '            max_message_size = [string]$connector.MaxMessageSize\n'
-        '            smart_host_auth_mechanism = [string]$connector.SmartHostAuthMechanism\n'
-        '            protocol_logging_level = [string]$connector.ProtocolLoggingLevel\n'
-        '            frontend_proxy_enabled = [bool]$connector.FrontendProxyEnabled\n'
-        '            use_external_dns_servers_enabled = [bool]$connector.UseExternalDNSServersEnabled\n'
-        '            ignore_starttls = [bool]$connector.IgnoreSTARTTLS\n'
-        '            domain_secure_enabled = [bool]$connector.DomainSecureEnabled\n'
-        '            connection_inactivity_timeout = [string]$connector.ConnectionInactivityTimeOut\n'
-        '            comment = [string]$connector.Comment\n'
-        '        }\n'
-        '    }\n'
-        '}\n'
-        '\n'
-        '$receive = @()\n'
-        'if ($In.receive_connectors) {\n'
-        '    foreach ($connector in @(Get-ReceiveConnector -Server $env:COMPUTERNAME)) {\n'
-        '        $receive += @{\n'
-        '            name = [string]$connector.Name\n'
-        '            identity = [string]$connector.Identity\n'
-        '            enabled = [bool]$connector.Enabled\n'
-        '            bindings = @($connector.Bindings | ForEach-Object { [string]$_ })\n'
-        '            remote_ip_ranges = @($connector.RemoteIPRanges | ForEach-Object { [string]$_ })\n'
-        '        }\n'
-        '    }\n'
-        '}\n'
-        '\n'
         '@{\n'
-        '    server = [string]$server.Name\n'
-        '    fqdn = [string]$server.Fqdn\n'
-        '    version = [string]$server.AdminDisplayVersion\n'
+        '    server = [string]$env:COMPUTERNAME\n'
         '    per_service = $perService\n'
         '    transport_services = $services\n'
         '    agents = $agents\n'
         '    restart_markers = $restarts\n'
-        '    send_connectors = $send\n'
-        '    receive_connectors = $receive\n'
-        '}\n'
-    ),
-    'set_send_connectors.ps1': (
-        '# Disables or removes send connectors. Each connector is read again right before\n'
-        '# it is changed and left alone when its smart hosts are no longer the ones the\n'
-        '# plan was made from (someone re-pointed it meanwhile). The first failure stops\n'
-        '# the run and is returned with what was already done.\n'
-        'param($In)\n'
-        '\n'
-        '$results = @()\n'
-        '$failure = $null\n'
-        'foreach ($op in @($In.operations)) {\n'
-        '    $identity = [string]$op.identity\n'
-        '    try {\n'
-        '        $connector = @(Get-SendConnector) | Where-Object { [string]$_.Identity -eq $identity } | Select-Object -First 1\n'
-        '        if ($null -eq $connector) {\n'
-        '            $results += @{ identity = $identity; found = $false; changed = $false }\n'
-        '            continue\n'
-        '        }\n'
-        '        $hosts = @($connector.SmartHosts | ForEach-Object { [string]$_ })\n'
-        '        $expected = @($op.smart_hosts | ForEach-Object { [string]$_ })\n'
-        "        if (($hosts -join ';') -ne ($expected -join ';')) {\n"
-        "            $failure = @{ object = $identity; message = ('its smart hosts changed since it was read (now: {0})' -f ($hosts -join ', ')) }\n"
-        '            break\n'
-        '        }\n'
-        '        $changed = $false\n'
-        "        if ($op.action -eq 'remove') {\n"
-        '            Remove-SendConnector -Identity $connector.Identity -Confirm:$false\n'
-        '            $changed = $true\n'
-        '        } elseif ([bool]$connector.Enabled) {\n'
-        '            Set-SendConnector -Identity $connector.Identity -Enabled $false\n'
-        '            $changed = $true\n'
-        '        }\n'
-        '        $results += @{ identity = $identity; found = $true; changed = $changed }\n'
-        '    } catch {\n'
-        '        $failure = @{ object = $identity; message = $_.Exception.Message }\n'
-        '        break\n'
-        '    }\n'
-        '}\n'
-        '\n'
-        '@{\n'
-        '    results = $results\n'
-        '    failure = $failure\n'
         '}\n'
     ),
     'set_transport_agents.ps1': (
@@ -218,6 +169,7 @@ SCRIPTS = {
         '# transport services whose agents changed. Each agent is read again right before\n'
         '# it is changed; the first failure stops the run and is returned with what was\n'
         '# already done, so the caller never reports a half-applied change as success.\n'
+        "# Input is a dictionary (JavaScriptSerializer), read with ['key'].\n"
         'param($In)\n'
         '\n'
         "$perService = (Get-Command Get-TransportAgent).Parameters.ContainsKey('TransportService')\n"
@@ -238,9 +190,9 @@ SCRIPTS = {
         '$touched = @()\n'
         '$failure = $null\n'
         '\n'
-        'foreach ($op in @($In.operations)) {\n'
-        '    $identity = [string]$op.identity\n'
-        '    $service = [string]$op.transport_service\n'
+        "foreach ($op in @($In['operations'])) {\n"
+        "    $identity = [string]$op['identity']\n"
+        "    $service = [string]$op['transport_service']\n"
         '    $scope = @{}\n'
         '    if ($perService) {\n'
         "        $scope['TransportService'] = $service\n"
@@ -255,7 +207,7 @@ SCRIPTS = {
         '        $before = @{ enabled = [bool]$agent.Enabled; priority = [int]$agent.Priority }\n'
         '        $changed = $false\n'
         '        $restartName = $windowsService[$service]\n'
-        "        if (([bool]$agent.Enabled -or $op.action -eq 'uninstall') -and ($marked -notcontains $restartName)) {\n"
+        "        if (([bool]$agent.Enabled -or $op['action'] -eq 'uninstall') -and ($marked -notcontains $restartName)) {\n"
         '            if (-not (Test-Path -Path $markerKey)) {\n'
         '                New-Item -Path $markerKey -Force | Out-Null\n'
         '            }\n'
@@ -266,7 +218,7 @@ SCRIPTS = {
         '            Disable-TransportAgent -Identity $identity @scope -Confirm:$false\n'
         '            $changed = $true\n'
         '        }\n'
-        "        if ($op.action -eq 'uninstall') {\n"
+        "        if ($op['action'] -eq 'uninstall') {\n"
         '            Uninstall-TransportAgent -Identity $identity @scope -Confirm:$false\n'
         '            $changed = $true\n'
         '        }\n'
@@ -283,12 +235,12 @@ SCRIPTS = {
         '$restarted = @()\n'
         '$known = @($windowsService.Values)\n'
         '# Markers the caller found satisfied (the service restarted since) are only cleared.\n'
-        'foreach ($name in @($In.clear | Where-Object { $known -contains $_ })) {\n'
+        "foreach ($name in @($In['clear'] | Where-Object { $known -contains $_ })) {\n"
         '    Remove-ItemProperty -Path $markerKey -Name $name -ErrorAction SilentlyContinue\n'
         '}\n'
-        'if ($In.restart) {\n'
+        "if ($In['restart']) {\n"
         '    $names = @($touched | ForEach-Object { $windowsService[$_] })\n'
-        '    $names += @($In.owed | Where-Object { $known -contains $_ })\n'
+        "    $names += @($In['owed'] | Where-Object { $known -contains $_ })\n"
         '    $names = @($names | Select-Object -Unique)\n'
         '    foreach ($name in $names) {\n'
         '        try {\n'

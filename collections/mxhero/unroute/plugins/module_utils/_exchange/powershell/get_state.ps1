@@ -1,32 +1,40 @@
-# Reads in one round trip what the engines decide on: this server's transport
-# agents per transport service, the organisation's send connectors and this
-# server's receive connectors. Read-only.
+# Reads in one round trip what the transport agent engine decides on: this server's
+# transport agents per transport service and the restarts an earlier run owes.
+# Only the *-TransportAgent cmdlets, the supported use of the snap-in; which
+# transport services run here is read from the Windows services installed
+# (Exchange data such as Get-ExchangeServer goes through remote PowerShell).
+# Input is a dictionary (JavaScriptSerializer), read with ['key'].
 param($In)
 
-$server = Get-ExchangeServer -Identity $env:COMPUTERNAME
 # Exchange 2010 has no -TransportService: one agent list per server.
 $perService = (Get-Command Get-TransportAgent).Parameters.ContainsKey('TransportService')
+$transportNames = @('MSExchangeTransport', 'MSExchangeFrontEndTransport', 'MSExchangeSubmission', 'MSExchangeDelivery', 'ADAM_MSExchange')
+$installed = @(Get-Service -Name $transportNames -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Name })
 $services = @()
-if ($server.IsEdgeServer) {
-    $services += 'Edge'
+# An Edge Transport server runs its own AD LDS instance (ADAM_MSExchange).
+if ($installed -contains 'MSExchangeTransport') {
+    if ($installed -contains 'ADAM_MSExchange') {
+        $services += 'Edge'
+    } else {
+        $services += 'Hub'
+    }
 }
-if ($server.IsHubTransportServer) {
-    $services += 'Hub'
-}
-if ($perService -and $server.IsFrontendTransportServer) {
+if ($perService -and ($installed -contains 'MSExchangeFrontEndTransport')) {
     $services += 'FrontEnd'
 }
-if ($perService -and $server.IsMailboxServer) {
+if ($perService -and ($installed -contains 'MSExchangeSubmission')) {
     $services += 'MailboxSubmission'
+}
+if ($perService -and ($installed -contains 'MSExchangeDelivery')) {
     $services += 'MailboxDelivery'
 }
-$wanted = @($In.transport_services | Where-Object { $_ })
+$wanted = @($In['transport_services'] | Where-Object { $_ })
 if ($wanted.Count -gt 0) {
     $services = @($services | Where-Object { $wanted -contains $_ })
 }
 
 $agents = @()
-if ($In.agents) {
+if ($In['agents']) {
     foreach ($service in $services) {
         if ($perService) {
             $found = @(Get-TransportAgent -TransportService $service)
@@ -51,7 +59,7 @@ if ($In.agents) {
 # whose process started after that time has been restarted meanwhile (by hand).
 $markerKey = 'HKLM:\SOFTWARE\mxhero-unroute'
 $restarts = @()
-if ($In.agents -and (Test-Path -Path $markerKey)) {
+if ($In['agents'] -and (Test-Path -Path $markerKey)) {
     $key = Get-Item -Path $markerKey
     foreach ($name in @('MSExchangeTransport', 'MSExchangeFrontEndTransport', 'MSExchangeSubmission', 'MSExchangeDelivery')) {
         $value = $key.GetValue($name)
@@ -71,59 +79,10 @@ if ($In.agents -and (Test-Path -Path $markerKey)) {
     }
 }
 
-$send = @()
-if ($In.send_connectors) {
-    foreach ($connector in @(Get-SendConnector)) {
-        $send += @{
-            name = [string]$connector.Name
-            identity = [string]$connector.Identity
-            enabled = [bool]$connector.Enabled
-            address_spaces = @($connector.AddressSpaces | ForEach-Object { [string]$_ })
-            smart_hosts = @($connector.SmartHosts | ForEach-Object { [string]$_ })
-            dns_routing_enabled = [bool]$connector.DNSRoutingEnabled
-            source_transport_servers = @($connector.SourceTransportServers | ForEach-Object { [string]$_ })
-            fqdn = [string]$connector.Fqdn
-            port = [int]$connector.Port
-            # What New-SendConnector needs to put the connector back as it was; a property
-            # this version lacks reads as $null, which casts to the cmdlet's default.
-            require_tls = [bool]$connector.RequireTLS
-            tls_auth_level = [string]$connector.TlsAuthLevel
-            tls_domain = [string]$connector.TlsDomain
-            tls_certificate_name = [string]$connector.TlsCertificateName
-            max_message_size = [string]$connector.MaxMessageSize
-            smart_host_auth_mechanism = [string]$connector.SmartHostAuthMechanism
-            protocol_logging_level = [string]$connector.ProtocolLoggingLevel
-            frontend_proxy_enabled = [bool]$connector.FrontendProxyEnabled
-            use_external_dns_servers_enabled = [bool]$connector.UseExternalDNSServersEnabled
-            ignore_starttls = [bool]$connector.IgnoreSTARTTLS
-            domain_secure_enabled = [bool]$connector.DomainSecureEnabled
-            connection_inactivity_timeout = [string]$connector.ConnectionInactivityTimeOut
-            comment = [string]$connector.Comment
-        }
-    }
-}
-
-$receive = @()
-if ($In.receive_connectors) {
-    foreach ($connector in @(Get-ReceiveConnector -Server $env:COMPUTERNAME)) {
-        $receive += @{
-            name = [string]$connector.Name
-            identity = [string]$connector.Identity
-            enabled = [bool]$connector.Enabled
-            bindings = @($connector.Bindings | ForEach-Object { [string]$_ })
-            remote_ip_ranges = @($connector.RemoteIPRanges | ForEach-Object { [string]$_ })
-        }
-    }
-}
-
 @{
-    server = [string]$server.Name
-    fqdn = [string]$server.Fqdn
-    version = [string]$server.AdminDisplayVersion
+    server = [string]$env:COMPUTERNAME
     per_service = $perService
     transport_services = $services
     agents = $agents
     restart_markers = $restarts
-    send_connectors = $send
-    receive_connectors = $receive
 }

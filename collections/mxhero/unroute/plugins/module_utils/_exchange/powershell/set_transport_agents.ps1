@@ -2,6 +2,7 @@
 # transport services whose agents changed. Each agent is read again right before
 # it is changed; the first failure stops the run and is returned with what was
 # already done, so the caller never reports a half-applied change as success.
+# Input is a dictionary (JavaScriptSerializer), read with ['key'].
 param($In)
 
 $perService = (Get-Command Get-TransportAgent).Parameters.ContainsKey('TransportService')
@@ -22,9 +23,9 @@ $results = @()
 $touched = @()
 $failure = $null
 
-foreach ($op in @($In.operations)) {
-    $identity = [string]$op.identity
-    $service = [string]$op.transport_service
+foreach ($op in @($In['operations'])) {
+    $identity = [string]$op['identity']
+    $service = [string]$op['transport_service']
     $scope = @{}
     if ($perService) {
         $scope['TransportService'] = $service
@@ -39,7 +40,7 @@ foreach ($op in @($In.operations)) {
         $before = @{ enabled = [bool]$agent.Enabled; priority = [int]$agent.Priority }
         $changed = $false
         $restartName = $windowsService[$service]
-        if (([bool]$agent.Enabled -or $op.action -eq 'uninstall') -and ($marked -notcontains $restartName)) {
+        if (([bool]$agent.Enabled -or $op['action'] -eq 'uninstall') -and ($marked -notcontains $restartName)) {
             if (-not (Test-Path -Path $markerKey)) {
                 New-Item -Path $markerKey -Force | Out-Null
             }
@@ -50,7 +51,7 @@ foreach ($op in @($In.operations)) {
             Disable-TransportAgent -Identity $identity @scope -Confirm:$false
             $changed = $true
         }
-        if ($op.action -eq 'uninstall') {
+        if ($op['action'] -eq 'uninstall') {
             Uninstall-TransportAgent -Identity $identity @scope -Confirm:$false
             $changed = $true
         }
@@ -67,12 +68,12 @@ foreach ($op in @($In.operations)) {
 $restarted = @()
 $known = @($windowsService.Values)
 # Markers the caller found satisfied (the service restarted since) are only cleared.
-foreach ($name in @($In.clear | Where-Object { $known -contains $_ })) {
+foreach ($name in @($In['clear'] | Where-Object { $known -contains $_ })) {
     Remove-ItemProperty -Path $markerKey -Name $name -ErrorAction SilentlyContinue
 }
-if ($In.restart) {
+if ($In['restart']) {
     $names = @($touched | ForEach-Object { $windowsService[$_] })
-    $names += @($In.owed | Where-Object { $known -contains $_ })
+    $names += @($In['owed'] | Where-Object { $known -contains $_ })
     $names = @($names | Select-Object -Unique)
     foreach ($name in $names) {
         try {
