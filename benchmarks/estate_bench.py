@@ -1,6 +1,7 @@
 """Audit cost vs Ansible's own cost: playbooks/audit.yml against ansible.builtin.ping over the same hosts.
 
     .venv/bin/python benchmarks/estate_bench.py --domains 1000 --forks 10
+    .venv/bin/python benchmarks/estate_bench.py --domains 400 --mixed-providers
 
 Builds a lab estate of N domains (a realistic mix: mxHero MX next to others, SPF
 includes, clean domains), brings the lab up, then times
@@ -26,7 +27,10 @@ sys.path[:0] = [str(ROOT / "lab")]
 from unroute_lab import cli as lab_cli  # noqa: E402
 
 
-def estate(n):
+PROVIDERS = ("bind", "route53", "cloudflare", "powerdns")
+
+
+def estate(n, mixed=False):
     domains = []
     for i in range(n):
         kind = i % 4
@@ -37,7 +41,11 @@ def estate(n):
             records.append('@ 3600 IN TXT "v=spf1 include:_spf.google.com include:spf.mxhero.com ~all"')
         else:
             records.append('@ 3600 IN TXT "v=spf1 include:_spf.google.com ~all"')
-        domains.append({"name": "d%05d.test" % i, "platform": "other", "dns": {"records": records}})
+        section = {"records": records}
+        if mixed and PROVIDERS[i % len(PROVIDERS)] != "bind":
+            # Round-robin over the lab's hosted providers: a mixed-provider estate.
+            section["provider"] = PROVIDERS[i % len(PROVIDERS)]
+        domains.append({"name": "d%05d.test" % i, "platform": "other", "dns": section})
     return {"domains": domains}
 
 
@@ -57,11 +65,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--forks", type=int, default=10)
+    parser.add_argument("--mixed-providers", action="store_true",
+                        help="spread the domains over BIND, Route 53, Cloudflare and PowerDNS")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "estate.yml").write_text(yaml.safe_dump(estate(args.domains)))
+        (tmp / "estate.yml").write_text(yaml.safe_dump(estate(args.domains, args.mixed_providers)))
         start = time.perf_counter()
         lab_cli.up(str(tmp / "estate.yml"), str(tmp / "run"), quiet=True)
         lab_up = time.perf_counter() - start

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (as root, or with sudo):
-# Debian packages (BIND 9 for the lab, Chromium for the report test, Postfix and
+# Debian packages (BIND 9 and PowerDNS for the lab, Chromium for the report test, Postfix and
 # sendmail-cf's m4 files and sshd for the mail-server tests) and a Python
 # virtual environment in .venv with the collection's and the lab's dependencies.
 set -euo pipefail
@@ -9,7 +9,8 @@ cd "$here"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-debs=(bind9 bind9-utils bind9-dnsutils chromium chromium-driver postfix sendmail-cf m4 openssh-server)
+debs=(bind9 bind9-utils bind9-dnsutils pdns-server pdns-backend-sqlite3 chromium chromium-driver postfix sendmail-cf m4
+      openssh-server)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

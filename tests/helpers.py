@@ -82,3 +82,23 @@ def dns_args(lab, zone, **extra):
                 key_secret=lab.tsig_secret, key_algorithm=dns["key_algorithm"])
     args.update(extra)
     return args
+
+
+def provider_args(lab, zone, **extra):
+    """Options for whichever lab service hosts ``zone`` (BIND over RFC 2136, Route 53, Cloudflare, PowerDNS)."""
+    provider = lab.provider_of(zone)
+    if provider == "bind":
+        return dns_args(lab, zone, **extra)
+    svc = lab.service(provider)
+    if provider == "route53":
+        args = dict(provider="route53", aws_endpoint_url=svc["url"], aws_access_key=svc["aws_access_key_id"],
+                    aws_secret_key=Path(svc["secret_key_file"]).read_text().strip())
+    elif provider == "cloudflare":
+        args = dict(provider="cloudflare", cloudflare_api_url=svc["url"],
+                    cloudflare_api_token=Path(svc["api_token_file"]).read_text().strip())
+    else:
+        args = dict(provider="powerdns", powerdns_api_url=svc["url"],
+                    powerdns_api_key=Path(svc["api_key_file"]).read_text().strip())
+    args.update(zone=zone)
+    args.update(extra)
+    return args

@@ -56,7 +56,8 @@ class Bind:
         zones = []
         for domain in domains:
             (self.dir / ("%s.zone" % domain.name)).write_text(zone_text(domain))
-            if domain.updates_allowed:
+            # A zone hosted elsewhere is only the public delegation here: nobody may write this copy.
+            if domain.updates_allowed and domain.dns_provider == "bind":
                 policy = "update-policy { grant %s zonesub ANY; };" % KEY_NAME
             else:
                 policy = "allow-update { none; };"

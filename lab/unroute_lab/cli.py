@@ -57,7 +57,9 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     (directory / "pids.json").write_text(json.dumps(pids))
     zones = [d.name for d in estate.domains]
     manifest = {"dir": str(directory), "estate": str(Path(estate_path).resolve()), "ca": str(pki.ca_path),
-                "services": {"dns": bind.manifest(zones)}, "domains": {}}
+                "services": {"dns": bind.manifest([d.name for d in estate.domains
+                                                    if d.dns_provider in ("bind",) + estate_mod.MANUAL_HOSTS])},
+                "domains": {}}
     sup = _start_supervisor(directory, estate_path, estate)
     if sup:
         pids["supervisor"] = sup["pid"]
@@ -70,7 +72,7 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         finally:
             (directory / "pids.json").write_text(json.dumps(pids))
     for domain in estate.domains:
-        manifest["domains"][domain.name] = {"platform": domain.platform,
+        manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
                                             "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
         manifest["domains"][domain.name]["vars"].update(mta_lab.host_vars(manifest["services"].get("mta"), domain))
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -78,6 +80,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     # The same domains for the estate inventory plugin, which detects each platform from MX through the lab's BIND.
     (directory / "domains.estate.yml").write_text(yaml.safe_dump({
         "plugin": "mxhero.unroute.estate", "nameservers": [manifest["services"]["dns"]["server"]],
+        # The lab's PowerDNS names are its own, as a customer's self-hosted servers would be.
+        "ns_providers": {"ns*.pdns-lab.test": "powerdns"},
         "port": manifest["services"]["dns"]["port"], "domains": zones}, sort_keys=False))
     if inventory_copy:
         Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +126,9 @@ def inventory_yaml(manifest, estate):
     for domain in estate.domains:
         host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
         host.update(manifest["domains"][domain.name]["vars"])
+        if domain.dns_provider in estate_mod.MANUAL_HOSTS:
+            # No API: the modules read the public view (the lab's BIND) and say what to click.
+            host.update(unroute_dns_provider="manual", unroute_dns_host=domain.dns_provider)
         host.update(domain.host_vars)
         groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
         if domain.expect_error:

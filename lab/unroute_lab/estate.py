@@ -12,6 +12,18 @@ import dns.zone
 import yaml
 
 PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
+# Hosts with no record API the collection uses: the lab serves their public view from BIND, read-only.
+MANUAL_HOSTS = ("microsoft365", "godaddy")
+DNS_PROVIDERS = ("bind", "rfc2136", "route53", "cloudflare", "powerdns") + MANUAL_HOSTS
+# NS names each provider hands out, in the shapes of the NS detection table of docs/dns.md; BIND serves them
+# as the domain's public delegation so that NS detection (the estate inventory plugin) meets them.
+DEFAULT_NAMESERVERS = {
+    "route53": ["ns-1536.awsdns-00.co.uk.", "ns-0.awsdns-00.com.", "ns-1024.awsdns-00.org.", "ns-512.awsdns-00.net."],
+    "cloudflare": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
+    "powerdns": ["ns1.pdns-lab.test.", "ns2.pdns-lab.test."],
+    "microsoft365": ["ns1.bdm.microsoftonline.com.", "ns2.bdm.microsoftonline.com."],
+    "godaddy": ["ns51.domaincontrol.com.", "ns52.domaincontrol.com."],
+}
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -32,6 +44,17 @@ class Domain:
     @property
     def records(self):
         return list(self.dns.get("records") or [])
+
+    @property
+    def dns_provider(self):
+        """Where the zone is hosted in the lab: BIND (RFC 2136) unless ``dns.provider`` says otherwise."""
+        provider = str(self.dns.get("provider") or "bind").lower()
+        return "bind" if provider == "rfc2136" else provider
+
+    @property
+    def nameservers(self):
+        """NS names of the public delegation (BIND serves them for every zone, whoever hosts it)."""
+        return list(self.dns.get("nameservers") or DEFAULT_NAMESERVERS.get(self.dns_provider) or [])
 
     @property
     def updates_allowed(self):
@@ -98,6 +121,8 @@ def parse(data, source="<estate>"):
         domain = Domain(name=name, platform=platform, description=str(item.get("description", "")),
                         dns=dns_section, sections=sections, host_vars=host_vars,
                         expect_error=str(item.get("expect_error") or ""))
+        if domain.dns_provider not in DNS_PROVIDERS:
+            raise EstateError("%s (%s): dns.provider must be one of %s" % (where, name, ", ".join(DNS_PROVIDERS)))
         _check_records(domain, where)
         if "mta" in sections:
             from .mta import check_section
@@ -114,9 +139,9 @@ def zone_text(domain, nameserver="ns1"):
         "$ORIGIN %s." % domain.name,
         "$TTL %d" % domain.ttl,
         "@ IN SOA %s hostmaster 1 3600 600 86400 300" % nameserver,
-        "@ IN NS %s" % nameserver,
         "%s IN A 127.0.0.1" % nameserver,
     ]
+    lines.extend("@ IN NS %s" % ns for ns in (domain.nameservers or [nameserver]))
     lines.extend(str(r) for r in domain.records)
     return "\n".join(lines) + "\n"
 

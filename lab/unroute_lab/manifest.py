@@ -38,8 +38,17 @@ class Lab:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
+    def provider_of(self, zone):
+        """Where the lab hosts ``zone``: bind, route53, cloudflare or powerdns."""
+        return self.manifest["domains"].get(zone, {}).get("dns_provider", "bind")
+
     def records(self, zone):
-        return dump_zone(self.dns, zone)
+        """Every record of ``zone`` but the apex SOA/NS, as ``name ttl IN TYPE value`` lines, from whichever
+        service hosts it."""
+        provider = self.provider_of(zone)
+        if zone in self.dns["zones"]:
+            return dump_zone(self.dns, zone)
+        return self._control("/state?service=%s&zone=%s" % (provider, zone))["zones"][zone]
 
     def state(self):
         out = {"dns": {zone: self.records(zone) for zone in self.dns["zones"]}}

@@ -18,6 +18,11 @@ REGISTRY = [
     # Exchange Server over WinRM (issue 3) below this line
     "unroute_lab.services.winrm:WinRMService",
 
+    # Hosted DNS providers (issue 11) below this line
+    "unroute_lab.services.powerdns:PowerDnsService",
+    "unroute_lab.services.route53:Route53Service",
+    "unroute_lab.services.cloudflare:CloudflareService",
+
     # An egress proxy for tasks with environment: HTTPS_PROXY (issue 16)
     "unroute_lab.services.proxy:ProxyService",
 

@@ -56,6 +56,23 @@ options:
     description: Seconds to wait for each MX lookup.
     type: float
     default: 5
+  detect_dns_provider:
+    description:
+      - Look up the NS records of every domain that has no C(unroute_dns_provider) yet and set it from the
+        name servers - V(cloudflare) (C(*.ns.cloudflare.com)), V(route53) (C(ns-*.awsdns-*)), or V(manual)
+        with C(unroute_dns_host) for hosts without a record API we can use (Microsoft 365 C(*.bdm.microsoftonline.com),
+        GoDaddy C(*.domaincontrol.com), Azure DNS C(*.azure-dns.*), Google Cloud DNS C(ns-cloud-*.googledomains.com)).
+      - Each such host is also put in group C(dns_<provider>). Name servers that match no pattern leave the
+        variable unset (the role's default, V(rfc2136), applies).
+    type: bool
+    default: true
+  ns_providers:
+    description:
+      - More NS patterns (shell-style, matched against each NS host name without the final dot), each mapped to
+        a provider value (for example C(ns*.example.net) to V(powerdns) for your own PowerDNS servers), or to
+        C(manual:<dns_host>). They are tried before the built-in ones.
+    type: dict
+    default: {}
   workers:
     description: MX lookups run in parallel with this many threads.
     type: int
@@ -86,6 +103,7 @@ source: customers.csv
 """
 
 import csv
+import fnmatch
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -103,6 +121,27 @@ except ImportError:
     HAS_DNSPYTHON = False
 
 PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
+# NS host patterns -> (unroute_dns_provider, unroute_dns_host): the detection table of docs/dns.md.
+NS_PATTERNS = (
+    ("*.ns.cloudflare.com", "cloudflare"),
+    ("ns-*.awsdns-*.com", "route53"), ("ns-*.awsdns-*.net", "route53"), ("ns-*.awsdns-*.org", "route53"),
+    ("ns-*.awsdns-*.co.uk", "route53"),
+    ("ns*.bdm.microsoftonline.com", "manual:microsoft365"),
+    ("ns*.domaincontrol.com", "manual:godaddy"),
+    ("ns*-*.azure-dns.com", "manual:azure"), ("ns*-*.azure-dns.net", "manual:azure"),
+    ("ns*-*.azure-dns.org", "manual:azure"), ("ns*-*.azure-dns.info", "manual:azure"),
+    ("ns-cloud-*.googledomains.com", "manual:google_cloud"),
+)
+
+
+def classify_ns(nameservers, extra=()):
+    """(provider, dns_host) from a domain's NS host names, or (None, None) when no pattern matches."""
+    hosts = [n.lower().rstrip(".") for n in nameservers]
+    for pattern, value in list(extra) + list(NS_PATTERNS):
+        if any(fnmatch.fnmatchcase(h, pattern.lower().rstrip(".")) for h in hosts):
+            provider, dummy, host = str(value).partition(":")
+            return provider, host or provider
+    return None, None
 _GOOGLE_MX = ("smtp.google.com", "aspmx.l.google.com", "googlemail.com", "google.com")
 _M365_SUFFIX = ".mail.protection.outlook.com"
 
@@ -141,8 +180,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             if entry["domain"] in seen:
                 raise AnsibleParserError("estate: domain %s is listed twice" % entry["domain"])
             seen.add(entry["domain"])
-        if self.get_option("detect_platform"):
-            self._detect(entries)
+        self._detect(entries)
         for entry in entries:
             self._add(entry)
 
@@ -179,8 +217,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
 
     # -- detection --------------------------------------------------------------
     def _detect(self, entries):
-        pending = [e for e in entries if not e["platform"]]
-        if not pending:
+        pending = [e for e in entries if not e["platform"]] if self.get_option("detect_platform") else []
+        ns_pending = [e for e in entries if not (e.get("vars") or {}).get("unroute_dns_provider") and
+                      not e.get("unroute_dns_provider")] if self.get_option("detect_dns_provider") else []
+        if not pending and not ns_pending:
             return
         if not HAS_DNSPYTHON:
             raise AnsibleParserError("estate: platform detection needs dnspython (or give every domain a platform)")
@@ -206,8 +246,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             entry["detected"] = classify_mx(exchanges, fingerprint) if exchanges else "no_mx"
             return entry
 
+        extra = list((self.get_option("ns_providers") or {}).items())
+
+        def lookup_ns(entry):
+            try:
+                answer = resolver.resolve(entry["domain"], "NS", tcp=bool(self.get_option("nameservers")),
+                                          raise_on_no_answer=False)
+                names = [r.target.to_text() for r in answer.rrset] if answer.rrset else []
+            except dns.resolver.NXDOMAIN:
+                names = []
+            except dns.exception.DNSException as err:
+                self.display.warning("estate: %s: NS lookup failed: %s; DNS provider left to the role's default"
+                                     % (entry["domain"], err))
+                return entry
+            entry["unroute_detected_ns"] = sorted(names)
+            provider, host = classify_ns(names, extra)
+            if provider:
+                entry["unroute_dns_provider"] = provider
+                entry["unroute_dns_host"] = host
+            return entry
+
         with ThreadPoolExecutor(max_workers=max(1, self.get_option("workers"))) as pool:
             list(pool.map(lookup, pending))
+            list(pool.map(lookup_ns, ns_pending))
 
     # -- adding -----------------------------------------------------------------
     def _add(self, entry):
@@ -224,6 +285,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self.inventory.add_group("detect_failed")
             self.inventory.add_child("detect_failed", domain)
             self.display.warning("estate: %s: %s; platform set to other" % (domain, entry["unroute_detect_error"]))
+        if entry.get("unroute_dns_provider"):
+            group = "dns_%s" % entry["unroute_dns_provider"]
+            self.inventory.add_group(group)
+            self.inventory.add_child(group, domain)
         credentials = str(entry.get("credentials") or "").strip()
         if credentials:
             group = "credentials_%s" % "".join(c if c.isalnum() else "_" for c in credentials)

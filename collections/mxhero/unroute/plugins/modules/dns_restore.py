@@ -109,6 +109,10 @@ def _entries(params, option):
 
 
 def execute(params, ctx):
+    if params.get("provider") == "manual":
+        raise UnrouteError(params["zone"].rstrip("."), None, "provider manual writes nothing, so there is nothing "
+                           "this module can put back", "restore the records by hand from the run record's "
+                           "removed and added lists")
     removed, added = _entries(params, "removed"), _entries(params, "added")
     return dns_module.execute(params, ctx, lambda engine: restore(
         engine.provider, engine.zone, removed, added, check_mode=ctx.check_mode, done=ctx.done))

@@ -67,17 +67,20 @@ class InProcessAction(ActionBase):
             result.update(failed=True, msg="%s%s runs on the controller and talks to its API itself, so delegate_to "
                           "(%s) has no meaning for it; remove delegate_to from the task" % (head, name, delegate))
             return result
-        validated = self.MODULE.ARGSPEC.validate(args)
-        no_log_values = validated._no_log_values
-        if validated.error_messages:
-            msg = "%s%s: %s; fix the task's options" % (head, name, "; ".join(validated.error_messages))
-            result.update(failed=True, msg=remove_values(msg, no_log_values))
-            return result
         try:
             env = self._task_environment()
         except Exception as err:  # pylint: disable=broad-exception-caught
             result.update(failed=True, msg="%s%s: the task's environment could not be read: %s; give environment as a "
                           "mapping of variable names to strings" % (head, name, err))
+            return result
+        # Options with an environment fallback (CLOUDFLARE_API_TOKEN...) see the task's environment, as a
+        # classic module would in its own process.
+        with task_environment(env):
+            validated = self.MODULE.ARGSPEC.validate(args)
+        no_log_values = validated._no_log_values
+        if validated.error_messages:
+            msg = "%s%s: %s; fix the task's options" % (head, name, "; ".join(validated.error_messages))
+            result.update(failed=True, msg=remove_values(msg, no_log_values))
             return result
         check_mode = bool(self._task.check_mode if self._task.check_mode is not None else
                           self._play_context.check_mode)

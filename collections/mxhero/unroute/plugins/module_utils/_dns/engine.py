@@ -65,6 +65,9 @@ class DnsEngine(object):
         self.warnings = []
         # Test hook: called between the read and the write (simulates a concurrent change).
         self.before_write = None
+        # Set when nobody can write the zone through an API: the plan becomes steps for a person,
+        # ``manual(finding, part) -> text``; nothing is written.
+        self.manual = None
 
     # -- the shared path of every change -----------------------------------------------
     def _prepare(self, names, options, authoritative=True):
@@ -84,10 +87,12 @@ class DnsEngine(object):
     def _apply(self, rdtype, names, plan_fn, describe, check_mode):
         """Plan every name first (a refusal stops the domain before its first write), then write them in
         order; the first error stops the rest and the result keeps what was already done."""
+        describe = self._stamped(describe)
         planned = [(name, self.provider.read(name, rdtype)) for name in names]
         planned = [(name, current, plan_fn(name, current)) for name, current in planned]
-        if check_mode:
-            return [describe(name, current, plan, None) for name, current, plan in planned], None
+        if check_mode or self.manual:
+            parts = [describe(name, current, plan, None) for name, current, plan in planned]
+            return [self._by_hand(part) for part in parts] if self.manual else parts, None
         parts = []
         for name, dummy, dummy in planned:
             try:
@@ -101,6 +106,28 @@ class DnsEngine(object):
             if lost and lost["outcome"] == "unknown":
                 return parts, UnrouteError(self.zone, "%s %s" % (name, rdtype), lost["cause"], lost["fix"])
         return parts, None
+
+    def _by_hand(self, part):
+        """A planned change as manual findings: the same objects and evidence, the steps instead of a write."""
+        for item in part["findings"]:
+            if item["action"] in ("removed", "would_remove", "added", "would_add"):
+                item["action"] = "manual"
+                item.pop("guarantee", None)
+                item["manual_steps"] = self.manual(item, part)
+        return dict(part, changed=False, removed=[], added=[])
+
+    def _stamped(self, describe):
+        """Every planned write says what the provider's write promises (``atomic_cas``/``read_verify``), so a
+        reader of the run record knows how a concurrent change would have been met."""
+        guarantee = getattr(self.provider, "guarantee", None)
+
+        def wrapped(*args):
+            part = describe(*args)
+            for item in part["findings"]:
+                if guarantee and item["action"] not in ("reported", "kept", "manual"):
+                    item["guarantee"] = guarantee
+            return part
+        return wrapped
 
     def _cas(self, rdtype, name, plan_fn):
         """Read, plan, write with the read as prerequisite; on NXRRSET re-read and re-plan."""

@@ -4,12 +4,21 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import manual
+# Imported with the module, not when a provider is chosen: Ansible loads the action plugin (and so this
+# file) in its main process before forking a worker per task, so boto3 and Route 53's service model
+# (about 0.2 s of CPU), and requests for Cloudflare and PowerDNS, are loaded once per playbook run
+# instead of once per task.
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rest
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import route53
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.cloudflare import CloudflareProvider
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.powerdns import PowerDnsProvider
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
@@ -27,9 +36,38 @@ def dns_argument_spec():
         key_algorithm=dict(type="str", default="hmac-sha256"),
         protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
         timeout=dict(type="float", default=10.0),
+        provider=dict(type="str", default="rfc2136", choices=list(PROVIDERS)),
+        # Route 53: the names and environment variables of the AWS tools (amazon.aws, the AWS CLI).
+        aws_access_key=dict(type="str", no_log=False,
+                            fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"])),
+        aws_secret_key=dict(type="str", no_log=True,
+                            fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"])),
+        aws_session_token=dict(type="str", no_log=True,
+                               fallback=(env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])),
+        aws_profile=dict(type="str", fallback=(env_fallback, ["AWS_PROFILE"])),
+        aws_region=dict(type="str", fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
+        aws_endpoint_url=dict(type="str", fallback=(env_fallback, ["AWS_ENDPOINT_URL_ROUTE_53", "AWS_ENDPOINT_URL"])),
+        hosted_zone_id=dict(type="str"),
+        private_zone=dict(type="bool", default=False),
+        # Cloudflare: the names of Cloudflare's own SDK and tools.
+        cloudflare_api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+        cloudflare_api_url=dict(type="str", default=CLOUDFLARE_URL),
+        # PowerDNS: the environment variables of PowerDNS tooling (pdnsutil-less API clients, terraform).
+        powerdns_api_url=dict(type="str", fallback=(env_fallback, ["PDNS_SERVER_URL", "PDNS_API_URL"])),
+        powerdns_api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["PDNS_API_KEY"])),
+        powerdns_server_id=dict(type="str", default="localhost"),
+        dns_host=dict(type="str", default="other", choices=list(manual.HOSTS)),
     )
     spec.update(fingerprint_argument_spec())
     return spec
+
+
+PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns", "manual")
+CLOUDFLARE_URL = "https://api.cloudflare.com/client/v4"
+REQUIRED_IF = [
+    ("provider", "cloudflare", ["cloudflare_api_token"]),
+    ("provider", "powerdns", ["powerdns_api_url", "powerdns_api_key"]),
+]
 
 
 def build_engine(params, read_only=False):
@@ -44,7 +82,10 @@ def build_engine(params, read_only=False):
         raise UnrouteError(validate.domain_of(zone), None, str(err), "fix the fingerprint options")
     if params.get("replacement") is not None:
         validate.check_replacement(zone, params["replacement"], fingerprint)
-    if read_only and not (params.get("server") or "").strip():
+    kind = params.get("provider") or "rfc2136"
+    if kind not in ("rfc2136", "manual"):
+        provider = api_provider(kind, params)
+    elif (read_only or kind == "manual") and not (params.get("server") or "").strip():
         from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
         provider = ResolverProvider(zone, timeout=params["timeout"])
     else:
@@ -52,7 +93,31 @@ def build_engine(params, read_only=False):
             zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
             key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
             protocol=params["protocol"], timeout=params["timeout"])
-    return DnsEngine(provider, zone, fingerprint)
+    engine = DnsEngine(provider, zone, fingerprint)
+    if kind == "manual":
+        engine.manual = lambda item, part: manual.steps(params.get("dns_host"), zone, item, part)
+    return engine
+
+
+def api_provider(kind, params):
+    """The hosted-DNS provider named by ``provider``; a missing library is one line naming it."""
+    zone = params["zone"]
+    if kind == "route53":
+        if not route53.HAS_BOTO3:
+            raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("boto3"))
+        return route53.Route53Provider(
+            zone, access_key=params.get("aws_access_key"), secret_key=params.get("aws_secret_key"),
+            session_token=params.get("aws_session_token"), profile=params.get("aws_profile"),
+            region=params.get("aws_region"), endpoint_url=params.get("aws_endpoint_url"),
+            hosted_zone_id=params.get("hosted_zone_id"), private_zone=params.get("private_zone"),
+            timeout=params["timeout"])
+    if not rest.HAS_REQUESTS:
+        raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("requests"))
+    if kind == "cloudflare":
+        return CloudflareProvider(zone, params["cloudflare_api_token"], params.get("cloudflare_api_url") or
+                                  CLOUDFLARE_URL, timeout=params["timeout"])
+    return PowerDnsProvider(zone, params["powerdns_api_url"], params["powerdns_api_key"],
+                            server_id=params.get("powerdns_server_id") or "localhost", timeout=params["timeout"])
 
 
 def check_options(params):
@@ -63,7 +128,8 @@ def check_options(params):
     validate.check_records(zone, params.get("record") or None, params.get("records"))
     validate.check_port(zone, params["port"])
     validate.check_timeout(zone, params["timeout"])
-    validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+    if (params.get("provider") or "rfc2136") in ("rfc2136", "manual"):
+        validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
     if params.get("dkim_selectors") is not None:
         validate.check_selectors(zone, params["dkim_selectors"])
 
@@ -82,4 +148,4 @@ def execute(params, ctx, operation, read_only=False):
     return outcome
 
 
-ARGSPEC = ArgSpec(dns_argument_spec())
+ARGSPEC = ArgSpec(dns_argument_spec(), required_if=REQUIRED_IF)

@@ -29,16 +29,37 @@ class OutcomeUnknown(Exception):
     taken effect. Never re-sent blindly: the engine reads the RRset again to find out."""
 
 
+# What a provider's write promises when someone else changes the RRset between our read and our write.
+ATOMIC_CAS = "atomic_cas"    # the service refuses the write (RFC 2136 prerequisite, Route 53 ChangeBatch DELETE)
+READ_VERIFY = "read_verify"  # no version token: compared just before the write and verified after it
+
+
 class DnsProvider(object):
-    """Interface. Every implementation is the only code that talks to its service."""
+    """Interface. Every implementation is the only code that talks to its service.
+
+    Providers know records, zones and their service's errors; nothing about mxHero.
+    """
+
+    name = "provider"
+    guarantee = ATOMIC_CAS
 
     def check_zone(self, zone):
         """Raise UnrouteError unless the provider serves ``zone`` authoritatively."""
         raise NotImplementedError
 
     def find_cut(self, name):
-        """The zone apex below ``zone`` at or above ``name`` where a delegation starts, or None."""
-        raise NotImplementedError
+        """The zone apex below ``zone`` at or above ``name`` where a delegation starts, or None.
+
+        An API provider holds the delegation as an NS RRset inside the zone, so reading NS at each name
+        between the apex and ``name`` finds it."""
+        zone = self.zone_fqdn
+        labels = name.lower().rstrip(".").split(".")
+        depth = len(zone.rstrip(".").split("."))
+        for cut in range(depth + 1, len(labels) + 1):
+            below = ".".join(labels[-cut:]) + "."
+            if self.read(below, "NS").values:
+                return below
+        return None
 
     def read(self, name, rdtype):
         """The current RRset (empty ``values`` when there is none)."""

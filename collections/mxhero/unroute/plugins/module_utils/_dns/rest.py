@@ -1,0 +1,99 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""JSON over HTTPS for the hosted DNS APIs (Cloudflare, PowerDNS), through the one retry policy."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import OutcomeUnknown
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_REQUESTS = False
+
+# Answers that mean "not now, nothing was done": worth another try after a pause.
+_NOT_APPLIED = (429, 503)
+# Answers from a proxy in front of the service: a write may or may not have reached it.
+_GATEWAY = (502, 504)
+
+
+class RestClient(object):
+    def __init__(self, zone, service, base_url, headers, timeout, retry=None, ca_file=None):
+        self.zone = zone
+        self.service = service
+        self.base = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        self.session.headers.setdefault("Accept", "application/json")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.verify = ca_file or True
+
+    def call(self, method, path, what, params=None, body=None, write=False):
+        """(status, decoded JSON or None) of one request; retries 429/503 and, for reads, 502/504 and
+        network failures. A write whose answer was lost raises OutcomeUnknown."""
+        url = self.base + path
+
+        def attempt():
+            try:
+                resp = self.session.request(method, url, params=params, timeout=self.timeout, verify=self.verify,
+                                            data=None if body is None else json.dumps(body),
+                                            headers={"Content-Type": "application/json"} if body is not None else None)
+            except requests.exceptions.ConnectionError as err:
+                if write and not isinstance(err, requests.exceptions.ConnectTimeout) and _sent(err):
+                    raise OutcomeUnknown("%s: the connection broke before the answer came (%s)"
+                                         % (self.service, _short(err)))
+                raise TransientError("cannot reach %s at %s: %s" % (self.service, self.base, _short(err)))
+            except requests.exceptions.Timeout as err:
+                if write:
+                    raise OutcomeUnknown("%s did not answer within %ss" % (self.service, self.timeout))
+                raise TransientError("%s did not answer within %ss (%s)" % (self.service, self.timeout, _short(err)))
+            except requests.exceptions.RequestException as err:
+                raise UnrouteError(self.zone, what, "request to %s failed: %s" % (self.service, _short(err)),
+                                   "check the API URL")
+            if resp.status_code in _NOT_APPLIED or (resp.status_code in _GATEWAY and not write):
+                raise TransientError("%s answered HTTP %d" % (self.service, resp.status_code),
+                                     retry_after=_retry_after(resp.headers))
+            if resp.status_code in _GATEWAY:
+                raise OutcomeUnknown("%s answered HTTP %d (a gateway error: the write may have been applied)"
+                                     % (self.service, resp.status_code))
+            return resp.status_code, _json(resp)
+
+        try:
+            return self.retry.call(attempt)
+        except RetryExhausted as err:
+            raise UnrouteError(self.zone, what, str(err), "check the API URL and the network, or run again later")
+
+
+def _sent(err):
+    # "Connection refused" and name resolution failures happen before any byte of the request left.
+    text = str(err).lower()
+    return not any(word in text for word in ("refused", "name or service", "nodename", "failed to resolve",
+                                             "no route", "max retries exceeded with url"))
+
+
+def _short(err):
+    text = str(err)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _json(resp):
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _retry_after(headers):
+    value = (headers or {}).get("Retry-After")
+    try:
+        return min(float(value), 60.0) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,215 @@
+# Copyright (c) mxhero-unroute developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Amazon Route 53 through boto3.
+
+Compare-and-swap: one ChangeBatch that DELETEs the RRset exactly as read (name, type, TTL, every value)
+and CREATEs the new one. Route 53 applies a batch all or nothing and refuses a DELETE whose values are
+not the current ones (400 InvalidChangeBatch), so a concurrent change makes the batch fail instead of
+being overwritten.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
+    ATOMIC_CAS, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+    import botocore.loaders
+    import botocore.session
+    HAS_BOTO3 = True
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_BOTO3 = False
+
+_THROTTLED = ("Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded")
+_CREDENTIALS = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "AccessDenied",
+                "AccessDeniedException", "ExpiredToken", "InvalidAccessKeyId", "AuthFailure")
+_CRED_FIX = ("check aws_access_key/aws_secret_key/aws_session_token or aws_profile (or AWS_ACCESS_KEY_ID, "
+             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that the identity may use route53")
+
+
+class Route53Provider(DnsProvider):
+    name = "route53"
+    guarantee = ATOMIC_CAS
+
+    def __init__(self, zone, access_key=None, secret_key=None, session_token=None, profile=None, region=None,
+                 endpoint_url=None, hosted_zone_id=None, private_zone=False, timeout=10.0, retry=None):
+        self.zone_text = validate.domain_of(zone)
+        self.zone_fqdn = validate.fqdn(zone)
+        self.private_zone = bool(private_zone)
+        self.zone_id = _zone_id(hosted_zone_id) if hosted_zone_id else None
+        self.retry = retry or RetryPolicy()
+        try:
+            core = botocore.session.Session()
+            core.register_component("data_loader", _loader())
+            session = boto3.session.Session(botocore_session=core, aws_access_key_id=access_key or None,
+                                            aws_secret_access_key=secret_key or None,
+                                            aws_session_token=session_token or None,
+                                            profile_name=profile or None)
+        except botocore.exceptions.ProfileNotFound:
+            raise UnrouteError(self.zone_text, "option aws_profile %r" % profile,
+                               "no such profile in the AWS config files", "give a profile from ~/.aws/config")
+        # Our retry policy is the only one: botocore's own retries would hide throttling and double the waits.
+        config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=timeout,
+                                        read_timeout=timeout)
+        self.client = session.client("route53", region_name=region or "us-east-1",
+                                     endpoint_url=endpoint_url or None, config=config)
+
+    # -- plumbing --------------------------------------------------------------
+    def _call(self, op, what, write=False, **kwargs):
+        def attempt():
+            try:
+                return getattr(self.client, op)(**kwargs)
+            except botocore.exceptions.ClientError as err:
+                code = err.response.get("Error", {}).get("Code", "")
+                if code in _THROTTLED:
+                    raise TransientError("Route 53 answered %s" % code)
+                raise
+            except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as err:
+                raise TransientError("cannot reach Route 53: %s" % err)
+            except botocore.exceptions.ReadTimeoutError as err:
+                if write:
+                    raise OutcomeUnknown("Route 53 did not answer (%s)" % err)
+                raise TransientError("Route 53 did not answer: %s" % err)
+            except (botocore.exceptions.ConnectionClosedError, botocore.exceptions.HTTPClientError) as err:
+                if write:
+                    raise OutcomeUnknown("the connection to Route 53 broke before the answer came (%s)" % err)
+                raise TransientError("the connection to Route 53 broke: %s" % err)
+
+        try:
+            return self.retry.call(attempt)
+        except RetryExhausted as err:
+            raise UnrouteError(self.zone_text, what, str(err), "check aws_endpoint_url and the network, or run "
+                               "again later")
+        except botocore.exceptions.NoCredentialsError:
+            raise UnrouteError(self.zone_text, what, "no AWS credentials found", _CRED_FIX)
+        except botocore.exceptions.ClientError as err:
+            error = err.response.get("Error", {})
+            code, message = error.get("Code", ""), error.get("Message", "")
+            if code in _CREDENTIALS or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+                raise UnrouteError(self.zone_text, what, "Route 53 refused the credentials (%s: %s)"
+                                   % (code, message), _CRED_FIX)
+            if code == "NoSuchHostedZone":
+                raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Route 53 has no hosted zone %s "
+                                   "(%s: %s)" % (self.zone_id or self.zone_text, code, message),
+                                   "check zone and hosted_zone_id")
+            if write:
+                raise  # change() tells a moved RRset from a refused change by reading again
+            raise UnrouteError(self.zone_text, what, "Route 53 refused the request (%s: %s)" % (code, message),
+                               "nothing was changed; check the options against the hosted zone")
+
+    # -- interface -------------------------------------------------------------
+    def check_zone(self, zone):
+        what = "zone %s" % self.zone_text
+        if self.zone_id:
+            zone_info = self._call("get_hosted_zone", what, Id=self.zone_id)["HostedZone"]
+            if zone_info["Name"].lower() != self.zone_fqdn:
+                raise UnrouteError(self.zone_text, "option hosted_zone_id %r" % self.zone_id,
+                                   "hosted zone %s is %s, not %s" % (self.zone_id, zone_info["Name"], self.zone_fqdn),
+                                   "give the id of zone %s or leave hosted_zone_id out" % self.zone_text)
+            return
+        found = self._call("list_hosted_zones_by_name", what, DNSName=self.zone_fqdn, MaxItems="100")
+        zones = [z for z in found.get("HostedZones", []) if z["Name"].lower() == self.zone_fqdn]
+        private = [z for z in zones if z.get("Config", {}).get("PrivateZone")]
+        candidates = [z for z in zones if bool(z.get("Config", {}).get("PrivateZone")) == self.private_zone]
+        if not candidates:
+            more = " (only a private one: set private_zone: true to use it)" if private and not self.private_zone else ""
+            raise UnrouteError(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
+                               % ("private" if self.private_zone else "public", self.zone_text, more),
+                               "check zone and the account of the credentials")
+        if len(candidates) > 1:
+            raise UnrouteError(self.zone_text, what, "Route 53 has %d hosted zones named %s (%s)" % (
+                len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)),
+                "give hosted_zone_id")
+        self.zone_id = _zone_id(candidates[0]["Id"])
+
+    def _zone(self):
+        if not self.zone_id:
+            self.check_zone(self.zone_text)
+        return self.zone_id
+
+    def read(self, name, rdtype):
+        name = validate.fqdn(name)
+        what = "%s %s" % (name, rdtype)
+        page = self._call("list_resource_record_sets", what, HostedZoneId=self._zone(), StartRecordName=name,
+                          StartRecordType=rdtype, MaxItems="10")
+        sets = [s for s in page.get("ResourceRecordSets", [])
+                if _unescape(s["Name"]) == name and s["Type"] == rdtype]
+        if not sets:
+            return RRset(name, rdtype)
+        if len(sets) > 1 or any("AliasTarget" in s or "SetIdentifier" in s for s in sets):
+            raise UnrouteError(self.zone_text, what, "the record set uses a Route 53 routing policy or alias "
+                               "(weighted, latency, failover...), which this module does not edit",
+                               "edit it in the Route 53 console; nothing was changed")
+        rrset = sets[0]
+        return RRset(name, rdtype, rrset.get("TTL"), [r["Value"] for r in rrset.get("ResourceRecords", [])])
+
+    def change(self, expected, delete, add, ttl):
+        name, rdtype = expected.name, expected.rdtype
+        wanted = [v for v in expected.values if v not in delete] + [v for v in add if v not in expected.values]
+        changes = []
+        if expected.values:
+            changes.append({"Action": "DELETE", "ResourceRecordSet": {
+                "Name": name, "Type": rdtype, "TTL": expected.ttl,
+                "ResourceRecords": [{"Value": v} for v in expected.values]}})
+        if wanted:
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": name, "Type": rdtype, "TTL": expected.ttl or ttl,
+                "ResourceRecords": [{"Value": v} for v in wanted]}})
+        what = "%s %s" % (name, rdtype)
+        try:
+            self._call("change_resource_record_sets", what, write=True, HostedZoneId=self._zone(),
+                       ChangeBatch={"Comment": "mxhero.unroute", "Changes": changes})
+        except botocore.exceptions.ClientError as err:
+            # A refused batch changed nothing. Whether it was refused because the RRset moved is told by a
+            # fresh read, never by the message text alone.
+            now = self.read(name, rdtype)
+            if sorted(now.values) != sorted(expected.values) or now.ttl != expected.ttl:
+                raise PrerequisiteFailed(str(err))
+            error = err.response.get("Error", {})
+            raise UnrouteError(self.zone_text, what, "Route 53 refused the change (%s: %s); nothing was changed"
+                               % (error.get("Code"), error.get("Message")),
+                               "look at the record set in the Route 53 console")
+
+
+_LOADER = []
+
+
+def _loader():
+    """One botocore model loader per process: loading Route 53's service model is most of a client's
+    start-up (about 70 ms), and the loader only caches read-only JSON, so sessions may share it."""
+    if not _LOADER:
+        loader = botocore.loaders.create_loader()
+        for kind in ("service-2", "endpoint-rule-set-1"):
+            try:
+                loader.load_service_model("route53", kind)
+            except Exception:  # noqa: B902 - only a warm-up; the client loads what it needs itself
+                pass
+        _LOADER.append(loader)
+    return _LOADER[0]
+
+
+if HAS_BOTO3:
+    _loader()
+
+
+def _zone_id(value):
+    return str(value).strip().rsplit("/", 1)[-1]
+
+
+def _unescape(name):
+    # Route 53 returns names in lower case with octal escapes for characters outside [a-z0-9-_.] ('*' is \052).
+    out, i = [], 0
+    while i < len(name):
+        if name[i] == "\\" and name[i + 1:i + 4].isdigit():
+            out.append(chr(int(name[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(name[i])
+            i += 1
+    return "".join(out).lower().rstrip(".") + "."

@@ -1,0 +1,310 @@
+"""A Cloudflare API v4 emulator for the lab's Cloudflare zones, written from Cloudflare's public API reference.
+
+Covered: zone lookup by name (``GET /zones``), DNS records list with the ``type``/``name``/``content``
+filters and page/per_page pagination (``result_info``), create, get, patch, overwrite and delete by id,
+``POST /zones/{zone_id}/dns_records/batch`` (deletes, patches, puts, posts, in that order, all or nothing),
+the envelope ``{"success", "errors", "messages", "result"}``, 401 for an unknown token and 403 for a token
+without DNS Edit (writes) or without the zone, and 429 with Retry-After as a switchable fault.
+Records are one per value, as at Cloudflare: TXT content is one string; MX keeps its priority apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+from dns.rdtypes.ANY.TXT import TXT
+
+from .hosted_dns import HostedDnsService, dump_lines, rrsets
+
+PREFIX = "/client/v4"
+_WRITE = ("POST", "PATCH", "PUT", "DELETE")
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def content_of(rdtype, value):
+    """Cloudflare's record fields for a presentation value of the estate."""
+    if rdtype == "MX":
+        pref, exchange = value.split(None, 1)
+        return {"content": exchange.rstrip("."), "priority": int(pref)}
+    if rdtype == "TXT":
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, value)
+        return {"content": b"".join(rdata.strings).decode("utf-8", "replace")}
+    if rdtype in ("CNAME", "NS"):
+        return {"content": value.rstrip(".")}
+    return {"content": value}
+
+
+def presentation(record):
+    """A record back as one presentation value (for dumps)."""
+    if record["type"] == "MX":
+        return "%d %s." % (record["priority"], record["content"])
+    if record["type"] == "TXT":
+        data = record["content"].encode()
+        chunks = [data[i:i + 255] for i in range(0, len(data), 255)] or [b""]
+        return TXT(dns.rdataclass.IN, dns.rdatatype.TXT, chunks).to_text()
+    if record["type"] in ("CNAME", "NS"):
+        return record["content"] + "."
+    return record["content"]
+
+
+class CloudflareService(HostedDnsService):
+    name = "cloudflare"
+    provider = "cloudflare"
+
+    def start(self):
+        self.dir = Path(self.ctx.dir) / "cloudflare"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.zones = {}
+        for domain in self.domains():
+            self.create_zone(domain)
+        # One token with Zone Read + DNS Edit on every zone, one with Zone Read and DNS Read only.
+        self.tokens = {secrets.token_urlsafe(30): "edit", secrets.token_urlsafe(30): "read"}
+        self.token_files = {}
+        for token, scope in self.tokens.items():
+            path = self.dir / ("api-token-%s" % scope)
+            fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(token + "\n")
+            self.token_files[scope] = path
+        service = self
+
+        class Handler(_Handler):
+            svc = service
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], PREFIX)
+        return {"url": self.url, "endpoint": self.url, "api_token_file": str(self.token_files["edit"]),
+                "read_only_token_file": str(self.token_files["read"]),
+                "zones": {z["name"]: z["id"] for z in self.zones.values()}}
+
+    def create_zone(self, domain):
+        zone_id = secrets.token_hex(16)
+        zone = {"id": zone_id, "name": domain.name, "status": "active", "paused": False, "type": "full",
+                "name_servers": [ns.rstrip(".") for ns in domain.nameservers], "created_on": _now(),
+                "modified_on": _now(), "records": {}}
+        for name, rdtype, ttl, values in rrsets(domain):
+            for value in values:
+                self._new_record(zone, dict(content_of(rdtype, value), type=rdtype, name=name.rstrip("."), ttl=ttl))
+        self.zones[zone_id] = zone
+
+    # -- records -------------------------------------------------------------------------------------
+    def _full_name(self, zone, name):
+        name = str(name or "").strip().rstrip(".").lower()
+        if name in ("", "@"):
+            return zone["name"]
+        if name == zone["name"] or name.endswith("." + zone["name"]):
+            return name
+        return "%s.%s" % (name, zone["name"])
+
+    def _check(self, zone, body, partial=None):
+        record = dict(partial or {})
+        record.update({k: v for k, v in body.items() if k in ("type", "name", "content", "ttl", "priority",
+                                                               "proxied", "comment", "tags")})
+        if not record.get("type") or not record.get("name") or record.get("content") in (None, ""):
+            raise ApiError(400, 9000, "DNS name, type and content are required.")
+        record["type"] = str(record["type"]).upper()
+        record["name"] = self._full_name(zone, record["name"])
+        ttl = int(record.get("ttl") or 1)
+        if ttl != 1 and not 60 <= ttl <= 86400:
+            raise ApiError(400, 9003, "Invalid 'ttl' setting.")
+        record["ttl"] = ttl
+        if record["type"] == "MX":
+            if record.get("priority") is None:
+                raise ApiError(400, 9100, "Priority must be set for MX record.")
+            record["priority"] = int(record["priority"])
+        if record["type"] == "TXT" and len(record["content"]) > 2048:
+            raise ApiError(400, 9100, "DNS record content is too long.")
+        return record
+
+    def _new_record(self, zone, body):
+        record = self._check(zone, body)
+        record.update(id=secrets.token_hex(16), zone_id=zone["id"], zone_name=zone["name"],
+                      proxiable=record["type"] in ("A", "AAAA", "CNAME"), proxied=bool(record.get("proxied")),
+                      settings={}, meta={}, comment=record.get("comment"), tags=record.get("tags") or [],
+                      created_on=_now(), modified_on=_now())
+        zone["records"][record["id"]] = record
+        return record
+
+    def batch(self, zone, body):
+        """All or nothing: every operation is applied to a copy, which replaces the zone's records at the end."""
+        saved = copy.deepcopy(zone["records"])
+        out = {"deletes": [], "patches": [], "puts": [], "posts": []}
+        try:
+            for item in body.get("deletes") or []:
+                out["deletes"].append(self._take(zone, item.get("id")))
+            for item in body.get("patches") or []:
+                record = self._get(zone, item.get("id"))
+                updated = self._check(zone, item, record)
+                record.update(updated, modified_on=_now())
+                out["patches"].append(record)
+            for item in body.get("puts") or []:
+                record = self._get(zone, item.get("id"))
+                updated = self._check(zone, item)
+                record.update(updated, modified_on=_now())
+                out["puts"].append(record)
+            for item in body.get("posts") or []:
+                out["posts"].append(self._new_record(zone, item))
+        except ApiError:
+            zone["records"] = saved
+            raise
+        return out
+
+    def _get(self, zone, record_id):
+        if record_id not in zone["records"]:
+            raise ApiError(404, 81044, "Record does not exist.")
+        return zone["records"][record_id]
+
+    def _take(self, zone, record_id):
+        self._get(zone, record_id)
+        return {"id": zone["records"].pop(record_id)["id"]}
+
+    def records(self, zone):
+        for item in self.zones.values():
+            if item["name"] == zone:
+                return dump_lines((r["name"] + ".", r["type"], r["ttl"], [presentation(r)])
+                                  for r in item["records"].values())
+        raise KeyError(zone)
+
+    def host_vars(self, domain):
+        if domain.dns_provider != self.provider:
+            return {}
+        return {"unroute_dns_provider": "cloudflare", "unroute_dns_cloudflare_api_url": self.url,
+                "unroute_dns_cloudflare_api_token": "{{ lookup('ansible.builtin.file', '%s') }}"
+                                                    % self.token_files["edit"]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    svc = None
+    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive connection waits for the
+    # client's delayed ACK (about 40 ms) between them.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, err, headers=()):
+        self._send(err.status, {"success": False, "errors": [{"code": err.code, "message": err.message}],
+                                "messages": [], "result": None}, headers)
+
+    def _ok(self, result, info=None):
+        body = {"success": True, "errors": [], "messages": [], "result": result}
+        if info is not None:
+            body["result_info"] = info
+        self._send(200, body)
+
+    def _handle(self):
+        svc = self.svc
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            fault = svc.take_fault("429")
+            if fault:
+                retry = str(fault.get("retry_after", 1))
+                return self._error(ApiError(429, 971, "Please wait and consider throttling your request speed"),
+                                   [("Retry-After", retry)])
+            auth = self.headers.get("Authorization") or ""
+            if not auth:
+                raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+            scope = svc.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            if scope is None:
+                raise ApiError(401, 10000, "Authentication error")
+            url = urllib.parse.urlsplit(self.path)
+            if not url.path.startswith(PREFIX + "/"):
+                raise ApiError(404, 7000, "No route for that URI")
+            parts = url.path[len(PREFIX) + 1:].rstrip("/").split("/")
+            query = dict(urllib.parse.parse_qsl(url.query))
+            if self.command in _WRITE and scope != "edit":
+                raise ApiError(403, 10000, "Authentication error")
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                raise ApiError(400, 9207, "Request body is invalid.")
+            with svc.lock:
+                return self._route(parts, query, body)
+        except ApiError as err:
+            return self._error(err)
+
+    def _route(self, parts, query, body):
+        svc = self.svc
+        if parts == ["zones"] and self.command == "GET":
+            zones = [z for z in svc.zones.values() if "name" not in query or z["name"] == query["name"].lower()]
+            return self._page([{k: v for k, v in z.items() if k != "records"} for z in zones], query, 20, 50)
+        if len(parts) < 3 or parts[0] != "zones" or parts[2] != "dns_records":
+            raise ApiError(404, 7000, "No route for that URI")
+        zone = svc.zones.get(parts[1])
+        if zone is None:
+            raise ApiError(404, 7003, "Could not route to /zones/%s/dns_records, perhaps your object identifier "
+                                      "is invalid?" % parts[1])
+        rest = parts[3:]
+        if not rest and self.command == "GET":
+            records = sorted(zone["records"].values(), key=lambda r: (r["type"], r["name"], r["content"], r["id"]))
+            for key in ("type", "content"):
+                value = query.get(key) or query.get(key + ".exact")
+                if value:
+                    records = [r for r in records if str(r[key]).lower() == value.lower()]
+            name = query.get("name") or query.get("name.exact")
+            if name:
+                records = [r for r in records if r["name"] == svc._full_name(zone, name)]
+            return self._page(records, query, 100, 5000000)
+        if not rest and self.command == "POST":
+            return self._ok(svc._new_record(zone, body))
+        if rest == ["batch"] and self.command == "POST":
+            return self._ok(svc.batch(zone, body))
+        if len(rest) == 1:
+            record = svc._get(zone, rest[0])
+            if self.command == "GET":
+                return self._ok(record)
+            if self.command == "DELETE":
+                return self._ok(svc._take(zone, rest[0]))
+            if self.command in ("PATCH", "PUT"):
+                updated = svc._check(zone, body, record if self.command == "PATCH" else None)
+                record.update(updated, modified_on=_now())
+                return self._ok(record)
+        raise ApiError(405, 10405, "Method not allowed")
+
+    def _page(self, items, query, default, largest):
+        try:
+            page = max(1, int(query.get("page", 1)))
+            per_page = int(query.get("per_page", default))
+        except ValueError:
+            raise ApiError(400, 1001, "Invalid pagination parameters")
+        if not 5 <= per_page <= largest:
+            raise ApiError(400, 1001, "per_page must be between 5 and %d" % largest)
+        chunk = items[(page - 1) * per_page:page * per_page]
+        total_pages = max(1, -(-len(items) // per_page))
+        self._ok(chunk, {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(items),
+                         "total_pages": total_pages})
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
