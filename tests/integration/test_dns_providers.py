@@ -39,6 +39,11 @@ CASES = {
     "creds": ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.{z}."],
     "restore": ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.{z}.", "@ 3600 IN TXT " + LONG_SPF,
                 '@ 3600 IN TXT "google-site-verification=keep"'],
+    "dkim": ["@ 3600 IN MX 20 mail.{z}.", "mxh1._domainkey 3600 IN CNAME mxh1.dkim.mxhero.com.",
+             "s2._domainkey 3600 IN CNAME s2.dkim.mxhero.com.",
+             "selector1._domainkey 3600 IN CNAME selector1-x._domainkey.example.onmicrosoft.com.",
+             "google._domainkey-x 3600 IN CNAME google.dkim.mxhero.com.", "zz 3600 IN A 192.0.2.9",
+             "x._domainkey.eu 3600 IN CNAME x.dkim.mxhero.com."],
     "retry": ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.{z}."],
 }
 
@@ -411,3 +416,15 @@ def test_restore_refuses_provider_manual(lab):
     result = run_module("dns_restore", dns_args(lab, "hosted.godaddy.test", provider="manual", removed=[],
                                                 added=[]))
     assert result.get("failed") and result["msg"].startswith("hosted.godaddy.test: provider manual")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_dkim_selectors_are_found_on_every_provider(lab, provider):
+    """Route 53 and Cloudflare read the selectors in one listing; the findings are the same everywhere."""
+    name = zone("dkim", provider)
+    info = run_module("dns_info", provider_args(lab, name, checks=["dkim"]))
+    assert not info.get("failed"), info.get("msg")
+    assert [f["object"] for f in info["findings"]] == [
+        "mxh1._domainkey.%s. CNAME mxh1.dkim.mxhero.com." % name, "s2._domainkey.%s. CNAME s2.dkim.mxhero.com." % name]
+    few = run_module("dns_info", provider_args(lab, name, checks=["dkim"], dkim_selectors=["google", "s2"]))
+    assert [f["object"] for f in few["findings"]] == ["s2._domainkey.%s. CNAME s2.dkim.mxhero.com." % name]

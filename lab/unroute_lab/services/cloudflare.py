@@ -1,7 +1,7 @@
 """A Cloudflare API v4 emulator for the lab's Cloudflare zones, written from Cloudflare's public API reference.
 
-Covered: zone lookup by name (``GET /zones``), DNS records list with the ``type``/``name``/``content``
-filters and page/per_page pagination (``result_info``), create, get, patch, overwrite and delete by id,
+Covered: zone lookup by name (``GET /zones``), DNS records list with the ``type``, ``name`` (and its
+``.exact``/``.startswith``/``.endswith``/``.contains`` forms) and ``content`` filters and page/per_page pagination (``result_info``), create, get, patch, overwrite and delete by id,
 ``POST /zones/{zone_id}/dns_records/batch`` (deletes, patches, puts, posts, in that order, all or nothing),
 the envelope ``{"success", "errors", "messages", "result"}``, 401 for an unknown token and 403 for a token
 without DNS Edit (writes) or without the zone, and 429 with Retry-After as a switchable fault.
@@ -277,6 +277,11 @@ class _Handler(BaseHTTPRequestHandler):
             name = query.get("name") or query.get("name.exact")
             if name:
                 records = [r for r in records if r["name"] == svc._full_name(zone, name)]
+            # The documented partial-name filters (case-insensitive).
+            for key, test in (("name.endswith", str.endswith), ("name.startswith", str.startswith),
+                              ("name.contains", lambda a, b: b in a)):
+                if query.get(key):
+                    records = [r for r in records if test(r["name"].lower(), query[key].lower())]
             return self._page(records, query, 100, 5000000)
         if not rest and self.command == "POST":
             return self._ok(svc._new_record(zone, body))

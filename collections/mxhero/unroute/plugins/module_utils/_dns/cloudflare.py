@@ -87,6 +87,27 @@ class CloudflareProvider(DnsProvider):
         # Cloudflare keeps a TTL per record (1 = automatic); the smallest is what resolvers see first.
         return RRset(name, rdtype, min(int(r.get("ttl") or 1) for r in records), [_value(r) for r in records])
 
+    def read_many(self, names, rdtype):
+        """Names under one parent (DKIM selectors) in one filtered listing (``name.endswith``)."""
+        wanted = dict((validate.fqdn(n), n) for n in names)
+        parents = set(n.split(".", 1)[1] for n in wanted)
+        if len(parents) != 1 or len(wanted) < 3:
+            return super(CloudflareProvider, self).read_many(names, rdtype)
+        parent = parents.pop()
+        records = self._pages("/zones/%s/dns_records" % self._zone(), "%s %s" % (parent, rdtype),
+                              {"type": rdtype, "name.endswith": "." + parent.rstrip(".")})
+        by_name = {}
+        for record in records:
+            name = validate.fqdn(record.get("name", ""))
+            if name in wanted and record.get("type") == rdtype:
+                by_name.setdefault(name, []).append(record)
+        out = {}
+        for name, original in wanted.items():
+            found = by_name.get(name, [])
+            out[original] = RRset(name, rdtype, min(int(r.get("ttl") or 1) for r in found) if found else None,
+                                  [_value(r) for r in found])
+        return out
+
     def change(self, expected, delete, add, ttl):
         name, rdtype = expected.name, expected.rdtype
         what = "%s %s" % (name, rdtype)

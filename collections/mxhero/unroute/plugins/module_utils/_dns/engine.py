@@ -319,9 +319,10 @@ class DnsEngine(object):
 
     def _info_dkim(self, name, dkim_selectors):
         findings = []
-        for selector in dkim_selectors:
-            owner = "%s._domainkey.%s" % (selector, name)
-            cname = self.provider.read(owner, "CNAME")
+        owners = ["%s._domainkey.%s" % (selector, name) for selector in dkim_selectors]
+        found = self.provider.read_many(owners, "CNAME") if owners else {}
+        for owner in owners:
+            cname = found[owner]
             for target in cname.values:
                 evidence = self.fp.host(target)
                 if evidence:

@@ -65,6 +65,11 @@ class DnsProvider(object):
         """The current RRset (empty ``values`` when there is none)."""
         raise NotImplementedError
 
+    def read_many(self, names, rdtype):
+        """{name: RRset} for several names of one type. An API provider overrides it to read them in one
+        listing (DKIM selectors sit side by side under ``_domainkey``) where each call is a round trip."""
+        return dict((name, self.read(name, rdtype)) for name in names)
+
     def change(self, expected, delete, add, ttl):
         """Delete ``delete`` values and add ``add`` values of ``expected``'s name/type, atomically,
         only if the RRset still equals ``expected``; raise PrerequisiteFailed otherwise, and
