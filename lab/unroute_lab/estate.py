@@ -11,7 +11,7 @@ import dns.name
 import dns.zone
 import yaml
 
-PLATFORMS = ("google", "microsoft365", "exchange", "other")
+PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
 # Hosts with no record API the collection uses: the lab serves their public view from BIND, read-only.
 MANUAL_HOSTS = ("microsoft365", "godaddy")
 # lexicon: a zone of the lab's real PowerDNS, written through dns-lexicon's powerdns provider.
@@ -137,6 +137,11 @@ def parse(data, source="<estate>"):
             raise EstateError("%s (%s): dns.secondary needs the zone in the lab's BIND, which the secondary "
                               "transfers from; dns.provider is %s" % (where, name, domain.dns_provider))
         _check_records(domain, where)
+        if "mta" in sections:
+            from .mta import check_section
+            problem = check_section(sections["mta"])
+            if problem:
+                raise EstateError("%s (%s): %s" % (where, name, problem))
         domains.append(domain)
     return Estate(domains=domains, source=source, raw=data)
 

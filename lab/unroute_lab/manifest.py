@@ -57,6 +57,9 @@ class Lab:
         out = {"dns": {zone: self.records(zone) for zone in self.dns["zones"]}}
         if self.manifest.get("control_port"):
             out.update(self._control("/state"))
+        if "mta" in self.manifest["services"]:
+            from .mta import dump
+            out["mta"] = dump(self.service("mta"))
         return out
 
     def fault(self, service, **spec):

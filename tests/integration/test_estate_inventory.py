@@ -69,3 +69,13 @@ def test_bad_platform_and_duplicates_fail_clearly(tmp_path):
         "plugin: mxhero.unroute.estate\ndetect_platform: false\ndomains: [a.test, A.test.]\n")
     proc = inventory(tmp_path / "dup.estate.yml")
     assert "listed twice" in proc.stderr
+
+
+def test_platform_mta_is_a_platform_group(tmp_path):
+    (tmp_path / "mta.estate.yml").write_text(
+        "plugin: mxhero.unroute.estate\ndetect_platform: false\ndomains:\n  - {domain: a.test, platform: mta}\n")
+    proc = inventory(tmp_path / "mta.estate.yml")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["mta"]["hosts"] == ["a.test"]
+    assert plain(data["_meta"]["hostvars"]["a.test"])["unroute_platform"] == "mta"

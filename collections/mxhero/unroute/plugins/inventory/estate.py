@@ -9,7 +9,7 @@ short_description: Customer domains from a plain list (YAML or CSV), platform de
 version_added: 0.1.0
 description:
   - Reads a list of customer domains - from O(source) (a CSV or YAML file) or inline O(domains) - and makes one
-    inventory host per domain, grouped by platform (C(google), C(microsoft365), C(exchange), C(other)).
+    inventory host per domain, grouped by platform (C(google), C(microsoft365), C(exchange), C(mta), C(other)).
   - When a domain's platform is not given, it is detected from the domain's MX records - Google Workspace
     (C(smtp.google.com), C(aspmx.l.google.com)...), Microsoft 365 (C(*.mail.protection.outlook.com)), mxHero
     itself (the platform behind it is then unknown - group C(detected_mxhero), platform C(other) until you say
@@ -122,7 +122,7 @@ try:
 except ImportError:
     HAS_DNSPYTHON = False
 
-PLATFORMS = ("google", "microsoft365", "exchange", "other")
+PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
 # NS host patterns -> (unroute_dns_provider, unroute_dns_host): the detection table of docs/dns.md.
 NS_PATTERNS = (
     ("*.ns.cloudflare.com", "cloudflare"),

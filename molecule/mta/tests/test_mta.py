@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-BASE = os.environ.get("UNROUTE_MTA_DIR", "/tmp/unroute-molecule-mail-servers")
+BASE = os.environ.get("UNROUTE_MTA_DIR", "/tmp/unroute-molecule-mta")
 testinfra_hosts = ["ansible://mail1", "ansible://mail2"]
 
 
