@@ -27,7 +27,17 @@ LIB = "usr/lib/x86_64-linux-gnu"
 
 
 def unpacked(name):
-    """The folder holding package set ``name`` unpacked; skips the test when it cannot be fetched."""
+    """The folder holding package set ``name`` unpacked; skips the test when it cannot be fetched.
+
+    pytest-xdist workers share the cache: one unpacks while the others wait on the lock."""
+    import fcntl
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / (".lock-%s" % name), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _unpack(name)
+
+
+def _unpack(name):
     root = CACHE / name
     if (root / ".done").exists():
         return root
