@@ -9,9 +9,10 @@ from ansible_collections.mxhero.unroute.plugins.inventory.estate import classify
     (["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."], ("cloudflare", "cloudflare")),
     (["ns-1536.awsdns-00.co.uk.", "ns-0.awsdns-00.com."], ("route53", "route53")),
     (["ns-512.awsdns-63.net"], ("route53", "route53")),
-    (["NS1-03.AZURE-DNS.COM."], ("manual", "azure")),
-    (["ns4-03.azure-dns.info."], ("manual", "azure")),
-    (["ns-cloud-a1.googledomains.com."], ("manual", "google_cloud")),
+    # Azure DNS and Google Cloud DNS have API providers since issue 12.
+    (["NS1-03.AZURE-DNS.COM."], ("azure", "azure")),
+    (["ns4-03.azure-dns.info."], ("azure", "azure")),
+    (["ns-cloud-a1.googledomains.com."], ("google_cloud_dns", "google_cloud_dns")),
     (["ns51.domaincontrol.com.", "ns52.domaincontrol.com."], ("manual", "godaddy")),
     (["ns1.bdm.microsoftonline.com."], ("manual", "microsoft365")),
     (["ns1.example.net.", "ns2.example.net."], (None, None)),
