@@ -10,7 +10,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 debs=(bind9 bind9-utils bind9-dnsutils pdns-server pdns-backend-sqlite3 chromium chromium-driver postfix sendmail-cf m4
-      openssh-server)
+      openssh-server iproute2)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
