@@ -88,6 +88,13 @@ SAMPLES = {
                                 "certificate": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"},
     "google_service_account.yml": {"service_account_json": '{"type": "service_account"}', "subject": "a@b.example"},
     "exchange_winrm_account.yml": {"username": "CONTOSO\\exadmin", "password": "pw-123456"},
+    "dns_route53.yml": {"access_key": "AKIAEXAMPLE", "secret_key": "aws-secret-123"},
+    "dns_cloudflare.yml": {"api_token": "cf-token-123"},
+    "dns_powerdns.yml": {"api_url": "http://ns1.example.net:8081", "api_key": "pdns-key-123"},
+    "dns_azure.yml": {"subscription_id": "sub-1", "tenant_id": "tenant-1", "client_id": "app-1",
+                      "client_secret": "az-secret-123"},
+    "dns_google_cloud.yml": {"project": "dns-proj", "service_account_json": '{"type": "service_account"}'},
+    "dns_lexicon.yml": {"lexicon_provider": "godaddy", "lexicon_options": '{"auth_key": "k", "auth_secret": "s"}'},
 }
 
 
@@ -102,7 +109,8 @@ def test_credential_type_injects_exactly_role_variables(path, tmp_path):
     ids = [f["id"] for f in ctype["inputs"]["fields"]]
     assert set(ctype["inputs"]["required"]) <= set(ids)
     for field in ctype["inputs"]["fields"]:
-        if any(word in field["id"] for word in ("secret", "password", "json", "certificate")) and field["id"] != "ca_certificate":
+        if any(word in field["id"] for word in ("secret", "password", "json", "certificate", "key", "token",
+                                                "options")) and field["id"] not in ("ca_certificate", "access_key", "key_name", "key_algorithm"):
             assert field.get("secret") is True, field["id"]
     role_vars = set(yaml.safe_load(ROLE_SPEC.read_text())["argument_specs"]["main"]["options"])
     env, extra_vars, files = _render(ctype, SAMPLES[path.name], tmp_path)
