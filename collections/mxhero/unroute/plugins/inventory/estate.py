@@ -148,6 +148,8 @@ def classify_ns(nameservers, extra=()):
             provider, dummy, host = str(value).partition(":")
             return provider, host or provider
     return None, None
+
+
 _GOOGLE_MX = ("smtp.google.com", "aspmx.l.google.com", "googlemail.com", "google.com")
 _M365_SUFFIX = ".mail.protection.outlook.com"
 

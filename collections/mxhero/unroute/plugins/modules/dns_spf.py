@@ -140,8 +140,10 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
-ARGSPEC = dns_module.ARGSPEC.extend(dict(dns_module.VERIFY_OPTIONS,
-                                          state=dict(type="str", default="absent", choices=["absent"])))
+ARGSPEC = dns_module.ARGSPEC.extend(dict(
+    dns_module.VERIFY_OPTIONS,
+    state=dict(type="str", default="absent", choices=["absent"]),
+))
 
 
 def execute(params, ctx):

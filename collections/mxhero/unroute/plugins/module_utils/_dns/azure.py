@@ -120,8 +120,8 @@ class AzureDnsProvider(DnsProvider):
             if err.status_code == 403:
                 raise UnrouteError(self.zone_text, what, "Azure refused access (HTTP 403 %s: %s)"
                                    % (code, self._clean(err)), _ROLE_FIX)
-            if err.status_code == 404 and missing is not None and code not in ("ParentResourceNotFound",
-                                                                                 "ResourceNotFound"):
+            zone_gone = code in ("ParentResourceNotFound", "ResourceNotFound")
+            if err.status_code == 404 and missing is not None and not zone_gone:
                 return missing
             if err.status_code == 404:
                 raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Azure DNS has no zone %s in "

@@ -77,8 +77,8 @@ class CloudDnsProvider(DnsProvider):
         if not self.project:
             raise UnrouteError(self.zone_text, "option gcp_project", "no project given and the credentials name "
                                "none", "set gcp_project (or GCP_PROJECT)")
-        http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(ca_certs=ca_path or None,
-                                                                            timeout=timeout))
+        transport = httplib2.Http(ca_certs=ca_path or None, timeout=timeout)
+        http = google_auth_httplib2.AuthorizedHttp(creds, http=transport)
         options = {"api_endpoint": api_endpoint} if api_endpoint else None
         self.service = discovery.build("dns", "v1", http=http, static_discovery=True, cache_discovery=False,
                                        client_options=options)
@@ -195,8 +195,8 @@ def _error(err):
     except (ValueError, AttributeError):
         error = {}
     reasons = error.get("errors") or [{}]
-    return status, reasons[0].get("reason") or error.get("status") or "", _first(error.get("message") or
-                                                                              err.reason or "no error text")
+    text = _first(error.get("message") or err.reason or "no error text")
+    return status, reasons[0].get("reason") or error.get("status") or "", text
 
 
 def _first(text):

@@ -110,8 +110,10 @@ class LexiconProvider(DnsProvider):
             return UnrouteError(self.zone_text, what, "%s cannot reach the DNS host: %s"
                                 % (here, self._clean(" " + _first(err))), "check the host's API address in "
                                 "lexicon_options and the network, or run again later")
-        cause = "HTTP %d%s" % (status, self._clean(body)) if status else "%s: %s" % (type(err).__name__,
-                                                                                      self._clean(_first(err)))
+        if status:
+            cause = "HTTP %d%s" % (status, self._clean(body))
+        else:
+            cause = "%s: %s" % (type(err).__name__, self._clean(_first(err)))
         if zone_step and "domain" in cause.lower() and ("not found" in cause.lower() or "no " in cause.lower()):
             return UnrouteError(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s (%s)"
                                 % (here, self.zone_text, cause), "check zone and the account in lexicon_options")

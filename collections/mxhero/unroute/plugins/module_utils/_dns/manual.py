@@ -27,8 +27,8 @@ def steps(host, zone, item, part):
             where, before["record"], before["value"],
             "the MX records " + ", ".join("'%s'" % v for v in keep) if keep else "no other MX (add the replacement)")
     if item["kind"] == "mx_record" and after:
-        return "In %s: add an MX record at %s with value '%s' (the replacement)" % (where, after["record"],
-                                                                                      after["value"])
+        return "In %s: add an MX record at %s with value '%s' (the replacement)" % (
+            where, after["record"], after["value"])
     if item["kind"] == "spf_term":
         return ("In %s: edit the TXT record of %s that starts with v=spf1 from '%s' to '%s'; leave every other TXT "
                 "record as it is" % (where, before.get("record"), before.get("policy"), after.get("policy")))

@@ -92,7 +92,7 @@ class PowerDnsProvider(DnsProvider):
         if sorted(after.values) != sorted(wanted):
             raise UnrouteError(self.zone_text, what, "after the write the RRset reads %s, not what was written "
                                "(%s): someone else wrote it at the same moment, and the PowerDNS API has no "
-                               "version token to stop that" % ("; ".join(sorted(after.values)) or "empty",
-                                                                  "; ".join(sorted(wanted)) or "empty"),
+                               "version token to stop that" % (
+                                   "; ".join(sorted(after.values)) or "empty", "; ".join(sorted(wanted)) or "empty"),
                                "look at the RRset and fix it by hand; use provider: rfc2136 against this server "
                                "for a guarded write")

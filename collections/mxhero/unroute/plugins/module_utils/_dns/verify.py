@@ -42,8 +42,10 @@ def changed_rrsets(outcome):
     before, after = outcome.get("before"), outcome.get("after")
     if not isinstance(after, dict):
         return []
-    pairs = [(before or {}, after)] if "record" in after else [((before or {}).get(k) or {}, v)
-                                                              for k, v in sorted(after.items())]
+    if "record" in after:
+        pairs = [(before or {}, after)]
+    else:
+        pairs = [((before or {}).get(k) or {}, v) for k, v in sorted(after.items())]
     return [(a["record"], a["type"], list(a["values"])) for b, a in pairs
             if sorted(b.get("values") or []) != sorted(a.get("values") or [])]
 
