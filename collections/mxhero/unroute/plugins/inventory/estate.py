@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: estate
 short_description: Customer domains from a plain list (YAML or CSV), platform detected from MX when not given
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads a list of customer domains - from O(source) (a CSV or YAML file) or inline O(domains) - and makes one
     inventory host per domain, grouped by platform (C(google), C(microsoft365), C(exchange), C(mta), C(other)).

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: exchange_info
 short_description: Report mxHero leftovers on an Exchange server
-version_added: "0.1.0"
+version_added: 0.2.0
 description:
   - Reads one Exchange Server's transport agents (per transport service) over WinRM, and the organisation's send
     connectors and the server's receive connectors through Exchange's remote PowerShell (C(/PowerShell/),

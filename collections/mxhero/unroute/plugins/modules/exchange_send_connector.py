@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: exchange_send_connector
 short_description: Disable or remove Exchange send connectors that relay through mxHero
-version_added: "0.1.0"
+version_added: 0.2.0
 description:
   - Connects to Exchange's remote PowerShell (C(http(s)://SERVER/PowerShell/), configuration C(Microsoft.Exchange))
     and reads the organisation's send connectors (Get-SendConnector). Only cmdlets with typed parameters are sent.

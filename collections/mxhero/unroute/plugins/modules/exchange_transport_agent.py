@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: exchange_transport_agent
 short_description: Disable or uninstall the mxHero transport agent on an Exchange server
-version_added: "0.1.0"
+version_added: 0.2.0
 description:
   - Connects to one Exchange Server (2010 to SE) over WinRM, lists its transport agents in every transport service
     (Transport/Hub, FrontEnd, MailboxSubmission, MailboxDelivery, Edge) and disables or uninstalls those that match.

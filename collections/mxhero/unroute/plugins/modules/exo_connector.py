@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: exo_connector
 short_description: Disable or remove Exchange Online connectors to and from mxHero
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Lists the tenant's outbound and/or inbound connectors, following paging to the end, and acts on the connectors
     that point at mxHero, that is outbound C(SmartHosts) (or C(TlsDomain)) that are mxHero hosts or IPs; inbound

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: exo_info
 short_description: Report what in an Exchange Online tenant still points at mxHero
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Read only. Returns the tenant's mail flow rules and connectors, and findings for those that reference mxHero.
   - Also reports ARC trusted sealers naming an mxHero domain, connection-filter IP allow list entries holding

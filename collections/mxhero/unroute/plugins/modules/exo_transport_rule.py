@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: exo_transport_rule
 short_description: Disable or remove Exchange Online mail flow rules that route mail through mxHero
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Lists every mail flow (transport) rule of the tenant, following paging to the end, and acts on the rules that
     route through an mxHero outbound connector (C(RouteMessageOutboundConnector) names a connector whose smart hosts

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: google_gateway
 short_description: Take mxHero out of a Google Workspace domain's Gmail settings
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - With O(api=policy) (default), lists every Gmail policy of the customer through the Cloud Identity Policy API
     and finds every mxHero host or address in any setting value. Where the policy's setting type is in

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: google_info
 short_description: Report mxHero leftovers in a Google Workspace domain's Gmail settings
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads what M(mxhero.unroute.google_gateway) would read and returns its findings and manual actions,
     changing nothing. Actions read as in check mode (C(would_change), C(would_remove), C(manual)).
