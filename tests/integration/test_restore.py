@@ -77,9 +77,9 @@ def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_fact
     # What no module restores is listed with its exact step (or why it cannot come back).
     by_domain = dict((d["domain"], d) for d in restored["domains"])
     for domain in run["domains"]:
-        if domain["platform"] not in ("google", "exchange"):
+        if domain["platform"] not in ("google", "exchange", "mta"):
             continue
-        changed = [f for f in domain["findings"] if f["platform"] in ("google", "exchange")
+        changed = [f for f in domain["findings"] if f["platform"] in ("google", "exchange", "mta")
                    and f["action"] in ("removed", "disabled", "changed")]
         steps = [f for f in by_domain[domain["domain"]]["findings"] if f["action"] in ("manual", "reported")]
         for item in changed:
@@ -87,6 +87,9 @@ def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_fact
     connector_steps = [f["manual_steps"] for d in restored["domains"] for f in d["findings"]
                        if f["kind"] == "send_connector" and f["action"] == "manual"]
     assert connector_steps and all("SendConnector" in s for s in connector_steps)
+    relay_steps = [f["manual_steps"] for d in restored["domains"] for f in d["findings"]
+                   if f["platform"] == "mta" and f["action"] == "manual"]
+    assert any("postconf -c " in s and "relayhost=" in s for s in relay_steps), relay_steps
 
     _p, again = _play(lab, tmp_path / "again", "restore.yml", "-e", "unroute_record=%s" % record_path)
     assert not [f for d in again["domains"] for f in d["findings"]

@@ -16,7 +16,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands 
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 
 _DONE = ("removed", "disabled", "changed")
-PLATFORMS = ("google", "exchange")
+PLATFORMS = ("google", "exchange", "mta")
 
 
 def steps(findings, removed):
@@ -42,6 +42,19 @@ def _match(removed, used, **keys):
     return None
 
 
+def _mta_step(obj, before):
+    host = obj.split(": ", 1)[0]
+    folder = str(before.get("file") or "").rsplit("/", 1)[0] or "/etc/postfix"
+    if before.get("parameter") and "main.cf" in str(before.get("file")):
+        return ("On %s: postconf -c %s -e '%s=%s', then postfix -c %s reload"
+                % (host, folder, before["parameter"], before.get("value"), folder))
+    if before.get("table") and before.get("key"):
+        return ("On %s: put the line '%s %s' back in %s, then postmap %s and postfix -c %s reload"
+                % (host, before["key"], before.get("value"), before["file"], before["file"], folder))
+    return "On %s: put %s back as it was before the run: %s" % (host, obj, json.dumps(before, sort_keys=True,
+                                                                                       default=str))
+
+
 def _step(item, removed, used):
     kind, obj = item.get("kind"), str(item.get("object"))
     if kind == "send_connector":
@@ -65,6 +78,8 @@ def _step(item, removed, used):
             return "On %s, in the Exchange Management Shell: %s" % (entry.get("server"), entry["reinstall"]), True
         return ("Not restorable from the record: the agent's factory or assembly path was not recorded; reinstall "
                 "it from the vendor's package", False)
+    if item.get("platform") == "mta":
+        return _mta_step(obj, item.get("before") or {}), True
     if kind == "oauth_grant":
         return "Not restorable: a revoked OAuth grant comes back only when the user consents to the app again", False
     if kind == "gmail_policy":
