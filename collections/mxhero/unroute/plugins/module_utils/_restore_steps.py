@@ -51,8 +51,8 @@ def _mta_step(obj, before):
     if before.get("table") and before.get("key"):
         return ("On %s: put the line '%s %s' back in %s, then postmap %s and postfix -c %s reload"
                 % (host, before["key"], before.get("value"), before["file"], before["file"], folder))
-    return "On %s: put %s back as it was before the run: %s" % (host, obj, json.dumps(before, sort_keys=True,
-                                                                                       default=str))
+    as_was = json.dumps(before, sort_keys=True, default=str)
+    return "On %s: put %s back as it was before the run: %s" % (host, obj, as_was)
 
 
 def _step(item, removed, used):

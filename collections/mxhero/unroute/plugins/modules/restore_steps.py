@@ -10,8 +10,9 @@ short_description: Say exactly how to put back what a run changed where no modul
 version_added: 0.2.0
 description:
   - For one domain of a run record, returns a C(manual) finding with the exact step for every Google Workspace,
-    Exchange Server and mail server (Postfix C(postconf -e), map lines) change the run made - the recorded C(New-SendConnector) or C(Install-TransportAgent) command,
-    C(Set-SendConnector -Enabled $true), the Gmail setting and the entries to add back, the outbound gateway value.
+    Exchange Server and mail server (Postfix C(postconf -e), map lines) change the run made - the recorded
+    C(New-SendConnector) or C(Install-TransportAgent) command, C(Set-SendConnector -Enabled $true), the Gmail
+    setting and the entries to add back, the outbound gateway value.
   - What cannot be put back at all (a revoked OAuth grant, which needs the user's consent again) is C(reported) with why.
   - Changes nothing; C(playbooks/restore.yml) runs it after M(mxhero.unroute.dns_restore) and M(mxhero.unroute.exo_restore).
 author:
