@@ -266,7 +266,8 @@ def test_collection_removes_mxhero_from_an_upper_case_azure_zone(lab, group):
     """Issue 26, item 5: the zone given in upper case is the same zone (found in the subscription's list, or
     read in the named resource group); a second run changes nothing."""
     name = "grouped.azure.test" if group else "upper.azure.test"
-    extra = {"azure_resource_group": group} if group else {}
+    # With the group given, the owner name comes in upper case too.
+    extra = {"azure_resource_group": group, "record": name.upper() + "."} if group else {}
     args = dict(provider_args(lab, name, **extra), zone=name.upper())
     result = run_module("dns_mx", args, diff=True)
     assert not result.get("failed"), result.get("msg")
