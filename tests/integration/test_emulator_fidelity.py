@@ -259,6 +259,8 @@ def test_azure_zone_names_are_case_insensitive_and_come_back_in_lower_case(lab):
     assert mx.status_code == 200 and mx.json()["properties"]["MXRecords"]
     www = arm.get(arm.zone_url("sets.azure.test") + "/a/WWW")
     assert www.status_code == 200 and www.json()["name"] == "www"
+    group = arm.get(arm.zone_url("x", group="RG-MAIL").rsplit("/", 1)[0]).json()
+    assert [z["name"] for z in group["value"]] == ["grouped.azure.test"], "zones of one resource group, any case"
 
 
 @pytest.mark.parametrize("group", [None, "rg-mail"])

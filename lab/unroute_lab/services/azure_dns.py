@@ -6,6 +6,7 @@ One HTTPS listener (lab CA) serves:
   GET  /{tenant}/v2.0/.well-known/openid-configuration         tenant discovery (msal)
   POST /{tenant}/oauth2/v2.0/token                             client_credentials (secret or certificate)
   GET  /subscriptions/{sub}/providers/Microsoft.Network/dnszones                     zones, paged (nextLink)
+  GET  /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/dnsZones  a group's zones, paged
   GET  /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/dnsZones/{zone}
   GET  .../dnsZones/{zone}/recordsets and .../dnsZones/{zone}/all                  every record set, paged
   GET  .../dnsZones/{zone}/{type}                                                    record sets of a type, paged
@@ -317,6 +318,10 @@ class _Handler(BaseHTTPRequestHandler):
         rest = [p.lower() for p in parts[2:]]
         if rest == ["providers", "microsoft.network", "dnszones"] and self.command == "GET":
             return self._page(sorted(svc.zones.values(), key=lambda z: z["name"]), query, svc.zone_resource)
+        if (len(rest) == 5 and rest[0] == "resourcegroups" and rest[2:] == ["providers", "microsoft.network",
+                                                                            "dnszones"] and self.command == "GET"):
+            zones = [z for z in svc.zones.values() if z["group"].lower() == rest[1]]
+            return self._page(sorted(zones, key=lambda z: z["name"]), query, svc.zone_resource)
         if len(rest) < 6 or rest[0] != "resourcegroups" or rest[2:5] != ["providers", "microsoft.network",
                                                                           "dnszones"]:
             raise ArmError(404, "InvalidResourceType", "The resource type could not be found in the namespace.")
