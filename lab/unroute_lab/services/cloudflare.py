@@ -7,8 +7,8 @@ the envelope ``{"success", "errors", "messages", "result"}``, 401 for an unknown
 without DNS Edit (writes) or without the zone, and 429 with Retry-After as a switchable fault.
 Records are one per value, as at Cloudflare: TXT content is one string; MX keeps its priority apart.
 A record identical to one the zone holds (same type, name, content and priority) is refused with HTTP 400 and
-code 81058 "An identical record already exists." (the answer public client logs show since 2024; older logs show
-81057 "The record already exists."), whether it comes from a create, an update or a batch.
+code 81058 "An identical record already exists." (the answer current public client logs show, for creates and
+PATCHes alike; older logs show 81057 "The record already exists."), whether from a create, an update or a batch.
 """
 
 from __future__ import annotations
