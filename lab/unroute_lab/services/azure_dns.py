@@ -6,9 +6,17 @@ One HTTPS listener (lab CA) serves:
   GET  /{tenant}/v2.0/.well-known/openid-configuration         tenant discovery (msal)
   POST /{tenant}/oauth2/v2.0/token                             client_credentials (secret or certificate)
   GET  /subscriptions/{sub}/providers/Microsoft.Network/dnszones                     zones, paged (nextLink)
+  GET  /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/dnsZones  a group's zones, paged
   GET  /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/dnsZones/{zone}
+  GET  .../dnsZones/{zone}/recordsets and .../dnsZones/{zone}/all                  every record set, paged
   GET  .../dnsZones/{zone}/{type}                                                    record sets of a type, paged
   GET|PUT|PATCH|DELETE .../dnsZones/{zone}/{type}/{relative name}                    one record set
+
+Every zone holds the SOA and apex NS record sets Azure creates with it (a new zone counts two record sets).
+Lists take ``$top`` (default 100) and ``$recordsetnamesuffix`` and page with ``nextLink`` (``$skipToken``). A
+record type outside the API's enum answers 404 InvalidResourceType, as Resource Manager answers a resource type
+it does not know; a type the API knows but the lab does not hold (CAA, SRV...) lists empty and refuses writes.
+Zone and record set names are case-insensitive and come back in lower case, whatever case the URL used.
 
 Record sets carry an ``etag`` (a fresh GUID at every change). A PUT/PATCH/DELETE with ``If-Match`` whose etag
 is not the current one answers 412 PreconditionFailed, a PUT with ``If-None-Match: *`` on an existing set
@@ -36,7 +44,13 @@ ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.window
 API_VERSIONS = ("2018-05-01", "2023-07-01-preview")
 PAGE = 100
 _FIELDS = {"MX": "MXRecords", "TXT": "TXTRecords", "NS": "NSRecords", "A": "ARecords", "AAAA": "AAAARecords",
-           "CNAME": "CNAMERecord"}
+           "CNAME": "CNAMERecord", "SOA": "SOARecord"}
+# The RecordType enum of the REST reference (2018-05-01; the preview adds DS, NAPTR and TLSA).
+RECORD_TYPES = {"2018-05-01": ("A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")}
+RECORD_TYPES["2023-07-01-preview"] = RECORD_TYPES["2018-05-01"] + ("DS", "NAPTR", "TLSA")
+# What Azure puts in the SOA of a new zone (host is the zone's first name server).
+SOA_DEFAULTS = {"email": "azuredns-hostmaster.microsoft.com", "serialNumber": 1, "refreshTime": 3600,
+                "retryTime": 300, "expireTime": 2419200, "minimumTTL": 300}
 
 
 class ArmError(Exception):
@@ -74,6 +88,11 @@ def presentation(rdtype, props):
         return [r["nsdname"].rstrip(".") + "." for r in props.get("NSRecords") or []]
     if rdtype == "CNAME":
         return [props["CNAMERecord"]["cname"].rstrip(".") + "."] if props.get("CNAMERecord") else []
+    if rdtype == "SOA":
+        soa = props["SOARecord"]
+        return ["%s. %s. %d %d %d %d %d" % (soa["host"].rstrip("."), soa["email"].rstrip("."), soa["serialNumber"],
+                                            soa["refreshTime"], soa["retryTime"], soa["expireTime"],
+                                            soa["minimumTTL"])] if props.get("SOARecord") else []
     key = "ipv4Address" if rdtype == "A" else "ipv6Address"
     return [r[key] for r in props.get(_FIELDS.get(rdtype, "")) or []]
 
@@ -108,14 +127,14 @@ class AzureDnsService(HostedDnsService):
 
     def create_zone(self, domain):
         group = str(domain.dns.get("resource_group") or "rg-dns")
-        zone = {"name": domain.name, "group": group, "sets": {}, "etag": str(uuid.uuid4())}
-        apex = {"NS": [ns for ns in domain.nameservers]}
-        for rdtype, values in apex.items():
-            if values:
-                self._store(zone, rdtype, "@", 172800, properties_of(rdtype, values))
+        zone = {"name": domain.name.lower(), "group": group, "sets": {}, "etag": str(uuid.uuid4())}
+        # Azure creates both with every zone; they are there whatever the estate lists.
+        nameservers = list(domain.nameservers) or ["ns1-01.azure-dns.com."]
+        self._store(zone, "NS", "@", 172800, properties_of("NS", nameservers))
+        self._store(zone, "SOA", "@", 3600, {"SOARecord": dict(SOA_DEFAULTS, host=nameservers[0].rstrip("."))})
         for name, rdtype, ttl, values in rrsets(domain):
             self._store(zone, rdtype, self.relative(zone, name), ttl, properties_of(rdtype, values))
-        self.zones[domain.name] = zone
+        self.zones[zone["name"]] = zone
 
     @staticmethod
     def relative(zone, name):
@@ -299,6 +318,10 @@ class _Handler(BaseHTTPRequestHandler):
         rest = [p.lower() for p in parts[2:]]
         if rest == ["providers", "microsoft.network", "dnszones"] and self.command == "GET":
             return self._page(sorted(svc.zones.values(), key=lambda z: z["name"]), query, svc.zone_resource)
+        if (len(rest) == 5 and rest[0] == "resourcegroups" and rest[2:] == ["providers", "microsoft.network",
+                                                                            "dnszones"] and self.command == "GET"):
+            zones = [z for z in svc.zones.values() if z["group"].lower() == rest[1]]
+            return self._page(sorted(zones, key=lambda z: z["name"]), query, svc.zone_resource)
         if len(rest) < 6 or rest[0] != "resourcegroups" or rest[2:5] != ["providers", "microsoft.network",
                                                                           "dnszones"]:
             raise ArmError(404, "InvalidResourceType", "The resource type could not be found in the namespace.")
@@ -308,15 +331,40 @@ class _Handler(BaseHTTPRequestHandler):
             code = "ResourceNotFound" if len(rest) == 6 else "ParentResourceNotFound"
             raise ArmError(404, code, "The Resource 'Microsoft.Network/dnszones/%s' under resource group '%s' was "
                                       "not found." % (zone_name, group))
-        if len(rest) == 6 and self.command == "GET":
+        if len(rest) == 6:
+            if self.command != "GET":
+                raise ArmError(405, "MethodNotAllowed", "The lab holds the estate's zones; it does not %s a zone."
+                               % self.command)
             return self._reply(200, svc.zone_resource(zone))
-        rdtype = parts[8].upper()
-        if len(rest) == 7 and self.command == "GET":
-            sets = [s for (t, dummy), s in sorted(zone["sets"].items()) if t == rdtype]
-            return self._page(sets, query, lambda s: svc.resource(zone, rdtype, s))
-        if len(rest) != 8:
-            raise ArmError(404, "NotFound", "No route for %s." % self.path)
+        if len(rest) > 8:
+            raise ArmError(404, "NotFound", "No route for %s." % urllib.parse.urlsplit(self.path).path)
+        segment = parts[8]
+        if len(rest) == 7 and segment.lower() in ("recordsets", "all"):
+            if self.command != "GET":
+                raise ArmError(405, "MethodNotAllowed", "The method %s is not allowed here." % self.command)
+            sets = sorted(zone["sets"].items(), key=lambda item: (item[0][1] != "@", item[0][1], item[0][0]))
+            return self._page(self._suffixed(sets, query), query, lambda item: svc.resource(zone, *item))
+        rdtype = segment.upper()
+        if rdtype not in RECORD_TYPES[query["api-version"]]:
+            raise ArmError(404, "InvalidResourceType", "The resource type 'dnszones/%s' could not be found in the "
+                                                       "namespace 'Microsoft.Network' for api version '%s'."
+                           % (segment, query["api-version"]))
+        if len(rest) == 7:
+            if self.command != "GET":
+                raise ArmError(405, "MethodNotAllowed", "The method %s is not allowed here." % self.command)
+            sets = [item for item in sorted(zone["sets"].items(), key=lambda item: item[0][1]) if item[0][0] == rdtype]
+            return self._page(self._suffixed(sets, query), query, lambda item: svc.resource(zone, *item))
         return self._record_set(zone, rdtype, parts[9], body)
+
+    @staticmethod
+    def _suffixed(sets, query):
+        """(type, record set) pairs, those ending in ``.<$recordsetnamesuffix>`` when it is given."""
+        suffix = {k.lower(): v for k, v in query.items()}.get("$recordsetnamesuffix")
+        out = [((key[0], record_set)) for key, record_set in sets]
+        if suffix:
+            suffix = "." + suffix.strip(".").lower()
+            out = [item for item in out if item[1]["name"].lower().endswith(suffix)]
+        return out
 
     def _record_set(self, zone, rdtype, relative, body):
         svc = self.svc
@@ -349,6 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
                                                           "(If-None-Match: *)." % (relative, rdtype))
             if self.command == "PATCH" and current is None:
                 raise ArmError(404, "NotFound", "The resource record '%s' does not exist." % relative)
+            if rdtype not in _FIELDS:
+                raise ArmError(400, "BadRequest", "Record type %s is not supported by the lab." % rdtype)
+            if rdtype == "SOA" and (relative != "@" or current is None):
+                raise ArmError(400, "BadRequest", "The SOA record set exists only at the zone apex, and only once.")
             props = body.get("properties") or {}
             merged = dict(current["properties"]) if self.command == "PATCH" else {}
             merged.update(props)
@@ -374,16 +426,20 @@ class _Handler(BaseHTTPRequestHandler):
         raise ArmError(405, "MethodNotAllowed", "The method %s is not allowed here." % self.command)
 
     def _page(self, items, query, render):
+        # Resource Manager reads query parameter names without regard to case ($skipToken, $skiptoken).
+        query = {k.lower(): v for k, v in query.items()}
         try:
             top = int(query.get("$top", PAGE))
             offset = int(query.get("$skiptoken", 0))
         except ValueError:
             raise ArmError(400, "BadRequest", "Invalid paging parameters.")
+        if top < 1:
+            raise ArmError(400, "BadRequest", "The value of $top must be greater than 0.")
         chunk = items[offset:offset + top]
         body = {"value": [render(i) for i in chunk]}
         if offset + top < len(items):
             parts = urllib.parse.urlsplit(self.path)
-            query = dict(urllib.parse.parse_qsl(parts.query), **{"$skiptoken": str(offset + top)})
-            body["nextLink"] = "%s%s?%s" % (self.svc.base, parts.path, urllib.parse.urlencode(query))
+            pairs = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() != "$skiptoken"]
+            body["nextLink"] = "%s%s?%s" % (self.svc.base, parts.path,
+                                            urllib.parse.urlencode(pairs + [("$skipToken", str(offset + top))]))
         return self._reply(200, body)
-

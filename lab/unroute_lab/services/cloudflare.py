@@ -6,6 +6,9 @@ Covered: zone lookup by name (``GET /zones``), DNS records list with the ``type`
 the envelope ``{"success", "errors", "messages", "result"}``, 401 for an unknown token and 403 for a token
 without DNS Edit (writes) or without the zone, and 429 with Retry-After as a switchable fault.
 Records are one per value, as at Cloudflare: TXT content is one string; MX keeps its priority apart.
+A record identical to one the zone holds (same type, name, content and priority) is refused with HTTP 400 and
+code 81058 "An identical record already exists." (the answer current public client logs show, for creates and
+PATCHes alike; older logs show 81057 "The record already exists."), whether from a create, an update or a batch.
 """
 
 from __future__ import annotations
@@ -138,8 +141,30 @@ class CloudflareService(HostedDnsService):
             raise ApiError(400, 9100, "DNS record content is too long.")
         return record
 
+    @staticmethod
+    def _same(a, b):
+        def content(record):
+            # Host names compare without case (RFC 4343); text is text.
+            text = str(record["content"])
+            return text.lower().rstrip(".") if record["type"] in ("MX", "CNAME", "NS") else text
+        return (a["type"] == b["type"] and a["name"].lower() == b["name"].lower() and content(a) == content(b)
+                and a.get("priority") == b.get("priority"))
+
+    def _refuse_identical(self, zone, record, own_id=None):
+        """Cloudflare keeps no two identical records in a zone (the check the lab once lacked: it made a copy)."""
+        for other in zone["records"].values():
+            if other["id"] != own_id and self._same(other, record):
+                raise ApiError(400, 81058, "An identical record already exists.")
+
+    def _update(self, zone, record, body, partial):
+        updated = self._check(zone, body, record if partial else None)
+        self._refuse_identical(zone, updated, record["id"])
+        record.update(updated, modified_on=_now())
+        return record
+
     def _new_record(self, zone, body):
         record = self._check(zone, body)
+        self._refuse_identical(zone, record)
         record.update(id=secrets.token_hex(16), zone_id=zone["id"], zone_name=zone["name"],
                       proxiable=record["type"] in ("A", "AAAA", "CNAME"), proxied=bool(record.get("proxied")),
                       settings={}, meta={}, comment=record.get("comment"), tags=record.get("tags") or [],
@@ -155,15 +180,9 @@ class CloudflareService(HostedDnsService):
             for item in body.get("deletes") or []:
                 out["deletes"].append(self._take(zone, item.get("id")))
             for item in body.get("patches") or []:
-                record = self._get(zone, item.get("id"))
-                updated = self._check(zone, item, record)
-                record.update(updated, modified_on=_now())
-                out["patches"].append(record)
+                out["patches"].append(self._update(zone, self._get(zone, item.get("id")), item, True))
             for item in body.get("puts") or []:
-                record = self._get(zone, item.get("id"))
-                updated = self._check(zone, item)
-                record.update(updated, modified_on=_now())
-                out["puts"].append(record)
+                out["puts"].append(self._update(zone, self._get(zone, item.get("id")), item, False))
             for item in body.get("posts") or []:
                 out["posts"].append(self._new_record(zone, item))
         except ApiError:
@@ -294,9 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command == "DELETE":
                 return self._ok(svc._take(zone, rest[0]))
             if self.command in ("PATCH", "PUT"):
-                updated = svc._check(zone, body, record if self.command == "PATCH" else None)
-                record.update(updated, modified_on=_now())
-                return self._ok(record)
+                return self._ok(svc._update(zone, record, body, self.command == "PATCH"))
         raise ApiError(405, 10405, "Method not allowed")
 
     def _page(self, items, query, default, largest):

@@ -19,13 +19,19 @@ Email settings events (``type=EMAIL_SETTINGS``; Google's "Admin Audit Activity E
 under: the default estate's ``OUTBOUND_GATEWAY`` is the lab's assumption, and the collection does not rely on it.
 
 Admin log events are kept about six months (Google's "Data retention and lag times"): events older than
-``RETENTION_DAYS`` are not returned, whatever ``startTime`` says.
+``RETENTION_DAYS`` are not returned, and a report reaches back 180 days at most (the admin activity report
+guide): a ``startTime`` further back is refused with 400. Google's wording for that refusal is not published;
+the one public capture (google-api-python-client#148) reads "Invalid request: Start time is after end time.",
+which the lab repeats. ``userKey`` is a path parameter: an email address arrives percent-encoded
+(``admin%40example.com``) and is decoded like every other path segment.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+
+from urllib.parse import unquote
 
 from .google_directory import DirectoryError, page_offset, page_token, _etag
 
@@ -46,7 +52,7 @@ def route(path):
     user, sep, rest = path[len(PREFIX):].partition("/applications/")
     if not sep or not user or not rest or "/" in rest:
         return None
-    return user, rest
+    return unquote(user), unquote(rest)
 
 
 def _rfc3339(moment):
@@ -114,6 +120,9 @@ def list_activities(customer, user_key, application, query, profile_of, now=None
         raise DirectoryError(400, "Start time must be less than end time and the current time.", "invalid",
                              status="INVALID_ARGUMENT")
     oldest = now - datetime.timedelta(days=RETENTION_DAYS)
+    if start is not None and start < oldest:
+        raise DirectoryError(400, "Invalid request: Start time is after end time.", "invalid",
+                             status="INVALID_ARGUMENT")
     names = set(n for n in (query.get("eventName") or "").split(",") if n)
     rows = [e for e in customer["audit_events"] if application == "admin"
             and e["time"] >= oldest and e["time"] <= end and (start is None or e["time"] >= start)

@@ -54,6 +54,9 @@ class AzureDnsProvider(DnsProvider):
                  authority_host=None, resource_manager_url=None, ca_path=None, timeout=10.0, retry=None):
         self.zone_text = validate.domain_of(zone)
         self.zone_fqdn = validate.fqdn(zone)
+        # Azure DNS zone names are case-insensitive and Azure keeps and returns them in lower case: the zone
+        # is asked for, and compared, in lower case whatever case the option used.
+        self.zone_name = self.zone_fqdn.rstrip(".")
         self.group = resource_group or None
         self.retry = retry or RetryPolicy()
         self.secrets = [client_secret, certificate_password]
@@ -121,9 +124,10 @@ class AzureDnsProvider(DnsProvider):
                 raise UnrouteError(self.zone_text, what, "Azure refused access (HTTP 403 %s: %s)"
                                    % (code, self._clean(err)), _ROLE_FIX)
             zone_gone = code in ("ParentResourceNotFound", "ResourceNotFound")
-            if err.status_code == 404 and missing is not None and not zone_gone:
+            # A 404 for a type Azure does not serve is no empty record set: say so rather than read "nothing".
+            if err.status_code == 404 and missing is not None and not zone_gone and code != "InvalidResourceType":
                 return missing
-            if err.status_code == 404:
+            if err.status_code == 404 and code != "InvalidResourceType":
                 raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Azure DNS has no zone %s in "
                                    "resource group %s (%s)" % (self.zone_text, self.group, code or "HTTP 404"),
                                    "check zone, azure_resource_group and azure_subscription_id")
@@ -138,7 +142,7 @@ class AzureDnsProvider(DnsProvider):
         what = "zone %s" % self.zone_text
         if self.group is None:
             zones = self._call(lambda: list(self.client.zones.list()), what)
-            found = [z for z in zones if (z.name or "").lower().rstrip(".") == self.zone_text]
+            found = [z for z in zones if (z.name or "").lower().rstrip(".") == self.zone_name]
             if not found:
                 raise UnrouteError(self.zone_text, what, "Azure DNS has no zone %s in subscription %s that this "
                                    "identity can see" % (self.zone_text, self.client._config.subscription_id),
@@ -150,7 +154,7 @@ class AzureDnsProvider(DnsProvider):
                                    "give azure_resource_group")
             self.group = groups[0]
             return
-        self._call(self.client.zones.get, what, resource_group_name=self.group, zone_name=self.zone_text)
+        self._call(self.client.zones.get, what, resource_group_name=self.group, zone_name=self.zone_name)
 
     def _relative(self, name):
         name = validate.fqdn(name)
@@ -163,7 +167,7 @@ class AzureDnsProvider(DnsProvider):
         if self.group is None:
             self.check_zone(self.zone_text)
         record_set = self._call(self.client.record_sets.get, "%s %s" % (name, rdtype), missing=False,
-                                resource_group_name=self.group, zone_name=self.zone_text,
+                                resource_group_name=self.group, zone_name=self.zone_name,
                                 relative_record_set_name=self._relative(name), record_type=rdtype)
         self.sets[(name, rdtype)] = record_set or None
         if not record_set:
@@ -181,7 +185,7 @@ class AzureDnsProvider(DnsProvider):
         if sorted(held) != sorted(expected.values):
             raise PrerequisiteFailed("the record set read last is not the one the plan was made from")
         wanted = [v for v in expected.values if v not in delete] + [v for v in add if v not in expected.values]
-        args = dict(resource_group_name=self.group, zone_name=self.zone_text,
+        args = dict(resource_group_name=self.group, zone_name=self.zone_name,
                     relative_record_set_name=self._relative(name), record_type=rdtype)
         if not wanted:
             self._call(self.client.record_sets.delete, what, write=True, if_match=record_set.etag, **args)
