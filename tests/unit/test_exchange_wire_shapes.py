@@ -165,6 +165,17 @@ def test_flags_enum_and_unset_fqdn_read_as_text():
     assert record["smart_host_auth_mechanism"] == "BasicAuth, ExchangeServer" and record["fqdn"] == ""
 
 
+def test_enum_serialised_as_an_object_reads_as_its_text():
+    # PowerShell's own enum serialisation (an object with <ToString> and the number) is read the same way as the
+    # <S> Exchange's capture shows.
+    enum = ('<Obj N="SmartHostAuthMechanism" RefId="40"><TN RefId="40">'
+            '<T>Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig+AuthMechanisms</T>'
+            '<T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN>'
+            '<ToString>BasicAuth, ExchangeServer</ToString><I32>6</I32></Obj>')
+    xml = send_connector_xml().replace('<S N="SmartHostAuthMechanism">None</S>', enum)
+    assert objects.send_connector(received(xml))["smart_host_auth_mechanism"] == "BasicAuth, ExchangeServer"
+
+
 def test_empty_multi_valued_property_is_an_empty_list():
     record = objects.send_connector(received(send_connector_xml(smart_hosts=(), address_spaces=("SMTP:*;1",))))
     assert record["smart_hosts"] == [] and record["address_spaces"] == ["SMTP:*;1"]

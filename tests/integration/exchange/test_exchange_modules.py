@@ -151,6 +151,19 @@ def test_mxhero_connector_in_exchanges_wire_shape_is_found_and_removed(exchange_
     assert run_module("exchange_send_connector", args)["changed"] is False
 
 
+def test_receive_connector_ranges_in_exchanges_wire_shape_are_reported(exchange_lab):
+    # RemoteIPRanges and Bindings come as MultiValuedProperty`1[[IPRange]] / [[IPBinding]] like SmartHosts.
+    server = {"name": "EX01", "agents": {"Hub": []}, "receive_connectors": [
+        {"name": "From mxHero", "bindings": ["0.0.0.0:25"], "remote_ip_ranges": ["10.0.0.0/8", "54.208.111.28"]},
+        {"name": "Default Frontend EX01"}]}
+    lab = exchange_lab({"domains": [org(servers=[server], send_connectors=[{"name": "Internet"}])]})
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    found = [f for f in out["findings"] if f["kind"] == "receive_connector"]
+    assert [(f["object"], f["action"]) for f in found] == [("EX01 receive connector From mxHero", "manual")], out
+    assert found[0]["before"]["remote_ip_ranges"] == ["10.0.0.0/8", "54.208.111.28"]
+    assert found[0]["before"]["bindings"] == ["0.0.0.0:25"]
+
+
 def test_send_connector_refuses_to_cut_outbound_mail(exchange_lab):
     lab = exchange_lab({"domains": [org(send_connectors=[{"name": "Relay", "smart_hosts": ["smtp.mxhero.com"]}])]})
     out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))
