@@ -246,6 +246,23 @@ def test_unknown_complex_value_without_text_is_an_error_only_where_it_is_used():
     assert "Unused" in raw
 
 
+@pytest.mark.parametrize("prop", ["SmartHosts", "AddressSpaces", "Enabled"])
+def test_a_missing_property_a_decision_rests_on_is_an_error(prop):
+    raw = received(send_connector_xml())
+    del raw[prop]
+    with pytest.raises(ExchangeError) as err:
+        objects.send_connector(raw)
+    assert "without a %s property" % prop in err.value.cause and "Outbound via mxHero" in err.value.cause
+
+
+def test_unset_optional_properties_read_as_the_cmdlet_defaults():
+    raw = received(send_connector_xml())
+    for prop in ("Fqdn", "TlsDomain", "FrontendProxyEnabled", "Comment"):
+        del raw[prop]
+    record = objects.send_connector(raw)
+    assert record["fqdn"] == "" and record["tls_domain"] == "" and record["frontend_proxy_enabled"] is False
+
+
 class FakeShell(object):
     host = "ex01.contoso.com"
     where = "https://ex01.contoso.com:443/PowerShell/"

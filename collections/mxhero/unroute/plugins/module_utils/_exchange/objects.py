@@ -58,7 +58,13 @@ class Reader(object):
         name = obj.get("Name")
         self.label = "%s %s" % (kind, "" if isinstance(name, Unreadable) else text(name))
 
-    def get(self, prop):
+    def get(self, prop, required=False):
+        if required and prop not in self.obj:
+            # Every Exchange version since 2007 has the properties a decision rests on; without one the object
+            # is not what the collection thinks it is, and reading it as empty would call it clean.
+            raise ExchangeError("%s returned %s without a %s property" % (self.cmdlet, self.label.strip(), prop),
+                                "nothing was changed; check that the account's role may read %s and that the "
+                                "endpoint is Exchange's own remote PowerShell" % prop)
         value = self.obj.get(prop)
         if isinstance(value, list) and any(isinstance(v, Unreadable) for v in value):
             value = next(v for v in value if isinstance(v, Unreadable))
@@ -70,24 +76,24 @@ class Reader(object):
                 "Exchange version and this message to the collection's maintainers" % prop)
         return value
 
-    def text(self, prop):
-        return text(self.get(prop))
+    def text(self, prop, required=False):
+        return text(self.get(prop, required))
 
-    def flag(self, prop):
-        return flag(self.get(prop))
+    def flag(self, prop, required=False):
+        return flag(self.get(prop, required))
 
-    def texts(self, prop):
-        return texts(self.get(prop))
+    def texts(self, prop, required=False):
+        return texts(self.get(prop, required))
 
 
 def send_connector(obj):
     read = Reader(obj, "Get-SendConnector", "send connector")
     record = {
-        "name": read.text("Name"),
+        "name": read.text("Name", required=True),
         "identity": read.text("Identity") or read.text("Name"),
-        "enabled": read.flag("Enabled"),
-        "address_spaces": read.texts("AddressSpaces"),
-        "smart_hosts": read.texts("SmartHosts"),
+        "enabled": read.flag("Enabled", required=True),
+        "address_spaces": read.texts("AddressSpaces", required=True),
+        "smart_hosts": read.texts("SmartHosts", required=True),
         "dns_routing_enabled": read.flag("DNSRoutingEnabled"),
         "source_transport_servers": read.texts("SourceTransportServers"),
         "fqdn": read.text("Fqdn"),
@@ -101,11 +107,11 @@ def send_connector(obj):
 def receive_connector(obj):
     read = Reader(obj, "Get-ReceiveConnector", "receive connector")
     return {
-        "name": read.text("Name"),
+        "name": read.text("Name", required=True),
         "identity": read.text("Identity") or read.text("Name"),
         "enabled": read.flag("Enabled"),
         "bindings": read.texts("Bindings"),
-        "remote_ip_ranges": read.texts("RemoteIPRanges"),
+        "remote_ip_ranges": read.texts("RemoteIPRanges", required=True),
     }
 
 
