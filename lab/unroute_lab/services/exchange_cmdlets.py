@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from psrpcore.types import ErrorCategory, PSNoteProperty, PSObject
+from psrpcore.types import ErrorCategory, PSList, PSNoteProperty, PSObject
 from psrpcore.types._serializer import _serialize_string
 
 from .winrm_exchange import VERSIONS
@@ -52,23 +52,49 @@ def exchange_object(type_names, to_string, props):
     return obj
 
 
-def multi_valued(item_type, values):
-    """Exchange's MultiValuedProperty<T>, items in their string form (Exchange's type data serialises them so).
+# Item types of the multi-valued properties the lab sends, as the cmdlets' .NET types name them
+# (SmartHosts MultiValuedProperty<SmartHost>, AddressSpaces MultiValuedProperty<AddressSpace>, ...), with their
+# assembly. Microsoft.Exchange.Data.Directory is the assembly of ADObjectId in a Get-Mailbox capture from
+# Exchange 2016; the others are taken to live in Microsoft.Exchange.Data beside ProxyAddress (same capture).
+ITEM_TYPES = {
+    "SmartHost": "Microsoft.Exchange.Data.SmartHost, Microsoft.Exchange.Data",
+    "AddressSpace": "Microsoft.Exchange.Data.AddressSpace, Microsoft.Exchange.Data",
+    "ADObjectId": "Microsoft.Exchange.Data.Directory.ADObjectId, Microsoft.Exchange.Data.Directory",
+    "IPBinding": "Microsoft.Exchange.Data.IPBinding, Microsoft.Exchange.Data",
+    "IPRange": "Microsoft.Exchange.Data.IPRange, Microsoft.Exchange.Data",
+}
+PUBLIC_KEY_TOKEN = "31bf3856ad364e35"
 
-    The lab sends it as a plain list (TN System.Collections.ArrayList, not MultiValuedProperty`1): clients read
-    the <LST> either way.
+
+def multi_valued(item_type, values, version="2019"):
+    """Exchange's MultiValuedProperty<T> as its remote PowerShell serialises it.
+
+    ``<Obj><TN><T>Microsoft.Exchange.Data.MultiValuedProperty`1[[<item type>, <assembly>, Version=...,
+    Culture=neutral, PublicKeyToken=...]]</T><T>Microsoft.Exchange.Data.MultiValuedPropertyBase</T>
+    <T>System.Object</T></TN><LST>...</LST></Obj>``, no ``<ToString>``, items as ``<S>`` (their text: the
+    items are nested one level deeper than the serialisation depth). A repeated item type goes as ``<TNRef>``.
     """
-    return [str(v) for v in values]
+    assembly_version = "14.0.0.0" if version == "2010" else "15.0.0.0"
+    qualified = "%s, Version=%s, Culture=neutral, PublicKeyToken=%s" % (ITEM_TYPES[item_type], assembly_version,
+                                                                       PUBLIC_KEY_TOKEN)
+    prop = PSList([str(v) for v in values])
+    prop.PSObject.type_names = ["Microsoft.Exchange.Data.MultiValuedProperty`1[[%s]]" % qualified,
+                                "Microsoft.Exchange.Data.MultiValuedPropertyBase", "System.Object"]
+    return prop
 
 
-def ad_object_id(text, org):
-    return exchange_object(["Microsoft.Exchange.Data.Directory.ADObjectId", "Microsoft.Exchange.Data.ObjectId"],
-                           text, {"Name": text.rsplit("\\", 1)[-1], "DistinguishedName": "CN=%s,CN=Connections,"
-                                  "CN=Exchange Routing Group (DWBGZMFD01QNBJR),CN=Routing Groups,CN=Exchange "
-                                  "Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=%s,"
-                                  "CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=%s"
-                                  % (text.rsplit("\\", 1)[-1], org.name, ",DC=".join(org.domain.split("."))),
-                                  "ObjectGuid": str(uuid.uuid5(uuid.NAMESPACE_URL, org.domain + "/" + text))})
+def directory_ids(text, org, container="CN=Connections,CN=Exchange Routing Group (DWBGZMFD01QNBJR),CN=Routing Groups"):
+    """Identity, DistinguishedName and Guid of a directory object.
+
+    An ADObjectId property goes as ``<S>`` with its text (``<S N="Identity">test.com/Users/Administrator</S>``
+    in the Exchange 2016 Get-Mailbox capture), the distinguished name as ``<S>`` and the Guid as ``<G>``.
+    """
+    leaf = text.rsplit("\\", 1)[-1]
+    return {"Identity": text,
+            "DistinguishedName": "CN=%s,%s,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative "
+                                 "Groups,CN=%s,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=%s"
+                                 % (leaf, container, org.name, ",DC=".join(org.domain.split("."))),
+            "Guid": uuid.uuid5(uuid.NAMESPACE_URL, org.domain + "/" + text)}
 
 
 class Session(object):
@@ -142,24 +168,24 @@ class Session(object):
     # -- objects -----------------------------------------------------------------
     def server_object(self, server):
         fqdn = "%s.%s" % (server.name.lower(), self.org.domain)
-        return exchange_object(
-            ["Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
-             "Microsoft.Exchange.Data.Directory.ADObject"], server.name,
-            {"Name": server.name, "Identity": ad_object_id(server.name, self.org), "Fqdn": fqdn,
-             "AdminDisplayVersion": VERSIONS[server.version], "Edition": "Standard",
-             "ServerRole": "Edge" if server.role == "edge" else "Mailbox",
-             "IsEdgeServer": server.role == "edge",
-             "IsHubTransportServer": server.role != "edge",
-             "IsFrontendTransportServer": server.role != "edge" and server.version != "2010",
-             "IsMailboxServer": server.role != "edge"})
+        props = dict(directory_ids(server.name, self.org, "CN=Servers"), **{
+            "Name": server.name, "Fqdn": fqdn, "AdminDisplayVersion": VERSIONS[server.version],
+            "Edition": "Standard", "ServerRole": "Edge" if server.role == "edge" else "Mailbox",
+            "IsEdgeServer": server.role == "edge",
+            "IsHubTransportServer": server.role != "edge",
+            "IsFrontendTransportServer": server.role != "edge" and server.version != "2010",
+            "IsMailboxServer": server.role != "edge"})
+        return exchange_object(["Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
+                                "Microsoft.Exchange.Data.Directory.ADObject"], server.name, props)
 
     def send_object(self, connector):
-        props = {
-            "Name": connector["name"], "Identity": ad_object_id(connector["name"], self.org),
-            "Enabled": connector["enabled"], "AddressSpaces": multi_valued("AddressSpace", connector["address_spaces"]),
-            "SmartHosts": multi_valued("SmartHost", connector["smart_hosts"]),
+        version = self.server.version
+        props = dict(directory_ids(connector["name"], self.org), **{
+            "Name": connector["name"], "Enabled": connector["enabled"],
+            "AddressSpaces": multi_valued("AddressSpace", connector["address_spaces"], version),
+            "SmartHosts": multi_valued("SmartHost", connector["smart_hosts"], version),
             "DNSRoutingEnabled": connector["dns_routing_enabled"],
-            "SourceTransportServers": multi_valued("ADObjectId", connector["source_transport_servers"]),
+            "SourceTransportServers": multi_valued("ADObjectId", connector["source_transport_servers"], version),
             "Fqdn": connector["fqdn"] or None, "Port": connector["port"],
             "RequireTLS": connector["require_tls"], "TlsAuthLevel": connector["tls_auth_level"] or None,
             "TlsDomain": connector["tls_domain"] or None, "TlsCertificateName": connector["tls_certificate_name"] or None,
@@ -171,7 +197,7 @@ class Session(object):
             "IgnoreSTARTTLS": connector["ignore_starttls"], "DomainSecureEnabled": connector["domain_secure_enabled"],
             "ConnectionInactivityTimeOut": connector["connection_inactivity_timeout"],
             "Comment": connector["comment"] or None,
-        }
+        })
         return exchange_object(["Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
                                 "Microsoft.Exchange.Data.Directory.SystemConfiguration.SendConnector",
                                 "Microsoft.Exchange.Data.Directory.ADObject"], connector["name"], props)
@@ -180,10 +206,10 @@ class Session(object):
         return exchange_object(
             ["Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
              "Microsoft.Exchange.Data.Directory.ADObject"], connector["identity"],
-            {"Name": connector["name"], "Identity": ad_object_id(connector["identity"], self.org),
-             "Server": server.name, "Enabled": connector["enabled"],
-             "Bindings": multi_valued("IPBinding", connector["bindings"]),
-             "RemoteIPRanges": multi_valued("IPRange", connector["remote_ip_ranges"])})
+            dict(directory_ids(connector["identity"], self.org, "CN=Protocols,CN=%s,CN=Servers" % server.name),
+                 Name=connector["name"], Server=server.name, Enabled=connector["enabled"],
+                 Bindings=multi_valued("IPBinding", connector["bindings"], server.version),
+                 RemoteIPRanges=multi_valued("IPRange", connector["remote_ip_ranges"], server.version)))
 
     def find_connector(self, canonical, identity):
         text = str(identity)

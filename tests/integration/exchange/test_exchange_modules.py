@@ -123,6 +123,47 @@ def test_send_connector_check_real_idempotent(exchange_lab):
         "Mixed": False, "Partner": True, "Internet": True}
 
 
+def test_mxhero_connector_in_exchanges_wire_shape_is_found_and_removed(exchange_lab):
+    # Issue 23: the lab serves SmartHosts/AddressSpaces as Exchange does (MultiValuedProperty`1, raw <LST> for
+    # pypsrp); the module must still see the mxHero smart hosts and the address spaces the outbound guard needs.
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+    connectors = [{"name": "Outbound via mxHero", "smart_hosts": ["smtp.mxhero.com", "[54.208.111.28]"],
+                   "address_spaces": ["SMTP:*;1", "SMTP:contoso.com;1"]},
+                  {"name": "Internet", "address_spaces": ["SMTP:*;10"]}]
+    lab = exchange_lab({"domains": [org(send_connectors=connectors), org("ex-u.test", send_connectors=connectors[:1])]})
+    args = exchange_args(lab, "ex-t.test")
+    wsman = WSMan("127.0.0.1", port=args["psrp_port"], path="PowerShell/", ssl=False, auth="negotiate",
+                  username=args["username"], password=args["password"], cert_validation=False)
+    with RunspacePool(wsman, configuration_name="Microsoft.Exchange") as pool:
+        served = PowerShell(pool).add_cmdlet("Get-SendConnector").invoke()[0].adapted_properties["SmartHosts"]
+    assert "Microsoft.Exchange.Data.MultiValuedPropertyBase" in served.types and served.to_string is None
+    # Without the "Internet" connector, removing it would leave SMTP:contoso.com and * without a route.
+    refused = run_module("exchange_send_connector", exchange_args(lab, "ex-u.test"))
+    assert refused["failed"] and "no enabled send connector would be left for *, contoso.com" in refused["msg"]
+    out = run_module("exchange_send_connector", args)
+    assert out["changed"] is True, out
+    assert [(f["object"], f["action"]) for f in out["findings"]] == [
+        ("send connector Outbound via mxHero", "removed")]
+    assert out["removed"][0]["smart_hosts"] == ["smtp.mxhero.com", "[54.208.111.28]"]
+    assert out["removed"][0]["address_spaces"] == ["SMTP:*;1", "SMTP:contoso.com;1"]
+    assert [c["name"] for c in winrm_state(lab)["send_connectors"]] == ["Internet"]
+    assert run_module("exchange_send_connector", args)["changed"] is False
+
+
+def test_receive_connector_ranges_in_exchanges_wire_shape_are_reported(exchange_lab):
+    # RemoteIPRanges and Bindings come as MultiValuedProperty`1[[IPRange]] / [[IPBinding]] like SmartHosts.
+    server = {"name": "EX01", "agents": {"Hub": []}, "receive_connectors": [
+        {"name": "From mxHero", "bindings": ["0.0.0.0:25"], "remote_ip_ranges": ["10.0.0.0/8", "54.208.111.28"]},
+        {"name": "Default Frontend EX01"}]}
+    lab = exchange_lab({"domains": [org(servers=[server], send_connectors=[{"name": "Internet"}])]})
+    out = run_module("exchange_info", exchange_args(lab, "ex-t.test"))
+    found = [f for f in out["findings"] if f["kind"] == "receive_connector"]
+    assert [(f["object"], f["action"]) for f in found] == [("EX01 receive connector From mxHero", "manual")], out
+    assert found[0]["before"]["remote_ip_ranges"] == ["10.0.0.0/8", "54.208.111.28"]
+    assert found[0]["before"]["bindings"] == ["0.0.0.0:25"]
+
+
 def test_send_connector_refuses_to_cut_outbound_mail(exchange_lab):
     lab = exchange_lab({"domains": [org(send_connectors=[{"name": "Relay", "smart_hosts": ["smtp.mxhero.com"]}])]})
     out = run_module("exchange_send_connector", exchange_args(lab, "ex-t.test"))

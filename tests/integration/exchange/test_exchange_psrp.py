@@ -12,6 +12,7 @@ from pypsrp.wsman import WSMan
 from exchange_fixtures import org
 
 pytestmark = pytest.mark.lab
+MVP = "Microsoft.Exchange.Data.MultiValuedProperty`1[[%s]]"
 
 
 def endpoint(lab, domain="ex-t.test", https=False, auth="negotiate", password=None, **kw):
@@ -43,9 +44,18 @@ def test_cmdlet_round_trip_changes_the_organisation(exchange_lab):
         ps, out = invoke(pool, "Get-SendConnector")
         assert not ps.had_errors and [str(o) for o in out] == ["Outbound via mxHero", "Old relay", "Internet"]
         first = out[0].adapted_properties
-        assert first["SmartHosts"] == ["smtp.mxhero.com", "10.1.2.3"] and first["Enabled"] is True
-        assert first["DNSRoutingEnabled"] is False and first["AddressSpaces"] == ["SMTP:*;1"]
-        assert str(first["Identity"]) == "Outbound via mxHero"
+        # Multi-valued properties in Exchange's shape: MultiValuedProperty`1[[item type]], no <ToString>, which
+        # plain pypsrp keeps as a generic object holding the raw <LST>.
+        hosts, spaces = first["SmartHosts"], first["AddressSpaces"]
+        assert hosts.types == [MVP % "Microsoft.Exchange.Data.SmartHost, Microsoft.Exchange.Data, Version=15.0.0.0, "
+                               "Culture=neutral, PublicKeyToken=31bf3856ad364e35",
+                               "Microsoft.Exchange.Data.MultiValuedPropertyBase", "System.Object"]
+        assert hosts.to_string is None and hosts.property_sets == ["<LST><S>smtp.mxhero.com</S><S>10.1.2.3</S></LST>"]
+        assert spaces.types[0].startswith(MVP[:-4] + "Microsoft.Exchange.Data.AddressSpace, ")
+        assert spaces.property_sets == ["<LST><S>SMTP:*;1</S></LST>"]
+        assert first["Enabled"] is True and first["DNSRoutingEnabled"] is False and first["Port"] == 25
+        # ADObjectId and Fqdn as text, an unset Fqdn as <Nil>.
+        assert first["Identity"] == "Outbound via mxHero" and first["Fqdn"] is None
         assert "Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig" in out[0].types[0]
 
         ps, out = invoke(pool, "Set-SendConnector", Identity="Outbound via mxHero", Enabled=False)
@@ -61,7 +71,9 @@ def test_cmdlet_round_trip_changes_the_organisation(exchange_lab):
             ("EX01", "Version 15.2 (Build 1544.4)")]
         ps, out = invoke(pool, "Get-ReceiveConnector", Server="EX01")
         assert [str(o) for o in out] == ["EX01\\Default Frontend EX01"]
-        assert "0.0.0.0-255.255.255.255" in out[0].adapted_properties["RemoteIPRanges"]
+        ranges = out[0].adapted_properties["RemoteIPRanges"]
+        assert ranges.types[0].startswith(MVP[:-4] + "Microsoft.Exchange.Data.IPRange, ")
+        assert "<S>0.0.0.0-255.255.255.255</S>" in ranges.property_sets[0]
     history = [h for h in lab.state()["winrm"]["history"] if h.get("endpoint") == "PowerShell"]
     assert [h["cmdlet"] for h in history] == ["Get-SendConnector", "Set-SendConnector", "Remove-SendConnector",
                                              "Get-ExchangeServer", "Get-ReceiveConnector"]

@@ -177,6 +177,22 @@ def test_documented_negotiation_and_pipelines(lab):
     outputs = [m for m in out if m[0] == PIPELINE_OUTPUT]
     assert len(outputs) == 1 and "<ToString>Outbound via mxHero</ToString>" in outputs[0][2]
     assert '<B N="Enabled">true</B>' in outputs[0][2] and "<S>smtp.mxhero.com</S>" in outputs[0][2]
+    # Issue 23: SmartHosts as Exchange sends it (the shape of a Get-Mailbox capture from Exchange 2016): a
+    # MultiValuedProperty`1 of the cmdlet's item type, then MultiValuedPropertyBase and System.Object, an <LST> of
+    # <S> items, no <ToString>.
+    connector = ET.fromstring(outputs[0][2])
+    hosts = connector.find("Props/Obj[@N='SmartHosts']")
+    assert [t.text for t in hosts.find("TN")] == [
+        "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Data.SmartHost, Microsoft.Exchange.Data, "
+        "Version=15.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35]]",
+        "Microsoft.Exchange.Data.MultiValuedPropertyBase", "System.Object"]
+    assert hosts.find("ToString") is None and [i.tag for i in hosts.find("LST")] == ["S"]
+    spaces = connector.find("Props/Obj[@N='AddressSpaces']")
+    assert spaces.find("TN/T").text.startswith("Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange"
+                                               ".Data.AddressSpace, ")
+    assert [i.text for i in spaces.find("LST")] == ["SMTP:*;1"] and spaces.find("ToString") is None
+    # An ADObjectId goes as its text.
+    assert connector.find("Props/S[@N='Identity']").text == "Outbound via mxHero"
     assert pipeline_state(out)[0] == 4  # Completed
 
     out = wire.run(rpid, 4, create_pipeline("Get-SendConnector", args=[("Identity", '<S N="V">nope</S>')]))

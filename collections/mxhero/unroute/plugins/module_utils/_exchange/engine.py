@@ -85,19 +85,27 @@ class Engine(object):
         except ExchangeError as err:
             raise self.fail(err)
 
+    def records(self, parse, cmdlet, parameters=()):
+        """The records ``parse`` makes of what ``cmdlet`` returns; a property it cannot read stops the run."""
+        rows = self.invoke(cmdlet, parameters)
+        try:
+            return [parse(o) for o in rows]
+        except ExchangeError as err:
+            raise self.fail(err)
+
     def read_server(self, name=None):
         """This server (``name``, else the host as given) from Get-ExchangeServer: its name and version."""
-        servers = [objects.exchange_server(o) for o in self.invoke("Get-ExchangeServer")]
+        servers = self.records(objects.exchange_server, "Get-ExchangeServer")
         found = objects.pick_server(servers, name or self.shell.host)
         if found:
             self.server = found["name"]
         return found or {"name": self.server, "fqdn": "", "version": ""}
 
     def read_send_connectors(self):
-        return [objects.send_connector(o) for o in self.invoke("Get-SendConnector")]
+        return self.records(objects.send_connector, "Get-SendConnector")
 
     def read_receive_connectors(self, server):
-        return [objects.receive_connector(o) for o in self.invoke("Get-ReceiveConnector", [("Server", server)])]
+        return self.records(objects.receive_connector, "Get-ReceiveConnector", [("Server", server)])
 
     # -- transport agents -----------------------------------------------------
     def agent_evidence(self, agent, name=None):

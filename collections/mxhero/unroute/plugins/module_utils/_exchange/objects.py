@@ -5,10 +5,16 @@
 Each field is read the way ``[string]`` / ``[bool]`` / ``[int]`` would cast it
 in PowerShell, so a property an older Exchange lacks (None) becomes the
 cmdlet's default, and the records keep the shape earlier releases returned.
+A property the collection uses that arrived in a shape it cannot read
+(``clixml.Unreadable``) is an error naming the cmdlet, the object and the
+property, never an empty value: an empty SmartHosts would make an mxHero
+connector look clean.
 """
 
 from __future__ import annotations
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.clixml import Unreadable
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands import CONNECTOR_SETTINGS
 
 # Record key -> Exchange property, for the settings New-SendConnector takes (see commands.CONNECTOR_SETTINGS).
@@ -42,39 +48,79 @@ def texts(value):
     return [str(v) for v in value if v is not None]
 
 
+class Reader(object):
+    """The properties of one output object of ``cmdlet``, each checked before it is used."""
+
+    def __init__(self, obj, cmdlet, kind):
+        self.obj = obj
+        self.cmdlet = cmdlet
+        self.kind = kind
+        name = obj.get("Name")
+        self.label = "%s %s" % (kind, "" if isinstance(name, Unreadable) else text(name))
+
+    def get(self, prop, required=False):
+        if required and prop not in self.obj:
+            # Every Exchange version since 2007 has the properties a decision rests on; without one the object
+            # is not what the collection thinks it is, and reading it as empty would call it clean.
+            raise ExchangeError("%s returned %s without a %s property" % (self.cmdlet, self.label.strip(), prop),
+                                "nothing was changed; check that the account's role may read %s and that the "
+                                "endpoint is Exchange's own remote PowerShell" % prop)
+        value = self.obj.get(prop)
+        if isinstance(value, list) and any(isinstance(v, Unreadable) for v in value):
+            value = next(v for v in value if isinstance(v, Unreadable))
+        if isinstance(value, Unreadable):
+            raise ExchangeError(
+                "%s returned %s of %s as %s, which this collection cannot read (%s)"
+                % (self.cmdlet, prop, self.label.strip(), value.type_name, value.why),
+                "nothing was changed (an unread %s could hide mxHero); check that object by hand and report the "
+                "Exchange version and this message to the collection's maintainers" % prop)
+        return value
+
+    def text(self, prop, required=False):
+        return text(self.get(prop, required))
+
+    def flag(self, prop, required=False):
+        return flag(self.get(prop, required))
+
+    def texts(self, prop, required=False):
+        return texts(self.get(prop, required))
+
+
 def send_connector(obj):
+    read = Reader(obj, "Get-SendConnector", "send connector")
     record = {
-        "name": text(obj.get("Name")),
-        "identity": text(obj.get("Identity")) or text(obj.get("Name")),
-        "enabled": flag(obj.get("Enabled")),
-        "address_spaces": texts(obj.get("AddressSpaces")),
-        "smart_hosts": texts(obj.get("SmartHosts")),
-        "dns_routing_enabled": flag(obj.get("DNSRoutingEnabled")),
-        "source_transport_servers": texts(obj.get("SourceTransportServers")),
-        "fqdn": text(obj.get("Fqdn")),
-        "port": number(obj.get("Port"), 25),
+        "name": read.text("Name", required=True),
+        "identity": read.text("Identity") or read.text("Name"),
+        "enabled": read.flag("Enabled", required=True),
+        "address_spaces": read.texts("AddressSpaces", required=True),
+        "smart_hosts": read.texts("SmartHosts", required=True),
+        "dns_routing_enabled": read.flag("DNSRoutingEnabled"),
+        "source_transport_servers": read.texts("SourceTransportServers"),
+        "fqdn": read.text("Fqdn"),
+        "port": number(read.get("Port"), 25),
     }
     for key, prop in SETTING_PROPERTIES.items():
-        value = obj.get(prop)
-        record[key] = flag(value) if key in BOOLEAN_SETTINGS else text(value)
+        record[key] = read.flag(prop) if key in BOOLEAN_SETTINGS else read.text(prop)
     return record
 
 
 def receive_connector(obj):
+    read = Reader(obj, "Get-ReceiveConnector", "receive connector")
     return {
-        "name": text(obj.get("Name")),
-        "identity": text(obj.get("Identity")) or text(obj.get("Name")),
-        "enabled": flag(obj.get("Enabled")),
-        "bindings": texts(obj.get("Bindings")),
-        "remote_ip_ranges": texts(obj.get("RemoteIPRanges")),
+        "name": read.text("Name", required=True),
+        "identity": read.text("Identity") or read.text("Name"),
+        "enabled": read.flag("Enabled"),
+        "bindings": read.texts("Bindings"),
+        "remote_ip_ranges": read.texts("RemoteIPRanges", required=True),
     }
 
 
 def exchange_server(obj):
+    read = Reader(obj, "Get-ExchangeServer", "server")
     return {
-        "name": text(obj.get("Name")),
-        "fqdn": text(obj.get("Fqdn")),
-        "version": text(obj.get("AdminDisplayVersion")),
+        "name": read.text("Name"),
+        "fqdn": read.text("Fqdn"),
+        "version": read.text("AdminDisplayVersion"),
     }
 
 

@@ -11,6 +11,7 @@ properties); knows nothing of Ansible.
 
 from __future__ import annotations
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import clixml
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError, _short, _url_host
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
 
@@ -47,11 +48,26 @@ class CmdletFailed(ExchangeError):
 
 
 def plain(value):
-    """A deserialised PowerShell value as plain Python: lists stay lists, Exchange objects become their text."""
+    """A deserialised PowerShell value as plain Python: lists stay lists, Exchange objects become their text.
+
+    Exchange's multi-valued properties come as objects holding a raw ``<LST>``
+    (see clixml.py) and become lists of their items' text. A complex value with
+    neither a list nor a ``<ToString>`` becomes ``clixml.Unreadable``, never an
+    empty value: a property read that way must not look clean.
+    """
     if isinstance(value, list):
         return [plain(v) for v in value]
     if HAS_PYPSRP and isinstance(value, GenericComplexObject):
-        return None if value.to_string is None else str(value)
+        for raw in value.property_sets:
+            element = clixml.parse_list(raw)
+            if element is not None:
+                try:
+                    return clixml.list_items(element)
+                except ValueError as err:
+                    return clixml.Unreadable(value.types, str(err))
+        if value.to_string is not None:
+            return str(value)
+        return clixml.Unreadable(value.types, "neither a list nor a text (<ToString>)")
     return value
 
 
