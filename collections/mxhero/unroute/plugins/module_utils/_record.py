@@ -32,6 +32,8 @@ _KEY_ID_LABEL = b"mxhero-unroute record key id"
 UNSIGNED_FIX = ("only if you know this record is the one the run wrote (records from before 0.3.0 carry no MAC), "
                 "give -e unroute_trust_unsigned=true")
 
+_RUNS = {"audit": "an audit", "unroute": "a real run", "restore": "a restore"}
+_PLAYBOOKS = {"audit": "playbooks/audit.yml", "unroute": "playbooks/unroute.yml", "restore": "playbooks/restore.yml"}
 # What the playbooks read of a domain entry, by what the record is used for.
 NEEDS = {
     "plan": ("domain", "plan_digest", "findings", "modules"),
@@ -176,10 +178,8 @@ def check_shape(record, where, mode=None, use=None):
         raise UnrouteError(None, where, "the run record has no run.mode (one of %s)" % ", ".join(MODES),
                            "give the run record as the run wrote it")
     if mode and run["mode"] != mode:
-        raise UnrouteError(None, where, "this is the record of a%s %s, not of a%s %s" % (
-            "n" if run["mode"][0] in "aeiou" else "", run["mode"], "n" if mode[0] in "aeiou" else "", mode),
-            {"audit": "playbooks/audit.yml writes reports/audit-<time>-<id>.json",
-             "unroute": "playbooks/unroute.yml writes reports/unroute-<time>-<id>.json"}.get(mode, "give another"))
+        raise UnrouteError(None, where, "this is the run record of %s, not of %s" % (_RUNS[run["mode"]], _RUNS[mode]),
+                           "give the record %s wrote (reports/%s-<time>-<id>.json)" % (_PLAYBOOKS[mode], mode))
     domains = record.get("domains")
     if not isinstance(domains, list):
         raise UnrouteError(None, where, "the run record has no 'domains' list", "give the run record as the run "
