@@ -188,6 +188,8 @@ def test_two_runs_in_the_same_second_keep_both_records(tmp_path):
         assert list(read["domains"]) == [domain]
         assert result["run_id"] in os.path.basename(result["json_path"])
         assert "20260301T100000Z" in os.path.basename(result["json_path"])
+        # The page names the record it shows, so a reviewer can tell which file to apply.
+        assert result["run_id"] in open(result["html_path"]).read()
 
 
 def test_a_planted_symlink_is_never_followed(tmp_path, monkeypatch):
@@ -292,6 +294,23 @@ def test_a_record_without_domains_gets_one_line_naming_the_file(tmp_path):
     result = _read(path)
     assert result.get("failed") and result["msg"].startswith(
         "%s: domains[0] (a.test) has no 'removed'" % path), result["msg"]
+
+
+def test_a_record_of_the_wrong_kind_is_refused_naming_the_file(tmp_path):
+    audit = _write(tmp_path / "reports", mode="audit")
+    result = _read(audit["json_path"], purpose="restore")
+    assert result.get("failed") and result["msg"].startswith(
+        "%s: this is the run record of an audit, not of a real run" % audit["json_path"]), result["msg"]
+    run = _write(tmp_path / "reports", mode="unroute")
+    record = json.loads(open(run["json_path"]).read())
+    assert "of a real run, not of an audit" in _read(run["json_path"], purpose="plan")["msg"]
+    record["domains"][0].pop("plan_digest")
+    record["run"].update(mode="audit")
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_sign(record)))
+    assert _read(path, purpose="plan")["msg"].startswith("%s: domains[0] (a.test) has no 'plan_digest'" % path)
+    path.write_text("{not json")
+    assert _read(path)["msg"].startswith("%s: it is not JSON" % path)
 
 
 def test_a_run_with_drifted_domains_ends_non_zero_after_the_report(tmp_path):

@@ -165,8 +165,10 @@ def to_html(record):
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
            "<h1>%s</h1>" % _e(title),
-           "<div class='sub'>%s to %s &middot; %d domains</div>"
-           % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
+           "<div class='sub'>%s to %s &middot; %d domains%s</div>"
+           % (_e(run["started"]), _e(run["finished"]), summary["domains"],
+              # Names the JSON record this page shows, so a reviewer can tell which file to apply.
+              " &middot; run <code class='run-id'>%s</code>" % _e(run["id"]) if run.get("id") else "")]
     out.append("<div class='cards' id='summary'>")
     cards = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
