@@ -121,6 +121,9 @@ def test_record_key_from_vault_signs_and_verifies(tmp_path):
     assert "signed with record key" in _read(written["json_path"])["msg"]
     read = _read(written["json_path"], record_key="vault-kept-key-0123456789abcdef0123456789")
     assert not read.get("failed") and read["mac"] == "signed"
+    short = _read(written["json_path"], record_key="password1")
+    assert short.get("failed") and "unroute_record_key: it is shorter than 32 characters" in short["msg"]
+    assert "password1" not in short["msg"]
 
 
 def test_a_key_file_others_may_read_is_refused(tmp_path, record_key_home):

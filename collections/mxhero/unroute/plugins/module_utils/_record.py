@@ -27,6 +27,7 @@ MODES = ("audit", "unroute", "restore")
 # Most serious first: a domain's status is the most serious thing that happened to it.
 STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
 ALG = "hmac-sha256"
+MIN_KEY = 32
 KEY_FILE = os.path.join("mxhero-unroute", "record.key")
 _KEY_ID_LABEL = b"mxhero-unroute record key id"
 UNSIGNED_FIX = ("only if you know this record is the one the run wrote (records from before 0.3.0 carry no MAC), "
@@ -59,7 +60,12 @@ def key_path(environ=None):
 def load_key(given=None, path=None, create=True):
     """The record key: ``given`` (unroute_record_key) or the key file, made on first use when ``create``."""
     if given:
-        return RecordKey(str(given).strip().encode("utf-8"), "unroute_record_key")
+        secret = str(given).strip().encode("utf-8")
+        if len(secret) < MIN_KEY:
+            # A short key can be guessed from any signed record, offline.
+            raise UnrouteError(None, "unroute_record_key", "it is shorter than %d characters" % MIN_KEY,
+                               "use a long random string, e.g. the output of openssl rand -hex 32")
+        return RecordKey(secret, "unroute_record_key")
     path = path or key_path()
     try:
         return RecordKey(_read_key_file(path), path)
@@ -96,7 +102,7 @@ def _read_key_file(path):
         data = os.read(fd, 4096).strip()
     finally:
         os.close(fd)
-    if len(data) < 32:
+    if len(data) < MIN_KEY:
         raise UnrouteError(None, "record key %s" % path, "it is empty or too short",
                            "remove it; the next run creates a new key")
     return data
