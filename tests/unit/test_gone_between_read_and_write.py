@@ -120,3 +120,15 @@ def test_exo_rule_gone_before_this_run_disabled_it():
     out = eng.transport_rules("disabled")
     assert out["findings"][0]["action"] == "kept" and out["findings"][0]["why"] == GONE
     assert out["changed"] is False
+
+
+def test_exchange_connector_disabled_by_someone_else_is_not_claimed():
+    def disable(shell):
+        for c in shell.connectors:
+            c["Enabled"] = False if c["Name"] == "Relay" else c["Enabled"]
+    shell = FakeShell([connector("Relay", ["smtp.mxhero.com"]), connector("DNS", [])], on_read=disable)
+    eng = _exchange(shell)
+    out = eng.send_connectors("disabled")
+    assert out["changed"] is False and not [c for c in shell.calls if c[2]]
+    assert out["findings"][0]["action"] == "kept"
+    assert out["findings"][0]["why"] == "already disabled (changed by someone else)"

@@ -315,13 +315,15 @@ class Engine(object):
         if ops and not self.check_mode:
             changed = self.apply_connectors(ops)
             for op in ops:
-                if op.get("gone"):
-                    # Someone else took it out between our read and our write: this run did nothing to it, so
-                    # its record must not claim the removal (a restore of this run would put it back).
-                    op["finding"].update(action="kept", after=None, why=GONE)
+                if op.get("left"):
+                    # Someone else changed it between our read and our write: this run did nothing to it, so
+                    # its record must not claim the change (a restore of this run would undo theirs).
+                    op["finding"].update(action="kept", why=op["left"])
+                    if op["left"] == GONE:
+                        op["finding"]["after"] = None
                     if op.get("removed") in removed:
                         removed.remove(op["removed"])
-                    self.warn("%s: %s: %s" % (self.domain, op["finding"]["object"], GONE))
+                    self.warn("%s: %s: %s" % (self.domain, op["finding"]["object"], op["left"]))
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
                     server=self.server, warnings=list(self.warnings))
 
@@ -367,11 +369,11 @@ class Engine(object):
                            for o in self.shell.invoke("Get-SendConnector", [("Identity", identity)])]
             except ExchangeError as err:
                 if getattr(err, "not_found", False):
-                    op["gone"] = True
+                    op["left"] = GONE
                     continue
                 raise self.fail(err, obj=obj, partial=done)
             if not current:
-                op["gone"] = True
+                op["left"] = GONE
                 continue
             hosts = current[0]["smart_hosts"]
             if hosts != list(op["smart_hosts"] or []):
@@ -386,11 +388,12 @@ class Engine(object):
                     self.shell.invoke("Set-SendConnector", [("Identity", identity), ("Enabled", False)], write=True)
                     done.append("disabled send connector %s" % identity)
                 else:
+                    op["left"] = "already disabled (changed by someone else)"
                     continue
             except ExchangeError as err:
                 if getattr(err, "not_found", False):
                     # Vanished between the re-read and the write: not a permissions problem.
-                    op["gone"] = True
+                    op["left"] = GONE
                     continue
                 raise self.fail(ExchangeError(getattr(err, "cause", str(err)), err.fix or fix), obj=obj,
                                 partial=done)
