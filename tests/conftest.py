@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,19 @@ from unroute_lab import cli as lab_cli  # noqa: E402
 from unroute_lab.manifest import Lab  # noqa: E402
 
 from helpers import DEFAULT_ESTATE  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_key_home(tmp_path_factory):
+    """Run records are signed with a key under the user's configuration: the tests' own, never the user's."""
+    home = tmp_path_factory.mktemp("xdg-config")
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -95,7 +95,10 @@ SAMPLES = {
                       "client_secret": "az-secret-123"},
     "dns_google_cloud.yml": {"project": "dns-proj", "service_account_json": '{"type": "service_account"}'},
     "dns_lexicon.yml": {"lexicon_provider": "godaddy", "lexicon_options": '{"auth_key": "k", "auth_secret": "s"}'},
+    "record_key.yml": {"record_key": "0123456789abcdef0123456789abcdef-record-key"},
 }
+# Read by the playbooks rather than the role (the record key signs and checks run records).
+PLAYBOOK_VARS = {"unroute_record_key"}
 
 
 def test_every_credential_type_has_a_sample():
@@ -113,6 +116,8 @@ def test_credential_type_injects_exactly_role_variables(path, tmp_path):
                                                 "options")) and field["id"] not in ("ca_certificate", "access_key", "key_name", "key_algorithm"):
             assert field.get("secret") is True, field["id"]
     role_vars = set(yaml.safe_load(ROLE_SPEC.read_text())["argument_specs"]["main"]["options"])
+    playbooks = "".join(p.read_text() for p in (ROOT / "playbooks").glob("*.yml"))
+    role_vars |= set(v for v in PLAYBOOK_VARS if v in playbooks)
     env, extra_vars, files = _render(ctype, SAMPLES[path.name], tmp_path)
     assert set(extra_vars) <= role_vars, set(extra_vars) - role_vars
     assert not [k for k in env if k.startswith("ANSIBLE_")]
@@ -205,3 +210,21 @@ def test_report_is_rebuilt_from_the_job_artifacts(runner_job, tmp_path):
     assert rebuilt == artifacts["unroute_run"]
     html = next((tmp_path / "rebuilt").glob("audit-*.html")).read_text()
     assert all(d["domain"] in html for d in rebuilt["domains"])
+
+
+def test_tampered_artifacts_change_nothing_and_say_why(runner_job, tmp_path):
+    """Artifacts travel through AWX's API and people's downloads: one edited on the way is refused by name."""
+    pdd, _done, _reports = runner_job
+    run = json.loads(json.dumps(_stats_event(pdd)["event_data"]["artifact_data"]["unroute_run"]))
+    assert run["mac"]["alg"] == "hmac-sha256"
+    domain = next(d for d in run["domains"] if d["findings"])
+    domain["findings"].pop()
+    (tmp_path / "artifacts.json").write_text(json.dumps({"unroute_run": run}))
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(ROOT / "playbooks" / "report.yml"),
+                           "-e", "unroute_artifacts=%s" % (tmp_path / "artifacts.json"),
+                           "-e", "ansible_python_interpreter=%s" % sys.executable, "-c", "local"],
+                          cwd=str(ROOT), env=_env(UNROUTE_REPORT_DIR=str(tmp_path / "rebuilt")),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "%s: the run record's MAC does not verify" % (tmp_path / "artifacts.json") in done.stdout
+    assert not (tmp_path / "rebuilt").exists() or not list((tmp_path / "rebuilt").iterdir())

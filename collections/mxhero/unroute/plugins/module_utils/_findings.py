@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 PLATFORMS = ("dns", "google", "microsoft365", "exchange", "mta")
+# Why an object a run meant to change was left alone: it vanished between our read and our write. Another run
+# or a person took it out; this run's record must not claim it (its restore would put it back).
+GONE = "already gone (changed by someone else)"
 
 # What a real run does -> what check mode says it would do. Everything else
 # (manual, reported, kept) reads the same in both modes.

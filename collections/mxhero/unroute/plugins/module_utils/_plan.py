@@ -44,6 +44,40 @@ def domain_digest(module_digests):
     return _sha(kept) if kept else EMPTY
 
 
+def recorded_digest(entry):
+    """A domain's digest recomputed from its record's own content: ``(digest, what does not add up)``.
+
+    Each step in ``modules`` owns the next ``finding_count`` findings; its digest is computed again from
+    those findings (what the report shows) and the ``plan_state`` it recorded, never taken from the stored
+    field. A record from before plan states were kept (no ``plan_state`` where a digest is) gives ``None``.
+    """
+    findings = list(entry.get("findings") or [])
+    steps = list(entry.get("modules") or [])
+    digests, problems, at = [], [], 0
+    for step in steps:
+        count = step.get("finding_count")
+        if not isinstance(count, int) or count < 0:
+            return None, []
+        own, at = findings[at:at + count], at + count
+        stored = step.get("plan_digest")
+        if "plan_state" in step:
+            digest = module_digest(own, step.get("plan_state"))
+        elif changes(own):
+            return None, []
+        else:
+            digest = EMPTY
+        if stored not in (None, EMPTY, digest) or (stored in (None, EMPTY) and digest != EMPTY):
+            problems.append("the digest recorded for %s is not the one of its findings and state"
+                            % step.get("module"))
+        digests.append(digest)
+    if at != len(findings):
+        problems.append("%d finding(s) belong to no module" % (len(findings) - at))
+    digest = domain_digest(digests)
+    if entry.get("plan_digest") != digest and not problems:
+        problems.append("the domain's recorded digest is not the one of its findings")
+    return digest, problems
+
+
 def differences(approved, now):
     """Human words for how two change lists differ (first few), for the one-line drift error."""
     approved_keys = dict((_key(c), c) for c in approved)

@@ -7,11 +7,8 @@ from __future__ import annotations
 import html
 import json
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._plan import domain_digest
-
-# Most serious first: a domain's status is the most serious thing that happened to it.
-FORMAT = "mxhero-unroute-run/1"
-STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
+from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
 _PLANNED = {"would_remove", "would_disable", "would_change", "would_add", "would_enable"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
@@ -40,8 +37,14 @@ def domain_record(entry):
     verification = []
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
-        modules.append({"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
-                        "skipped": bool(result.get("skipped")), "plan_digest": result.get("plan_digest")})
+        step = {"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
+                "skipped": bool(result.get("skipped")), "plan_digest": result.get("plan_digest"),
+                "finding_count": len(result.get("findings") or [])}
+        if result.get("plan_digest") not in (None, EMPTY):
+            # What the digest was computed from besides the findings: a later plan check recomputes the digest
+            # from the record's own content instead of trusting the stored one.
+            step["plan_state"] = result.get("plan_state")
+        modules.append(step)
         for item in result.get("findings") or []:
             findings.append(dict(item, module=name))
         removed.extend(dict(r, module=name) for r in result.get("removed") or [])
@@ -162,8 +165,10 @@ def to_html(record):
            "<meta name='viewport' content='width=device-width,initial-scale=1'>",
            "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
            "<h1>%s</h1>" % _e(title),
-           "<div class='sub'>%s to %s &middot; %d domains</div>"
-           % (_e(run["started"]), _e(run["finished"]), summary["domains"])]
+           "<div class='sub'>%s to %s &middot; %d domains%s</div>"
+           % (_e(run["started"]), _e(run["finished"]), summary["domains"],
+              # Names the JSON record this page shows, so a reviewer can tell which file to apply.
+              " &middot; run <code class='run-id'>%s</code>" % _e(run["id"]) if run.get("id") else "")]
     out.append("<div class='cards' id='summary'>")
     cards = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),

@@ -18,7 +18,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
-from ansible_collections.mxhero.unroute.plugins.module_utils._plan import module_digest
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, module_digest
 
 _CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 _DONE = ("removed", "disabled", "changed", "added", "enabled")
@@ -140,6 +140,9 @@ def _shape(outcome, ctx):
     if not result.get("failed"):
         # Over the intended changes and the whole state read (diff mode or not): what an audit approves.
         result["plan_digest"] = module_digest(result["findings"], before)
+        if result["plan_digest"] != EMPTY:
+            # Kept in the audit record so that a plan check can recompute the digest from what the report shows.
+            result["plan_state"] = before
     result["cautions"] = list(ctx.cautions)
     result["warnings"] = list(ctx.cautions) + _manual_warnings(result["findings"], ctx.label)
     if result.get("failed"):

@@ -14,6 +14,10 @@ description:
     were computed from (each touched RRset or object as read).
   - Fails with one line naming what differs when they are not the same, so that nothing is changed on a domain
     whose state drifted since the audit (a value added to a touched RRset, a renamed rule, another mxHero record).
+  - The approved digest is computed again from the audit record's own findings (what its report showed) and the
+    state each module recorded, never taken from the record's digest fields; a record whose findings and digests
+    do not agree is refused like drift. Records from before 0.3.0, which kept no state, are held to their
+    findings and stored digest.
   - The role M(mxhero.unroute.unroute) runs it when C(playbooks/unroute.yml) is given C(-e unroute_plan=<audit>.json).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
@@ -57,7 +61,9 @@ fresh_digest:
   returned: always
   type: str
 approved_digest:
-  description: The digest the audit recorded.
+  description:
+    - The digest the audit approved, computed again from the audit record's own findings and recorded state
+      (not read from its C(plan_digest) field). None when the record does not add up.
   returned: always
   type: str
 drifted:
@@ -72,7 +78,7 @@ differences:
 """
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._plan import changes, differences
+from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, changes, differences, recorded_digest
 from ansible_collections.mxhero.unroute.plugins.module_utils._report import domain_record
 
 ARGSPEC = _runner.ArgSpec(dict(
@@ -88,16 +94,27 @@ def execute(params, ctx):
     if now["errors"]:
         return dict(failed=True, msg="%s: the check before the real run failed: %s" % (domain, now["errors"][0]["msg"]),
                     fresh_digest=None, approved_digest=approved.get("plan_digest"), drifted=False, differences=[])
-    words = []
-    if now["plan_digest"] != approved.get("plan_digest"):
-        words = differences(changes(approved.get("findings")), changes(now["findings"]))
-        if not words:
-            then = dict((m.get("module"), m.get("plan_digest")) for m in approved.get("modules") or [])
-            words = ["the state %s read around its changes differs (e.g. a value added to or taken from a touched "
-                     "RRset or object)" % m["module"] for m in now["modules"]
-                     if m.get("plan_digest") and then.get(m["module"]) != m["plan_digest"]] or [
-                "the plan differs from the audit's"]
-    result = dict(changed=False, fresh_digest=now["plan_digest"], approved_digest=approved.get("plan_digest"),
+    # What was approved is what the report showed: the digest is computed again from the audit record's own
+    # findings and recorded state, never taken from its digest field.
+    digest, problems = recorded_digest(approved)
+    if approved.get("errors"):
+        problems = ["the audit of this domain ended in error, so it approved nothing"]
+    if problems:
+        return dict(failed=True, drifted=True, fresh_digest=now["plan_digest"], approved_digest=None,
+                    differences=problems,
+                    msg="%s: the audit record does not add up: %s; nothing was changed on this domain: run a new "
+                        "audit, review it and apply that" % (domain, "; ".join(problems[:3])))
+    if digest is None:
+        # A record from before plan states were kept: its stored digest, and its findings must be the plan.
+        digest = approved.get("plan_digest")
+    words = differences(changes(approved.get("findings")), changes(now["findings"]))
+    if now["plan_digest"] != digest and not words:
+        then = [m.get("plan_digest") for m in approved.get("modules") or []]
+        words = ["the state %s read around its changes differs (e.g. a value added to or taken from a touched "
+                 "RRset or object)" % m["module"] for m in now["modules"]
+                 if m.get("plan_digest") not in (None, EMPTY) and m["plan_digest"] not in then] or [
+            "the plan differs from the audit's"]
+    result = dict(changed=False, fresh_digest=now["plan_digest"], approved_digest=digest,
                   drifted=bool(words), differences=words)
     if words:
         result.update(failed=True, msg="%s: drifted since the audit: %s; nothing was changed on this domain: run a "

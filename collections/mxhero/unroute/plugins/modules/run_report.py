@@ -16,7 +16,14 @@ description:
     its report is the point; nothing on any customer estate is touched.
   - Module arguments echoed by Ansible (where secrets were masked) are dropped from the record.
   - With O(record) instead of O(domains), writes the files of an existing run record again, for example one taken
-    from the artifacts of an AWX job (which runs in a throw-away container).
+    from the artifacts of an AWX job (which runs in a throw-away container). The record's MAC must verify; it is
+    kept as it is, never made again.
+  - The record carries C(mac), an HMAC-SHA256 over its canonical JSON (sorted keys, no whitespace, C(mac) left
+    out) under a key kept apart from the reports (O(record_key)); M(mxhero.unroute.run_record) checks it before a
+    reviewed plan or a restore uses the record.
+  - "Files are named C(<mode>-<YYYYMMDDTHHMMSSZ>-<run id>.json) and C(.html): each is written (mode 0600) under
+    a temporary name and then linked to its own name, which never replaces an existing file or follows a
+    symbolic link, so concurrent runs each keep their record. O(dest) is created with mode 0700."
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 attributes:
@@ -29,7 +36,7 @@ attributes:
   idempotent:
     support: none
     details:
-      - Every run writes a new pair of files named after its start time.
+      - Every run writes a new pair of files named after its start time and a run id of its own.
 extends_documentation_fragment:
   - mxhero.unroute.attributes
 options:
@@ -61,6 +68,21 @@ options:
     description: Whether the run was in check mode (the audit).
     type: bool
     default: false
+  record_key:
+    description:
+      - The key the record's MAC is made (or, with O(record), checked) with, for example from ansible-vault or an
+        AWX credential (C(unroute_record_key)).
+      - When omitted, the key file C(mxhero-unroute/record.key) under C($XDG_CONFIG_HOME) (default C(~/.config))
+        of the user running Ansible on the controller; it is created (mode 0600, folder 0700) on first use.
+    type: str
+    version_added: 0.3.0
+  trust_unsigned:
+    description:
+      - With O(record), accept a record that carries no MAC (written before 0.3.0). Its files are written again
+        as they are, still without a MAC.
+    type: bool
+    default: false
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -91,58 +113,76 @@ failed_domains:
   returned: always
   type: list
   elements: str
+drifted_domains:
+  description: Domains left alone because they drifted since the reviewed audit (status C(drifted)).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.3.0
+run_id:
+  description: The run's id (C(run.id) of the record, also in the file names).
+  returned: always
+  type: str
+  version_added: 0.3.0
 record:
-  description: The run record as written to RV(json_path) (C(format), C(run), C(summary), C(domains)).
+  description: The run record as written to RV(json_path) (C(format), C(run), C(summary), C(domains), C(mac)).
   returned: always
   type: dict
 """
 
 import datetime
-import os
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._report import FORMAT, build_record, to_html, to_json
+from ansible_collections.mxhero.unroute.plugins.module_utils import _record, _runner
+from ansible_collections.mxhero.unroute.plugins.module_utils._report import build_record, to_html, to_json
 
 
 ARGSPEC = _runner.ArgSpec(dict(
     domains=dict(type="list", elements="dict"),
     record=dict(type="dict"),
-    mode=dict(type="str", choices=["audit", "unroute", "restore"]),
+    mode=dict(type="str", choices=list(_record.MODES)),
     dest=dict(type="path", required=True),
     started=dict(type="str"),
     check_mode_run=dict(type="bool", default=False),
+    record_key=dict(type="str", no_log=True),
+    trust_unsigned=dict(type="bool", default=False),
 ), required_one_of=[("domains", "record")], mutually_exclusive=[("domains", "record")],
     required_by={"domains": ("mode",)})
 
 
 def execute(params, ctx):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run_id = _record.new_run_id()
     if params["record"] is not None:
-        record = params["record"]
-        if record.get("format") != FORMAT or not isinstance(record.get("domains"), list):
-            raise UnrouteError(None, "record", "this is not a run record of mxhero.unroute (format %s expected, got %r)"
-                               % (FORMAT, record.get("format")), "give the JSON run record or the job's "
-                               "unroute_run artifact")
-        mode = params["mode"] or record.get("run", {}).get("mode") or "audit"
-        started = record.get("run", {}).get("started") or now
+        record = _record.check_shape(params["record"], "the given run record", use="report")
+        if params["mode"] and params["mode"] != record["run"]["mode"]:
+            raise UnrouteError(None, "the given run record", "it is the record of a run of mode %s, not %s"
+                               % (record["run"]["mode"], params["mode"]), "leave mode out to use the record's own")
+        # Never re-signed: a record rewritten from artifacts keeps the MAC its run gave it, so one that does not
+        # verify is refused here rather than laundered into a fresh signature.
+        key = None if record.get("mac") is None else _record.load_key(params["record_key"], create=False)
+        _record.verify(record, key, "the given run record", params["trust_unsigned"])
+        mode = record["run"]["mode"]
+        # The file name is built from this run's clock and id, never from the record's fields.
+        when = _record.stamp(now)
     else:
         mode = params["mode"]
         started = params["started"] or now
-        record = build_record(params["domains"], mode, started, now, params["check_mode_run"])
+        record = build_record(params["domains"], mode, started, now, params["check_mode_run"], extra={"id": run_id})
+        record = _record.sign(record, _record.load_key(params["record_key"]))
+        when = _record.stamp(started)
     dest = params["dest"]
-    base = os.path.join(dest, "%s-%s" % (mode, started.replace(":", "").replace("-", "")))
     try:
-        os.makedirs(dest, exist_ok=True)
-        with open(base + ".json", "w") as handle:
-            handle.write(to_json(record))
-        with open(base + ".html", "w") as handle:
-            handle.write(to_html(record))
+        paths = _record.write_run_files(dest, mode, when, run_id, [(".json", to_json(record)),
+                                                                   (".html", to_html(record))])
     except OSError as err:
-        raise UnrouteError(None, "report", "cannot write to %s: %s" % (dest, err),
-                           "choose a writable folder (UNROUTE_REPORT_DIR or unroute_report_dir)")
-    return dict(changed=False, json_path=base + ".json", html_path=base + ".html", summary=record["summary"],
-                failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"], record=record)
+        raise UnrouteError(None, "report", "cannot write to %s: %s" % (dest, err.strerror or err),
+                           "choose a writable folder (UNROUTE_REPORT_DIR or unroute_report_dir); a file already "
+                           "there under the new name is never overwritten")
+    return dict(changed=False, json_path=paths[".json"], html_path=paths[".html"], summary=record["summary"],
+                failed_domains=[d["domain"] for d in record["domains"] if d["status"] == "error"],
+                drifted_domains=[d["domain"] for d in record["domains"] if d["status"] == "drifted"],
+                run_id=record["run"].get("id"), record=record)
 
 
 def main():

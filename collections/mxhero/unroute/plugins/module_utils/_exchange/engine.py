@@ -21,7 +21,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import ob
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands import (
     CONNECTOR_SETTINGS, WINDOWS_SERVICE, quote, quote_list, recreate_connector, reinstall_agent)
-from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import GONE, finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import normalize_host
 
 PLATFORM = "exchange"
@@ -299,11 +299,13 @@ class Engine(object):
                 removed.append(self.removed_connector(connector))
                 findings.append(finding(PLATFORM, "send_connector", obj, evidence,
                                         planned("removed", self.check_mode), before=snapshot, after=None))
+                op.update(finding=findings[-1], removed=removed[-1])
             elif connector.get("enabled"):
                 ops.append(op)
                 after[key] = dict(snapshot, enabled=False)
                 findings.append(finding(PLATFORM, "send_connector", obj, evidence,
                                         planned("disabled", self.check_mode), before=snapshot, after=after[key]))
+                op.update(finding=findings[-1])
             else:
                 after[key] = snapshot
                 findings.append(finding(PLATFORM, "send_connector", obj, evidence, "kept", before=snapshot,
@@ -320,6 +322,16 @@ class Engine(object):
         changed = bool(ops)
         if ops and not self.check_mode:
             changed = self.apply_connectors(ops)
+            for op in ops:
+                if op.get("left"):
+                    # Someone else changed it between our read and our write: this run did nothing to it, so
+                    # its record must not claim the change (a restore of this run would undo theirs).
+                    op["finding"].update(action="kept", why=op["left"])
+                    if op["left"] == GONE:
+                        op["finding"]["after"] = None
+                    if op.get("removed") in removed:
+                        removed.remove(op["removed"])
+                    self.warn("%s: %s: %s" % (self.domain, op["finding"]["object"], op["left"]))
         return dict(changed=changed, findings=findings, removed=removed, before=before, after=after,
                     server=self.server, warnings=list(self.warnings))
 
@@ -365,9 +377,11 @@ class Engine(object):
                            for o in self.shell.invoke("Get-SendConnector", [("Identity", identity)])]
             except ExchangeError as err:
                 if getattr(err, "not_found", False):
-                    continue  # removed meanwhile: nothing left to do
+                    op["left"] = GONE
+                    continue
                 raise self.fail(err, obj=obj, partial=done)
             if not current:
+                op["left"] = GONE
                 continue
             hosts = current[0]["smart_hosts"]
             if hosts != list(op["smart_hosts"] or []):
@@ -382,8 +396,13 @@ class Engine(object):
                     self.shell.invoke("Set-SendConnector", [("Identity", identity), ("Enabled", False)], write=True)
                     done.append("disabled send connector %s" % identity)
                 else:
+                    op["left"] = "already disabled (changed by someone else)"
                     continue
             except ExchangeError as err:
+                if getattr(err, "not_found", False):
+                    # Vanished between the re-read and the write: not a permissions problem.
+                    op["left"] = GONE
+                    continue
                 raise self.fail(ExchangeError(getattr(err, "cause", str(err)), err.fix or fix), obj=obj,
                                 partial=done)
             changed = True

@@ -18,7 +18,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import 
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching import (
     INBOUND_SUMMARY, OUTBOUND_SUMMARY, RULE_ACTIONS, RULE_SUMMARY, as_list, match_inbound, match_outbound, match_rule,
     other_actions, summary)
-from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import GONE, finding, planned
 
 PLATFORM = "microsoft365"
 RULE = "TransportRule"
@@ -26,6 +26,8 @@ NOUNS = {"outbound": "OutboundConnector", "inbound": "InboundConnector"}
 KINDS = {"outbound": "outbound_connector", "inbound": "inbound_connector", "rule": "transport_rule",
          "filter": "connection_filter_allow_ip"}
 FILTER = "HostedConnectionFilterPolicy"
+_NOUN_KINDS = {RULE: KINDS["rule"], NOUNS["outbound"]: KINDS["outbound"], NOUNS["inbound"]: KINDS["inbound"],
+               FILTER: KINDS["filter"]}
 # Re-reads after a write: Exchange replicates for seconds before every reader sees a change.
 CONFIRM_DELAYS = (0.25, 0.5, 1.0, 2.0, 2.0, 3.0)
 
@@ -145,7 +147,10 @@ class ExoEngine(object):
         return False
 
     def _write(self, noun, name, what, func, removal=False, check=None):
-        """Apply one change, tolerate an unknown outcome and replication lag, never report it done unseen."""
+        """Apply one change, tolerate an unknown outcome and replication lag, never report it done unseen.
+
+        False when the object was gone before our write reached it (someone else took it out): not done by us.
+        """
         try:
             try:
                 func()
@@ -158,8 +163,8 @@ class ExoEngine(object):
                         if not removal:
                             raise
             except ExoNotFound:
-                if not removal:
-                    raise
+                # Not a permissions problem: the object vanished between our read and this write.
+                return False
             if not self._confirm(noun, name, removal, check):
                 raise UnrouteError(
                     self.label, "%s '%s'" % (noun, name),
@@ -169,18 +174,34 @@ class ExoEngine(object):
         except ExoError as err:
             raise self._fail("%s '%s'" % (noun, name), err)
         self.done.append(what)
+        return True
+
+    def _gone(self, noun, name, findings, removed):
+        """Our record of an object someone else took out first: left alone by this run, nothing to restore."""
+        kind = _NOUN_KINDS.get(noun)
+
+        def mine(item):
+            return item.get("kind") == kind and (item.get("object") == name or (
+                noun == FILTER and str(item.get("object")).startswith("%s: " % name)))
+
+        for item in findings:
+            if mine(item) and item.get("action") in ("removed", "disabled"):
+                item.update(action="kept", after=None, why=GONE)
+        removed[:] = [r for r in removed if not mine(r)]
+        self.warn("%s: %s '%s': %s" % (self.label, noun, name, GONE))
 
     def _disable_rule(self, name):
-        self._write(RULE, name, "disabled rule '%s'" % name, lambda: self.client.disable_rule(name),
-                    check=lambda o: str(o.get("State")).lower() == "disabled")
+        return self._write(RULE, name, "disabled rule '%s'" % name, lambda: self.client.disable_rule(name),
+                           check=lambda o: str(o.get("State")).lower() == "disabled")
 
     def _remove(self, noun, name):
-        self._write(noun, name, "removed %s '%s'" % (noun, name), lambda: self.client.remove(noun, name),
-                    removal=True)
+        return self._write(noun, name, "removed %s '%s'" % (noun, name), lambda: self.client.remove(noun, name),
+                           removal=True)
 
     def _disable_connector(self, noun, name):
-        self._write(noun, name, "disabled %s '%s'" % (noun, name),
-                    lambda: self.client.set_enabled(noun, name, False), check=lambda o: o.get("Enabled") is False)
+        return self._write(noun, name, "disabled %s '%s'" % (noun, name),
+                           lambda: self.client.set_enabled(noun, name, False),
+                           check=lambda o: o.get("Enabled") is False)
 
     # -- transport rules -------------------------------------------------------
     def transport_rules(self, state):
@@ -218,13 +239,15 @@ class ExoEngine(object):
                                                  after={"State": "Disabled"}))
                 after.append({"Name": name, "State": "Disabled"})
                 writes.append(("disable", name))
+        changed = bool(writes)
         if not self.check_mode:
+            changed = False
             for verb, name in writes:
-                if verb == "remove":
-                    self._remove(RULE, name)
+                if (self._remove(RULE, name) if verb == "remove" else self._disable_rule(name)):
+                    changed = True
                 else:
-                    self._disable_rule(name)
-        return dict(findings=findings, removed=removed, changed=bool(writes),
+                    self._gone(RULE, name, findings, removed)
+        return dict(findings=findings, removed=removed, changed=changed,
                     before={"transport_rules": before}, after={"transport_rules": after})
 
     # -- connectors ------------------------------------------------------------
@@ -280,18 +303,24 @@ class ExoEngine(object):
             # Last: while mxHero still relays mail in, its allow list entry keeps that mail out of spam filtering.
             steps.extend(self._optional("connection filter policies", self._allow_list,
                                         findings, removed, before, after))
+        changed = bool(steps)
         if not self.check_mode:
+            changed = False
             for step in steps:
                 verb, noun, name = step[:3]
                 if noun == RULE:
-                    self._disable_rule(name)
+                    done = self._disable_rule(name)
                 elif noun == FILTER:
-                    self._remove_allowed(name, step[3])
+                    done = self._remove_allowed(name, step[3])
                 elif verb == "remove":
-                    self._remove(noun, name)
+                    done = self._remove(noun, name)
                 else:
-                    self._disable_connector(noun, name)
-        return dict(findings=findings, removed=removed, changed=bool(steps), before=before, after=after)
+                    done = self._disable_connector(noun, name)
+                if done:
+                    changed = True
+                else:
+                    self._gone(noun, name, findings, removed)
+        return dict(findings=findings, removed=removed, changed=changed, before=before, after=after)
 
     def _allow_list(self, findings, removed, before, after):
         """Plan removing mxHero's own addresses from every connection filter policy's IP allow list.
@@ -327,9 +356,11 @@ class ExoEngine(object):
 
     def _remove_allowed(self, name, entries):
         wanted = set(e.strip().lower() for e in entries)
-        self._write(FILTER, name, "removed %s from the IP allow list of %s '%s'" % (", ".join(entries), FILTER, name),
-                    lambda: self.client.remove_values(FILTER, name, "IPAllowList", entries),
-                    check=lambda o: not wanted & set(str(e).strip().lower() for e in as_list(o.get("IPAllowList"))))
+        return self._write(FILTER, name, "removed %s from the IP allow list of %s '%s'"
+                           % (", ".join(entries), FILTER, name),
+                           lambda: self.client.remove_values(FILTER, name, "IPAllowList", entries),
+                           check=lambda o: not wanted & set(str(e).strip().lower()
+                                                            for e in as_list(o.get("IPAllowList"))))
 
     def _rules_through(self, connectors, findings, before, after):
         """Disable enabled rules that route through connectors about to go (they route to mxHero too)."""
