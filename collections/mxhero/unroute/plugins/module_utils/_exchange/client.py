@@ -166,12 +166,16 @@ class ExchangeClient(object):
         """pykerberos reads the default credential cache: a password becomes a ticket in a private one first."""
         if self.transport != "kerberos":
             return _NoScope()
+        if not getattr(winrm.transport, "HAVE_KERBEROS", False):
+            raise ExchangeError("transport kerberos is not available on the controller: pykerberos is not installed",
+                                "install pywinrm[kerberos] (pykerberos, built against MIT Kerberos) or use transport "
+                                "ntlm")
         if self.password and self._ticket is None:
             try:
                 self._ticket = kerberos.PasswordTicket(self.username, self.password)
             except kerberos.KerberosFailure as err:
                 raise ExchangeError("Kerberos: %s" % err, "check the user name (user@REALM), the password, and that "
-                                    "the krb5 configuration (KRB5_CONFIG or /etc/krb5.conf) names the realm's KDC")
+                                    "the krb5 configuration (KRB5_CONFIG, else /etc/krb5.conf) names the realm's KDC")
         return self._ticket.active() if self._ticket is not None else kerberos.default_cache()
 
     def _run_once(self, script_name, data, write):
@@ -253,7 +257,7 @@ class ExchangeClient(object):
     def _kerberos_failed(self, err):
         problem = kerberos.service_ticket_problem(self.spn_host, self.username, self.password, self._ticket)
         return auth_refused("WinRM at %s" % self.endpoint, self.username, "transport", "kerberos", self.scheme,
-                            self.spn_host, problem or _short(err), "WinRM")
+                            self.spn_host, problem or _short(err), "WinRM", status=None)
 
     def _translate(self, err, unknown_outcome):
         """Map a pywinrm/requests failure onto ExchangeError or TransientError (for the retry policy)."""
@@ -306,21 +310,24 @@ class _NoScope(object):
 def _is_kerberos_error(err):
     """pykerberos' and requests-kerberos' failures (no ticket, unknown SPN, mutual authentication)."""
     names = [cls.__name__ for cls in type(err).__mro__]
-    return any(n in ("KerberosExchangeError", "GSSError", "MutualAuthenticationError", "KrbError") for n in names)
+    return any(n in ("KerberosExchangeError", "GSSError", "MutualAuthenticationError", "Krb5Error", "SpnegoError")
+               for n in names)
 
 
-def auth_refused(where, username, option, auth, scheme, spn_host, problem, endpoint):
+def auth_refused(where, username, option, auth, scheme, spn_host, problem, endpoint, status="HTTP 401"):
     """ExchangeError for a 401 on integrated authentication, naming what to configure.
 
     ``option`` names the setting (transport, psrp_transport) whose value ``auth`` is; ``problem``: why Kerberos
     could not get a ticket for HTTP/<spn_host> (None: it could, or Kerberos was not tried).
     """
     causes, fixes = [], []
-    ntlm_used = auth == "ntlm" or (auth == "negotiate" and problem)
     if auth in ("kerberos", "negotiate") and problem:
-        causes.append("Kerberos could not be used (%s), so only NTLM was left and the server refused it" % problem
-                      if auth == "negotiate" else "Kerberos could not get a ticket for HTTP/%s (%s)"
-                      % (spn_host, problem))
+        fallback = auth == "negotiate" and status
+        causes.append("Kerberos could not be used (%s), so only NTLM was left and the server refused it (a wrong "
+                      "password, or NTLM switched off)" % problem if fallback
+                      else "Kerberos could not get a ticket for HTTP/%s (%s)" % (spn_host, problem))
+        if fallback:
+            fixes.append("check username and password; if NTLM is switched off on the server, Kerberos must work")
         if "in cache" in problem or "credentials cache" in problem.lower() or "No credentials" in problem:
             fixes.append("give password, or run kinit %s so that the credential cache (KRB5CCNAME) holds its ticket"
                          % username)
@@ -336,14 +343,17 @@ def auth_refused(where, username, option, auth, scheme, spn_host, problem, endpo
     else:
         causes.append("the password or ticket was not accepted")
         fixes.append("check username and password")
-    if scheme == "https":
+    if scheme == "https" and auth not in ("basic", "certificate"):
+        # Extended Protection binds Windows integrated authentication (NTLM, Kerberos) to the TLS channel.
         causes.append("or the server requires Extended Protection (channel binding) and did not get a matching one")
         fixes.append("with Extended Protection on %s the client must reach the server itself (a TLS-terminating proxy "
                      "or load balancer breaks channel binding)" % endpoint)
-    elif ntlm_used and auth == "negotiate":
-        fixes.append("if NTLM is switched off on the server, Kerberos must work")
-    return ExchangeError("%s refused the credentials of '%s' (HTTP 401, %s %s): %s"
-                         % (where, username, option, auth, ", ".join(causes)), "; ".join(fixes))
+    if status is None:
+        # Kerberos failed on the controller, before anything reached the server.
+        return ExchangeError("%s: no Kerberos ticket for '%s' (%s %s): %s" % (where, username, option, auth, causes[0]),
+                             fixes[0])
+    return ExchangeError("%s rejected the credentials of '%s' (%s, %s %s): %s"
+                         % (where, username, status, option, auth, ", ".join(causes)), "; ".join(fixes))
 
 
 def _is_address(host):

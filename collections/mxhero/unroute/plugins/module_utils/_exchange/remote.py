@@ -12,8 +12,8 @@ properties); knows nothing of Ansible.
 from __future__ import annotations
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import kerberos
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import (ExchangeError, _NoScope, _short,
-                                                                                     _url_host, auth_refused)
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import (
+    ExchangeError, _is_kerberos_error, _NoScope, _short, _url_host, auth_refused)
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
 
 try:
@@ -176,6 +176,10 @@ class ExchangeShell(object):
             return auth_refused("Exchange's remote PowerShell at %s" % self.url, self.username,
                                 "psrp_transport", self.auth, self.scheme, self.spn_host, problem,
                                 "the PowerShell virtual directory")
+        if _is_kerberos_error(err):
+            return auth_refused("Exchange's remote PowerShell at %s" % self.url, self.username, "psrp_transport",
+                                self.auth, self.scheme, self.spn_host, _short(err), "the PowerShell virtual directory",
+                                status=None)
         if isinstance(err, requests.exceptions.SSLError):
             return ExchangeError("TLS to %s failed: %s" % (self.url, _short(err)),
                                  "set ca_path to the CA that issued the server's certificate (validate_certs=false "
