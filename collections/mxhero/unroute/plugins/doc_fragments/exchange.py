@@ -32,8 +32,8 @@ options:
         C(gssapi) package, into a private credential cache); without it, it uses the controller's credential cache
         (C(KRB5CCNAME), after C(kinit)). Realms and KDCs come from the standard krb5 configuration (C(KRB5_CONFIG),
         else C(/etc/krb5.conf)).
-      - Kerberos asks for a ticket to C(HTTP/<host>): give I(host) as the server's DNS name, not its IP address (or
-        set I(kerberos_hostname_override)). Over C(https) the channel binding (Extended Protection, on by default
+      - Kerberos asks for a ticket to C(HTTP/<host>), so give I(host) as the server's DNS name, not its IP address
+        (or set I(kerberos_hostname_override)). Over C(https) the channel binding (Extended Protection, on by default
         since Exchange 2019 CU14) is always sent, for NTLM and Kerberos alike.
     type: str
     default: ntlm
