@@ -372,6 +372,16 @@ def _mechanism(ctx):
         return None
 
 
+def _acceptor_target(ctx):
+    """The service principal a Kerberos ticket was for (pyspnego keeps its GSSAPI context inside)."""
+    inner = getattr(ctx, "_context", ctx)
+    gss_ctx = getattr(inner, "_context", None)
+    try:
+        return str(gss_ctx.target_name) if gss_ctx is not None else None
+    except Exception:  # noqa: BLE001 - no name to check, nothing to refuse
+        return None
+
+
 def _end_point_hash(cert_path):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -571,6 +581,10 @@ class WinRMHandler(BaseHTTPRequestHandler):
         user = self.gss.client_principal or ""
         if not self._allowed(user):
             return self._refuse("%s is not an account of %s" % (user, org.name))
+        target = _acceptor_target(self.gss) if mech == "kerberos" else None
+        if target and target.split("@")[0].lower() != "http/%s" % self.server_model.fqdn:
+            # One keytab serves every lab server; a real server holds only its own keys.
+            return self._refuse("ticket for %s, not for this server" % target)
         self.user = user
         with self.service.lock:
             self.service.authentications.append({

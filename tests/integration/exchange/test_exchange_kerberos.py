@@ -248,3 +248,12 @@ def test_extended_protection_refuses_a_client_without_channel_binding(krb_lab, d
     psrp.close()
     accepted = [a for a in auths(krb_lab, mark) if "user" in a]
     assert accepted and {(a["mechanism"], a["channel_binding"]) for a in accepted} == {(mechanism, True)}
+
+
+def test_a_ticket_for_another_server_is_refused(krb_lab):
+    # EX01's listener with a ticket for HTTP/ex02.ex-krb.test: a real server has only its own keys.
+    args = krb_args(krb_lab, "ex-krb.test", kerberos_hostname_override="ex02.ex-krb.test")
+    mark = len(auths(krb_lab))
+    result = run_module("exchange_info", args)
+    assert result.get("failed") and "HTTP 401" in result["msg"], result
+    assert any("not for this server" in a.get("refused", "") for a in auths(krb_lab, mark))
