@@ -82,29 +82,24 @@ class KDC(object):
                                  "[realms]\n{realms}\n[logging]\n    kdc = FILE:{log}\n"
                                  .format(port=self.port, realms=_indent(realms), log=self.log))
         (self.base / "kadm5.acl").write_text("")
-        client_realms = "".join("    %s = {\n        kdc = 127.0.0.1:%d\n    }\n" % (realm, self.port)
-                                for realm in self.realms)
-        domain_realm = "".join("    .%s = %s\n    %s = %s\n" % (spec["domain"], realm, spec["domain"], realm)
-                               for realm, spec in self.realms.items())
+        realms = "".join("    %s = {\n        kdc = 127.0.0.1:%d\n    }\n" % (realm, self.port)
+                         for realm in self.realms)
+        domains = "".join("    .%s = %s\n    %s = %s\n" % (spec["domain"], realm, spec["domain"], realm)
+                          for realm, spec in self.realms.items())
         # rdns/dns_canonicalize_hostname off: the SPN is HTTP/<the name the client was given>, never the result
-        # of a DNS lookup (there is no DNS for these names). udp_preference_limit 1: TCP only, one port.
-        self.krb5_conf.write_text(textwrap.dedent("""\
-            [libdefaults]
-                default_realm = {default}
-                dns_lookup_kdc = false
-                dns_lookup_realm = false
-                dns_canonicalize_hostname = false
-                rdns = false
-                qualify_shortname = ""
-                udp_preference_limit = 1
-                ticket_lifetime = 10h
-                forwardable = true
-
-            [realms]
-            {realms}
-            [domain_realm]
-            {domain_realm}""").format(default=next(iter(self.realms)), realms=client_realms.rstrip("\n")[4:] + "\n",
-                                      domain_realm=domain_realm.rstrip("\n")[4:] + "\n"))
+        # of a DNS lookup (there is no DNS for these names). udp_preference_limit 1: TCP first.
+        self.krb5_conf.write_text(
+            "[libdefaults]\n"
+            "    default_realm = %s\n"
+            "    dns_lookup_kdc = false\n"
+            "    dns_lookup_realm = false\n"
+            "    dns_canonicalize_hostname = false\n"
+            "    rdns = false\n"
+            "    qualify_shortname = \"\"\n"
+            "    udp_preference_limit = 1\n"
+            "    ticket_lifetime = 10h\n"
+            "    forwardable = true\n"
+            "\n[realms]\n%s\n[domain_realm]\n%s" % (next(iter(self.realms)), realms, domains))
 
     def _run(self, args, what):
         env = self.env()
