@@ -10,7 +10,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 debs=(bind9 bind9-utils bind9-dnsutils pdns-server pdns-backend-sqlite3 chromium chromium-driver postfix sendmail-cf m4
-      openssh-server iproute2)
+      openssh-server iproute2
+      krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc python3-dev)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / ".collections"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "lab"))
+# With gssapi installed, pyspnego's Negotiate tries Kerberos before NTLM: outside the Kerberos lab no test may
+# reach for the host's realm (Debian's /etc/krb5.conf names MIT's KDCs), so Kerberos has no realm at all here.
+os.environ["KRB5_CONFIG"] = str(ROOT / "tests" / "krb5-offline.conf")
 
 from unroute_lab import cli as lab_cli  # noqa: E402
 from unroute_lab.manifest import Lab  # noqa: E402

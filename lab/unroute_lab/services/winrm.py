@@ -14,6 +14,18 @@ WS-Man fault), ``hang`` (no answer for ``seconds``, default 60), ``drop``
 ``cmdlet_error`` (``cmdlet`` and ``message``: that Exchange cmdlet throws),
 ``restart_error`` (Restart-Service fails). ``"skip": n`` lets n matching
 requests through before the fault starts.
+
+Kerberos and Extended Protection, per organisation in the estate's
+``exchange`` section: ``kerberos: true`` gives the organisation a realm on the
+lab's MIT KDC (kdc.py; realm = the domain upper-cased, service principals
+``HTTP/<server>.<domain>``) and every listener accepts SPNEGO/Kerberos through
+a real GSSAPI acceptor (MIT's, reading the lab's keytab); ``ntlm: false``
+refuses NTLM, raw or inside SPNEGO, as a server with NTLM switched off does;
+``extended_protection: require`` makes the HTTPS listeners demand channel
+binding (RFC 5929 tls-server-end-point, the hash of the listener's certificate)
+in NTLM's MsvAvChannelBindings and in Kerberos' authenticator checksum, as
+Exchange does by default since 2019 CU14, and answers 401 to a client that
+sends none or the wrong one.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..kdc import KDC
 from .base import LabService
 from . import winrm_soap as soap
 from .exchange_psrp import PSRPEndpoint
@@ -43,6 +56,9 @@ MAX_SHELLS_PER_USER = 30
 # The lab's own cap on how long a Receive with no output is held (Windows holds the full OperationTimeout).
 MAX_LONG_POLL = 5.0
 ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
+# The GSS-API OID of Kerberos 5 (1.2.840.113554.1.2.2) as DER, in a raw AP-REQ and in SPNEGO's mechTypes.
+KRB5_OID = bytes.fromhex("06092a864886f712010202")
+EXTENDED_PROTECTION = ("none", "require")
 
 
 class _Server(ThreadingHTTPServer):
@@ -62,6 +78,9 @@ class WinRMService(LabService):
         self.history = []
         self.stopping = threading.Event()
         self.base = ctx.dir / "winrm"
+        self.kdc = None
+        # Every successful authentication: which mechanism, whether channel binding was demanded (tests read it).
+        self.authentications = []
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self):
@@ -72,6 +91,19 @@ class WinRMService(LabService):
             org.password_file = self.base / ("%s.password" % domain.name)
             org.password_file.write_text(org.password + "\n")
             org.password_file.chmod(0o600)
+            section = domain.section(self.section) or {}
+            org.kerberos = bool(section.get("kerberos", False))
+            org.ntlm = bool(section.get("ntlm", True))
+            org.extended_protection = str(section.get("extended_protection", "none")).lower()
+            if org.extended_protection not in EXTENDED_PROTECTION:
+                raise ValueError("exchange %s: extended_protection must be one of %s"
+                                 % (domain.name, ", ".join(EXTENDED_PROTECTION)))
+            if not (org.ntlm or org.kerberos):
+                raise ValueError("exchange %s: ntlm: false needs kerberos: true (or nothing could log on)"
+                                 % domain.name)
+            org.realm = domain.name.upper()
+            for server in org.servers.values():
+                server.fqdn = "%s.%s" % (server.name.lower(), domain.name)
             self.orgs[domain.name] = org
         # pyspnego's NTLM acceptor reads its accounts from this file when a context is created.
         user_file = self.base / "ntlm_users"
@@ -80,11 +112,21 @@ class WinRMService(LabService):
         os.environ["NTLM_USER_FILE"] = str(user_file)
         self.scripts = shipped_scripts()
         self.psrp = PSRPEndpoint(self.lock, self.history, self.cmdlet_fault)
-        tls = self.ctx.pki.server_context("winrm")
         manifest = {"ca": str(self.ctx.pki.ca_path), "ntlm_user_file": str(user_file), "organizations": {}}
+        kerberos = [o for o in self.orgs.values() if o.kerberos]
+        if kerberos:
+            manifest["kerberos"] = self._start_kdc(kerberos)
+        sans = ["localhost", "127.0.0.1"] + [s.fqdn for o in kerberos for s in o.servers.values()]
+        tls = self.ctx.pki.server_context("winrm", sans)
+        # Channel binding token of the HTTPS listeners (RFC 5929 tls-server-end-point): the hash of the DER
+        # certificate, with SHA-256 where its signature uses MD5 or SHA-1 (the lab signs with SHA-256).
+        self.cbt_app_data = b"tls-server-end-point:" + _end_point_hash(self.ctx.pki.issue("winrm", sans)[0])
         for domain, org in self.orgs.items():
             entry = {"organization": org.name, "username": "%s\\%s" % (org.name, org.username),
-                     "password_file": str(org.password_file), "servers": []}
+                     "password_file": str(org.password_file), "servers": [], "kerberos": org.kerberos,
+                     "ntlm": org.ntlm, "extended_protection": org.extended_protection}
+            if org.kerberos:
+                entry.update(realm=org.realm, principal="%s@%s" % (org.username, org.realm))
             for server in org.servers.values():
                 http = self._listen(org, server, None)
                 https = self._listen(org, server, tls)
@@ -93,12 +135,26 @@ class WinRMService(LabService):
                 # Exchange's remote PowerShell lives in IIS (80/443 on a real server), not on WinRM's listener.
                 server.psrp_http_port = self._listen(org, server, None, psrp=True).server_address[1]
                 server.psrp_https_port = self._listen(org, server, tls, psrp=True).server_address[1]
-                entry["servers"].append({"name": server.name, "host": "127.0.0.1", "http_port": server.http_port,
+                entry["servers"].append({"name": server.name, "host": "127.0.0.1", "fqdn": server.fqdn,
+                                         "http_port": server.http_port,
                                          "https_port": server.https_port, "version": server.version,
                                          "psrp_http_port": server.psrp_http_port,
                                          "psrp_https_port": server.psrp_https_port})
             manifest["organizations"][domain] = entry
         return manifest
+
+    def _start_kdc(self, orgs):
+        realms = {o.realm: {"users": {o.username: o.password}, "domain": o.domain,
+                            "services": [s.fqdn for s in o.servers.values()]} for o in orgs}
+        # In the supervisor's process group: 'unroute-lab down' ends it with the services.
+        self.kdc = KDC(self.base / "kdc", realms, detached=False).start()
+        # MIT's acceptor finds the service keys through KRB5_KTNAME. No replay cache: the Extended Protection
+        # check presents a client's AP-REQ twice (see WinRMHandler._kerberos_without_bindings).
+        os.environ.update(self.kdc.env())
+        os.environ["KRB5_KTNAME"] = "FILE:%s" % self.kdc.keytab
+        os.environ["KRB5RCACHETYPE"] = "none"
+        return {"krb5_config": str(self.kdc.krb5_conf), "kdc": "127.0.0.1:%d" % self.kdc.port,
+                "keytab": str(self.kdc.keytab), "realms": sorted(realms)}
 
     def _listen(self, org, server, tls, psrp=False):
         service = self
@@ -127,19 +183,21 @@ class WinRMService(LabService):
             thread.join(5)
         for httpd in self.listeners:
             httpd.server_close()
+        if self.kdc is not None:
+            self.kdc.stop()
 
     def state(self):
         with self.lock:
             return {"organizations": {d: o.state() for d, o in self.orgs.items()},
                     "history": list(self.history[-200:]), "faults": [dict(f) for f in self.faults],
-                    "open_shells": len(self.shells)}
+                    "open_shells": len(self.shells), "authentications": list(self.authentications[-200:])}
 
     def host_vars(self, domain):
         org = self.orgs.get(domain.name)
         if org is None:
             return {}
         servers = list(org.servers.values())
-        return {
+        out = {
             "unroute_exchange_host": "127.0.0.1",
             "unroute_exchange_port": servers[0].http_port,
             "unroute_exchange_scheme": "http",
@@ -152,6 +210,18 @@ class WinRMService(LabService):
                                           "https_port": s.https_port, "psrp_port": s.psrp_http_port,
                                           "psrp_https_port": s.psrp_https_port} for s in servers],
         }
+        if org.kerberos:
+            for entry, server in zip(out["unroute_exchange_servers"], servers):
+                entry["fqdn"] = server.fqdn
+            out.update({
+                "unroute_exchange_transport": "kerberos",
+                "unroute_exchange_username": "%s@%s" % (org.username, org.realm),
+                # The lab connects to 127.0.0.1, which has no SPN: Kerberos asks for HTTP/<server fqdn>.
+                "unroute_exchange_kerberos_hostname_override": servers[0].fqdn,
+                # KRB5_CONFIG for the controller: where this lab's realms and KDC are.
+                "unroute_exchange_krb5_config": str(self.kdc.krb5_conf),
+            })
+        return out
 
     # -- faults ----------------------------------------------------------------
     def fault_for(self, kind, server, action):
@@ -294,6 +364,34 @@ class WinRMService(LabService):
         return soap.receive_response(req, command_id, stdout, stderr, code)
 
 
+def _mechanism(ctx):
+    """'kerberos' or 'ntlm': what a pyspnego acceptor (NTLM, or SPNEGO around either) settled on, once known."""
+    try:
+        return (ctx.negotiated_protocol or "").lower() or None
+    except Exception:  # noqa: BLE001 - a SPNEGO context has no mechanism before the first token
+        return None
+
+
+def _acceptor_target(ctx):
+    """The service principal a Kerberos ticket was for (pyspnego keeps its GSSAPI context inside)."""
+    inner = getattr(ctx, "_context", ctx)
+    gss_ctx = getattr(inner, "_context", None)
+    try:
+        return str(gss_ctx.target_name) if gss_ctx is not None else None
+    except Exception:  # noqa: BLE001 - no name to check, nothing to refuse
+        return None
+
+
+def _end_point_hash(cert_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is None or algorithm.name in ("md5", "sha1"):
+        algorithm = hashes.SHA256()
+    return cert.fingerprint(algorithm)
+
+
 def _seconds(text):
     """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header; 60 s when absent)."""
     text = (text or "").upper()
@@ -331,7 +429,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
                 return
             self.request.settimeout(None)
         super().setup()
-        self.ntlm = None
+        self.gss = None
         self.user = None
 
     def handle(self):
@@ -371,7 +469,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _unauthorized(self):
-        self.ntlm = None
+        self.gss = None
         self.user = None
         headers = [("WWW-Authenticate", "Negotiate")]
         if self.tls is not None:
@@ -393,7 +491,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         encrypted = content_type.startswith("multipart/encrypted")
         if encrypted:
-            if self.ntlm is None:
+            if self.gss is None:
                 return self._reply(400)
             try:
                 body = self._unseal(body)
@@ -440,36 +538,95 @@ class WinRMHandler(BaseHTTPRequestHandler):
         scheme, _, token = header.partition(" ")
         scheme = scheme.lower()
         if scheme in ("negotiate", "ntlm") and token:
-            return self._ntlm_step(token.strip())
+            return self._gss_step(token.strip())
         if scheme == "basic" and self.tls is not None:
             return self._basic(token.strip())
-        if self.user is not None and self.ntlm is not None and not header:
+        if self.user is not None and self.gss is not None and not header:
             return True
         self._unauthorized()
         return False
 
-    def _ntlm_step(self, token):
+    def _gss_step(self, token):
         import spnego
+        org = self.org
         try:
             raw = base64.b64decode(token)
-            if raw[8:12] == b"\x01\x00\x00\x00" or self.ntlm is None or self.ntlm.complete:
-                # IIS (the Exchange endpoint) speaks SPNEGO-wrapped Negotiate; WinRM takes raw NTLM too.
-                self.ntlm = spnego.server(protocol="negotiate" if self.psrp else "ntlm")
-                self.user = None
-            out = self.ntlm.step(raw)
-        except Exception:  # noqa: BLE001 - a wrong password fails here
+        except ValueError:
             self._unauthorized()
             return False
-        if not self.ntlm.complete:
+        raw_ntlm = raw.startswith(b"NTLMSSP\x00")
+        if raw_ntlm and not org.ntlm:
+            # NTLM switched off on the server: its type 1 message gets the bare challenge for Negotiate again.
+            return self._refuse("ntlm refused")
+        bindings = self._bindings()
+        try:
+            if (raw_ntlm and raw[8:12] == b"\x01\x00\x00\x00") or self.gss is None or self.gss.complete:
+                if bindings is not None and KRB5_OID in raw[:128] and self._kerberos_without_bindings(raw):
+                    return self._refuse("kerberos without channel binding")
+                # IIS (the Exchange endpoint) speaks SPNEGO-wrapped Negotiate; WinRM takes raw NTLM too, and
+                # raw Kerberos (what pywinrm's kerberos transport sends) where the organisation has a realm.
+                protocol = "ntlm" if raw_ntlm or not (self.psrp or org.kerberos) else "negotiate"
+                self.gss = spnego.server(protocol=protocol, channel_bindings=bindings)
+                self.user = None
+            out = self.gss.step(raw)
+        except Exception as err:  # noqa: BLE001 - a wrong password or wrong channel binding fails here
+            return self._refuse("%s: %s" % (type(err).__name__, " ".join(str(err).split())[:200]))
+        mech = _mechanism(self.gss)
+        if mech == "ntlm" and not org.ntlm:
+            return self._refuse("ntlm in spnego refused")
+        if not self.gss.complete:
             self._reply(401, headers=[("WWW-Authenticate", "Negotiate %s" % base64.b64encode(out).decode())])
             return False
         self.final_token = out
-        user = self.ntlm.client_principal or ""
+        user = self.gss.client_principal or ""
         if not self._allowed(user):
-            self._unauthorized()
-            return False
+            return self._refuse("%s is not an account of %s" % (user, org.name))
+        target = _acceptor_target(self.gss) if mech == "kerberos" else None
+        if target and target.split("@")[0].lower() != "http/%s" % self.server_model.fqdn:
+            # One keytab serves every lab server; a real server holds only its own keys.
+            return self._refuse("ticket for %s, not for this server" % target)
         self.user = user
+        with self.service.lock:
+            self.service.authentications.append({
+                "time": time.time(), "server": self.server_model.name, "user": user, "mechanism": mech,
+                "endpoint": "powershell" if self.psrp else "wsman", "tls": self.tls is not None,
+                "channel_binding": bindings is not None})
         return True
+
+    def _refuse(self, why):
+        with self.service.lock:
+            self.service.authentications.append({"time": time.time(), "server": self.server_model.name,
+                                                 "refused": why, "tls": self.tls is not None,
+                                                 "endpoint": "powershell" if self.psrp else "wsman"})
+        self._unauthorized()
+        return False
+
+    def _bindings(self):
+        """The channel bindings an HTTPS listener demands under Extended Protection, else None."""
+        if self.tls is None or self.org.extended_protection != "require":
+            return None
+        from spnego.channel_bindings import GssChannelBindings
+        return GssChannelBindings(application_data=self.service.cbt_app_data)
+
+    def _kerberos_without_bindings(self, raw):
+        """True when a Kerberos AP-REQ carries no channel binding at all.
+
+        MIT's acceptor, given bindings, still accepts an initiator that sent
+        none (its checksum's bindings are all zero); Windows with Extended
+        Protection set to Require does not. So the token is first presented
+        with bindings no client can have: accepted means the client sent none.
+        Needs the replay cache off (KRB5RCACHETYPE=none), the same AP-REQ is
+        then accepted for real with the true bindings.
+        """
+        import spnego
+        from spnego.channel_bindings import GssChannelBindings
+        probe = spnego.server(protocol="negotiate",
+                              channel_bindings=GssChannelBindings(application_data=b"unroute-lab:" + os.urandom(16)))
+        try:
+            probe.step(raw)
+        except Exception:  # noqa: BLE001 - refused with foreign bindings: the client bound to something
+            return False
+        return bool(probe.complete) and _mechanism(probe) == "kerberos"
 
     def _basic(self, token):
         try:
@@ -511,14 +668,14 @@ class WinRMHandler(BaseHTTPRequestHandler):
                 payload = payload[:-len(BOUNDARY + b"--\r\n")]
             payload = payload.replace(b"\tContent-Type: application/octet-stream\r\n", b"", 1)
             sig_len = struct.unpack("<I", payload[:4])[0]
-            plain = self.ntlm.unwrap_winrm(payload[4:4 + sig_len], payload[4 + sig_len:])
+            plain = self.gss.unwrap_winrm(payload[4:4 + sig_len], payload[4 + sig_len:])
             if len(plain) != length:
                 raise ValueError("length mismatch")
             out += plain
         return out
 
     def _seal(self, plain):
-        wrapped = self.ntlm.wrap_winrm(plain)
+        wrapped = self.gss.wrap_winrm(plain)
         return (BOUNDARY + b"\r\n\tContent-Type: " + ENCRYPTED.encode() + b"\r\n"
                 b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=" + str(len(plain)).encode()
                 + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"

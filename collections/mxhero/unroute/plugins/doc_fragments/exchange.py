@@ -26,8 +26,15 @@ options:
     choices: [http, https]
   transport:
     description:
-      - WinRM authentication. C(kerberos) needs the C(pykerberos) package and C(credssp) the C(requests-credssp)
-        package on the controller.
+      - WinRM authentication. C(kerberos) needs the C(pykerberos) package (C(pywinrm[kerberos])) and C(credssp) the
+        C(requests-credssp) package on the controller.
+      - With C(kerberos), I(username) is C(user@REALM). With I(password) the module gets its own ticket (through the
+        C(gssapi) package, into a private credential cache); without it, it uses the controller's credential cache
+        (C(KRB5CCNAME), after C(kinit)). Realms and KDCs come from the standard krb5 configuration (C(KRB5_CONFIG),
+        else C(/etc/krb5.conf)).
+      - Kerberos asks for a ticket to C(HTTP/<host>), so give I(host) as the server's DNS name, not its IP address
+        (or set I(kerberos_hostname_override)). Over C(https) the channel binding (Extended Protection, on by default
+        since Exchange 2019 CU14) is always sent, for NTLM and Kerberos alike.
     type: str
     default: ntlm
     choices: [ntlm, kerberos, credssp, basic, certificate]
@@ -104,8 +111,17 @@ options:
       - Authentication to Exchange's remote PowerShell. Default follows I(transport) (C(basic) -> C(basic),
         C(kerberos) -> C(kerberos), otherwise C(negotiate), which uses Kerberos where it can and NTLM else).
       - C(basic) only over C(https), and only where the PowerShell virtual directory allows it.
+      - C(kerberos) and C(negotiate) get their own ticket from I(password), or use the controller's credential cache
+        (C(KRB5CCNAME)) when no password is given; the service principal is C(HTTP/<host>) (IIS).
     type: str
     choices: [negotiate, kerberos, ntlm, basic]
+  kerberos_hostname_override:
+    description:
+      - Host name whose service principal (C(HTTP/<name>)) Kerberos asks a ticket for, when I(host) is an IP address
+        or an alias that has no SPN of its own. Used by I(transport=kerberos) and I(psrp_transport=kerberos) or
+        C(negotiate).
+    type: str
+    version_added: 0.3.0
 notes:
   - Send connectors, receive connectors and server data go through Exchange's remote PowerShell
     (C(http(s)://SERVER/PowerShell/), configuration C(Microsoft.Exchange)), the way Microsoft supports for Exchange
@@ -119,6 +135,8 @@ notes:
 requirements:
   - pywinrm >= 0.5 (with pyspnego / requests-ntlm for NTLM), for transport agents
   - pypsrp >= 0.8, for connectors and server data (Exchange's remote PowerShell)
+  - for Kerberos, pykerberos (pywinrm's kerberos transport), gssapi and krb5 (pyspnego's Kerberos), and MIT Kerberos
+    on the controller
 '''
 
     ACTIONGROUP = r'''

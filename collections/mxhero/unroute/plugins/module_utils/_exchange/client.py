@@ -16,6 +16,7 @@ import json
 import time
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import clixml
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import kerberos
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.scripts import SCRIPTS
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
 
@@ -77,7 +78,8 @@ class ExchangeClient(object):
 
     def __init__(self, host, port=None, scheme=None, transport="ntlm", username=None, password=None,
                  validate_certs=True, ca_path=None, client_cert=None, client_key=None, message_encryption="auto",
-                 read_timeout=30, operation_timeout=20, command_timeout=300, snapin="auto", retry=None):
+                 read_timeout=30, operation_timeout=20, command_timeout=300, snapin="auto", retry=None,
+                 kerberos_hostname_override=None, channel_binding=True):
         if scheme is None:
             scheme = "https" if transport in ("basic", "certificate") else "http"
         self.host = host
@@ -97,7 +99,13 @@ class ExchangeClient(object):
         self.command_timeout = float(command_timeout)
         self.snapin = snapin
         self.retry = retry or RetryPolicy(attempts=4, base=0.5, cap=4.0, max_total_wait=20.0)
+        # The name whose SPN (HTTP/<name>) Kerberos asks for; the host itself unless overridden.
+        self.spn_host = kerberos_hostname_override or host
+        self.kerberos_hostname_override = kerberos_hostname_override
+        # Only tests turn it off: a client without channel binding, to see Extended Protection refuse it.
+        self.channel_binding = channel_binding
         self._protocol = None
+        self._ticket = None
 
     @property
     def where(self):
@@ -121,6 +129,12 @@ class ExchangeClient(object):
             raise ExchangeError(cause, "check that WinRM answers on %s and retry" % self.where)
 
     def close(self):
+        if self._ticket is not None:
+            self._ticket.close()
+            self._ticket = None
+        self._close_protocol()
+
+    def _close_protocol(self):
         if self._protocol is not None:
             try:
                 self._protocol.transport.close_session()
@@ -136,7 +150,9 @@ class ExchangeClient(object):
                           server_cert_validation="validate" if self.validate_certs else "ignore",
                           ca_trust_path=self.ca_path if self.ca_path else None,
                           read_timeout_sec=self.read_timeout, operation_timeout_sec=self.operation_timeout,
-                          message_encryption=self.message_encryption, proxy=None)
+                          message_encryption=self.message_encryption, proxy=None, send_cbt=self.channel_binding)
+            if self.transport == "kerberos" and self.kerberos_hostname_override:
+                kwargs["kerberos_hostname_override"] = self.kerberos_hostname_override
             if self.transport == "certificate":
                 kwargs.update(cert_pem=self.client_cert, cert_key_pem=self.client_key)
             try:
@@ -146,7 +162,27 @@ class ExchangeClient(object):
                                     "check the connection options (read_timeout must exceed operation_timeout)")
         return self._protocol
 
+    def _kerberos_scope(self):
+        """pykerberos reads the default credential cache: a password becomes a ticket in a private one first."""
+        if self.transport != "kerberos":
+            return _NoScope()
+        if not getattr(winrm.transport, "HAVE_KERBEROS", False):
+            raise ExchangeError("transport kerberos is not available on the controller: pykerberos is not installed",
+                                "install pywinrm[kerberos] (pykerberos, built against MIT Kerberos) or use transport "
+                                "ntlm")
+        if self.password and self._ticket is None:
+            try:
+                self._ticket = kerberos.PasswordTicket(self.username, self.password)
+            except kerberos.KerberosFailure as err:
+                raise ExchangeError("Kerberos: %s" % err, "check the user name (user@REALM), the password, and that "
+                                    "the krb5 configuration (KRB5_CONFIG, else /etc/krb5.conf) names the realm's KDC")
+        return self._ticket.active() if self._ticket is not None else kerberos.default_cache()
+
     def _run_once(self, script_name, data, write):
+        with self._kerberos_scope():
+            return self._run_in_scope(script_name, data, write)
+
+    def _run_in_scope(self, script_name, data, write):
         command, args = bootstrap_command()
         started = False
         protocol = self._protocol_for()
@@ -168,13 +204,13 @@ class ExchangeClient(object):
                     protocol.close_shell(shell_id, close_session=False)
                 except Exception:  # noqa: BLE001 - best effort; the original error is what matters
                     pass
-            self.close()
+            self._close_protocol()
             raise self._translate(err, write and started)
         try:
             protocol.cleanup_command(shell_id, command_id)
             protocol.close_shell(shell_id, close_session=False)
         except Exception:  # noqa: BLE001 - the output is in hand; a failed cleanup must not lose it
-            self.close()
+            self._close_protocol()
         return self._parse(script_name, stdout, stderr, code)
 
     def _receive(self, protocol, shell_id, command_id):
@@ -211,16 +247,29 @@ class ExchangeClient(object):
             raise ExchangeError("%s returned output that is not JSON: %r" % (script_name, stdout[:200]),
                                 "check the server's PowerShell profile and execution policy")
 
+    def _refused(self):
+        problem = None
+        if self.transport == "kerberos":
+            problem = kerberos.service_ticket_problem(self.spn_host, self.username, self.password, self._ticket)
+        return auth_refused("WinRM at %s" % self.endpoint, self.username, "transport", self.transport,
+                            self.scheme, self.spn_host, problem, "WinRM")
+
+    def _kerberos_failed(self, err):
+        problem = kerberos.service_ticket_problem(self.spn_host, self.username, self.password, self._ticket)
+        return auth_refused("WinRM at %s" % self.endpoint, self.username, "transport", "kerberos", self.scheme,
+                            self.spn_host, problem or _short(err), "WinRM", status=None)
+
     def _translate(self, err, unknown_outcome):
         """Map a pywinrm/requests failure onto ExchangeError or TransientError (for the retry policy)."""
         if isinstance(err, ExchangeError):
             if err.transient:
                 return TransientError(err.cause, unknown_outcome=err.unknown_outcome or unknown_outcome)
             return err
-        if isinstance(err, InvalidCredentialsError):
-            return ExchangeError("the server rejected the credentials of '%s' (HTTP 401, transport %s)"
-                                 % (self.username, self.transport),
-                                 "check username and password and that the transport is enabled on the server")
+        if isinstance(err, InvalidCredentialsError) or (isinstance(err, PermissionError) and "NTLM" in str(err)):
+            # requests-ntlm says PermissionError when the 401 answering its NTLM message carries no challenge.
+            return self._refused()
+        if _is_kerberos_error(err):
+            return self._kerberos_failed(err)
         if isinstance(err, requests.exceptions.SSLError):
             return ExchangeError("TLS failed: %s" % _short(err),
                                  "set ca_path to the CA that issued the server's certificate (validate_certs=false "
@@ -248,6 +297,72 @@ class ExchangeClient(object):
             return ExchangeError("WinRM protocol error: %s" % (_short(err) or type(err).__name__),
                                  "check that %s is a WinRM endpoint" % self.endpoint)
         return ExchangeError("%s: %s" % (type(err).__name__, _short(err)), "check the connection options")
+
+
+class _NoScope(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _is_kerberos_error(err):
+    """pykerberos' and requests-kerberos' failures (no ticket, unknown SPN, mutual authentication)."""
+    names = [cls.__name__ for cls in type(err).__mro__]
+    return any(n in ("KerberosExchangeError", "GSSError", "MutualAuthenticationError", "Krb5Error", "SpnegoError")
+               for n in names)
+
+
+def auth_refused(where, username, option, auth, scheme, spn_host, problem, endpoint, status="HTTP 401"):
+    """ExchangeError for a 401 on integrated authentication, naming what to configure.
+
+    ``option`` names the setting (transport, psrp_transport) whose value ``auth`` is; ``problem``: why Kerberos
+    could not get a ticket for HTTP/<spn_host> (None: it could, or Kerberos was not tried).
+    """
+    causes, fixes = [], []
+    if auth in ("kerberos", "negotiate") and problem:
+        fallback = auth == "negotiate" and status
+        causes.append("Kerberos could not be used (%s), so only NTLM was left and the server refused it (a wrong "
+                      "password, or NTLM switched off)" % problem if fallback
+                      else "Kerberos could not get a ticket for HTTP/%s (%s)" % (spn_host, problem))
+        if fallback:
+            fixes.append("check username and password; if NTLM is switched off on the server, Kerberos must work")
+        if "in cache" in problem or "credentials cache" in problem.lower() or "No credentials" in problem:
+            fixes.append("give password, or run kinit %s so that the credential cache (KRB5CCNAME) holds its ticket"
+                         % username)
+        else:
+            fixes.append("%sthe SPN HTTP/%s must exist in the account's realm (user@REALM) and the krb5 configuration "
+                         "(KRB5_CONFIG) must map its DNS domain to that realm; or set kerberos_hostname_override to "
+                         "the server's FQDN" % ("connect by the server's DNS name, not an IP address (Kerberos has "
+                                                "no SPN for an address); " if _is_address(spn_host) else "", spn_host))
+    elif auth == "ntlm":
+        causes.append("the password was not accepted, or NTLM is switched off on the server")
+        fixes.append("check username and password; if NTLM is switched off, use Kerberos (%s kerberos, user@REALM, "
+                     "the server's DNS name, KRB5_CONFIG)" % option)
+    else:
+        causes.append("the password or ticket was not accepted")
+        fixes.append("check username and password")
+    if scheme == "https" and auth not in ("basic", "certificate"):
+        # Extended Protection binds Windows integrated authentication (NTLM, Kerberos) to the TLS channel.
+        causes.append("or the server requires Extended Protection (channel binding) and did not get a matching one")
+        fixes.append("with Extended Protection on %s the client must reach the server itself (a TLS-terminating proxy "
+                     "or load balancer breaks channel binding)" % endpoint)
+    if status is None:
+        # Kerberos failed on the controller, before anything reached the server.
+        return ExchangeError("%s: no Kerberos ticket for '%s' (%s %s): %s" % (where, username, option, auth, causes[0]),
+                             fixes[0])
+    return ExchangeError("%s rejected the credentials of '%s' (%s, %s %s): %s"
+                         % (where, username, status, option, auth, ", ".join(causes)), "; ".join(fixes))
+
+
+def _is_address(host):
+    import ipaddress
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
 
 
 def _short(err):

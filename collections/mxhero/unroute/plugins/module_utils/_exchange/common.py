@@ -43,6 +43,7 @@ def connection_argument_spec():
         psrp_port=dict(type="int"),
         psrp_scheme=dict(type="str", choices=["http", "https"]),
         psrp_transport=dict(type="str", choices=["negotiate", "kerberos", "ntlm", "basic"]),
+        kerberos_hostname_override=dict(type="str"),
     )
     spec.update(fingerprint_argument_spec())
     return spec
@@ -80,7 +81,7 @@ def build_engine(params, check_mode, warn=None, winrm=True, remote=True):
             ca_path=params["ca_path"], client_cert=params["client_cert"], client_key=params["client_key"],
             message_encryption=params["message_encryption"], read_timeout=params["read_timeout"],
             operation_timeout=params["operation_timeout"], command_timeout=params["command_timeout"],
-            snapin=params["exchange_snapin"])
+            snapin=params["exchange_snapin"], kerberos_hostname_override=params.get("kerberos_hostname_override"))
     if remote:
         scheme, auth = psrp_settings(params)
         if auth == "basic" and scheme != "https":
@@ -89,7 +90,8 @@ def build_engine(params, check_mode, warn=None, winrm=True, remote=True):
         shell = remote_mod.ExchangeShell(
             host=params["host"], port=params["psrp_port"], scheme=scheme, auth=auth, username=params["username"],
             password=params["password"], validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-            read_timeout=params["read_timeout"], operation_timeout=params["operation_timeout"])
+            read_timeout=params["read_timeout"], operation_timeout=params["operation_timeout"],
+            kerberos_hostname_override=params.get("kerberos_hostname_override"))
     return Engine(client, fingerprint, domain=params["domain"], check_mode=check_mode,
                   secrets=[params["password"]], warn=warn, shell=shell)
 

@@ -11,8 +11,9 @@ properties); knows nothing of Ansible.
 
 from __future__ import annotations
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import clixml
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import ExchangeError, _short, _url_host
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import clixml, kerberos
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import (
+    ExchangeError, _is_kerberos_error, _NoScope, _short, _url_host, auth_refused)
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
 
 try:
@@ -84,7 +85,8 @@ class ExchangeShell(object):
     """One runspace pool on one Exchange server's remote PowerShell endpoint."""
 
     def __init__(self, host, port=None, scheme="http", auth="negotiate", username=None, password=None,
-                 validate_certs=True, ca_path=None, read_timeout=30, operation_timeout=20, retry=None):
+                 validate_certs=True, ca_path=None, read_timeout=30, operation_timeout=20, retry=None,
+                 kerberos_hostname_override=None, channel_binding=True):
         self.host = host
         self.scheme = scheme
         self.port = int(port or DEFAULT_PORTS[scheme])
@@ -96,6 +98,11 @@ class ExchangeShell(object):
         self.read_timeout = int(read_timeout)
         self.operation_timeout = int(operation_timeout)
         self.retry = retry or RetryPolicy(attempts=4, base=0.5, cap=4.0, max_total_wait=20.0)
+        # Exchange's /PowerShell/ is an IIS application: its SPN is HTTP/<name> (pypsrp's default is WSMAN/).
+        self.spn_host = kerberos_hostname_override or host
+        self.kerberos_hostname_override = kerberos_hostname_override
+        # Only tests turn it off: a client without channel binding, to see Extended Protection refuse it.
+        self.channel_binding = channel_binding
         self._pool = None
 
     @property
@@ -133,13 +140,25 @@ class ExchangeShell(object):
             wsman = WSMan(self.host, port=self.port, path="PowerShell/", ssl=self.scheme == "https", auth=self.auth,
                           username=self.username, password=self.password, cert_validation=self.cert_validation,
                           encryption="auto", read_timeout=self.read_timeout, connection_timeout=self.read_timeout,
-                          operation_timeout=self.operation_timeout, no_proxy=True)
+                          operation_timeout=self.operation_timeout, no_proxy=True, negotiate_service="HTTP",
+                          negotiate_hostname_override=self.kerberos_hostname_override,
+                          negotiate_send_cbt=self.channel_binding)
             pool = RunspacePool(wsman, configuration_name=CONFIGURATION)
             pool.open()
             self._pool = pool
         return self._pool
 
+    def _kerberos_scope(self):
+        # Without a password pyspnego reads the controller's credential cache (KRB5CCNAME).
+        if self.auth in ("kerberos", "negotiate") and not self.password:
+            return kerberos.default_cache()
+        return _NoScope()
+
     def _invoke_once(self, cmdlet, parameters, write):
+        with self._kerberos_scope():
+            return self._invoke_in_scope(cmdlet, parameters, write)
+
+    def _invoke_in_scope(self, cmdlet, parameters, write):
         started = False
         try:
             pool = self._pool_for()
@@ -166,10 +185,16 @@ class ExchangeShell(object):
                                  "install the missing Python package (gssapi and a Kerberos client for kerberos) "
                                  "or use psrp_transport=negotiate")
         if isinstance(err, AuthenticationError) or (isinstance(err, WinRMTransportError) and err.code == 401):
-            return ExchangeError("Exchange's remote PowerShell at %s rejected the credentials of '%s' (auth %s)"
-                                 % (self.url, self.username, self.auth),
-                                 "check username and password and that the PowerShell virtual directory allows "
-                                 "that authentication")
+            problem = None
+            if self.auth in ("kerberos", "negotiate"):
+                problem = kerberos.service_ticket_problem(self.spn_host, self.username, self.password)
+            return auth_refused("Exchange's remote PowerShell at %s" % self.url, self.username,
+                                "psrp_transport", self.auth, self.scheme, self.spn_host, problem,
+                                "the PowerShell virtual directory")
+        if _is_kerberos_error(err):
+            return auth_refused("Exchange's remote PowerShell at %s" % self.url, self.username, "psrp_transport",
+                                self.auth, self.scheme, self.spn_host, _short(err), "the PowerShell virtual directory",
+                                status=None)
         if isinstance(err, requests.exceptions.SSLError):
             return ExchangeError("TLS to %s failed: %s" % (self.url, _short(err)),
                                  "set ca_path to the CA that issued the server's certificate (validate_certs=false "
