@@ -28,7 +28,8 @@ def run_module(name, args, check_mode=False, diff=False, environment=None, deleg
     from ansible.template import Templar
 
     if action_class is None:
-        action_class = importlib.import_module("ansible_collections.mxhero.unroute.plugins.action.%s" % name).ActionModule
+        plugin_module = importlib.import_module("ansible_collections.mxhero.unroute.plugins.action.%s" % name)
+        action_class = plugin_module.ActionModule
     task = Task()
     task.action = "mxhero.unroute.%s" % name
     task.args = dict(args)
