@@ -116,3 +116,21 @@ def test_validator_warnings_are_kept_when_validation_fails():
     classic = run_classic_module("made_up", args, module=module)
     assert in_process["failed"] and classic["failed"]
     assert in_process["warnings"] == classic["warnings"] == ["Both option ca_path and its alias ca_file are set."]
+
+
+def test_the_role_passes_ca_path_and_still_reads_the_old_variable():
+    import yaml
+    from ansible.template import Templar, trust_as_template
+
+    from helpers import ROOT
+
+    role_vars = yaml.safe_load((ROOT / "collections/mxhero/unroute/roles/unroute/vars/main.yml").read_text())
+    google = role_vars["unroute_module_defaults_google"]
+    assert "ca_file" not in google
+
+    def rendered(**variables):
+        return Templar(loader=None, variables=variables).template(trust_as_template(google["ca_path"]))
+
+    assert rendered(unroute_google_ca_path="/new.pem", unroute_google_ca_file="/old.pem") == "/new.pem"
+    assert rendered(unroute_google_ca_file="/old.pem") == "/old.pem"
+    assert rendered(omit="__omit__") == "__omit__"
