@@ -17,16 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ESTATE = ROOT / "lab" / "unroute_lab" / "estates" / "default.yml"
 
 
-def run_module(name, args, check_mode=False, diff=False, environment=None, delegate_to=None):
+def run_module(name, args, check_mode=False, diff=False, environment=None, delegate_to=None, action_class=None):
     """Result of task ``mxhero.unroute.<name>`` with ``args``, run through the collection's action plugin,
-    the path every play takes (validation, check/diff mode, environment, no_log scrubbing)."""
+    the path every play takes (validation, check/diff mode, environment, no_log scrubbing).
+    ``action_class``: another InProcessAction to drive the same way (a module made up by a test)."""
     from ansible.parsing.dataloader import DataLoader
     from ansible.playbook.play_context import PlayContext
     from ansible.playbook.task import Task
     from ansible.plugins.loader import connection_loader
     from ansible.template import Templar
 
-    action = importlib.import_module("ansible_collections.mxhero.unroute.plugins.action.%s" % name)
+    if action_class is None:
+        plugin_module = importlib.import_module("ansible_collections.mxhero.unroute.plugins.action.%s" % name)
+        action_class = plugin_module.ActionModule
     task = Task()
     task.action = "mxhero.unroute.%s" % name
     task.args = dict(args)
@@ -38,16 +41,17 @@ def run_module(name, args, check_mode=False, diff=False, environment=None, deleg
     context = PlayContext()
     # The inventory's hosts use connection local; the action never uses it but ActionBase looks at its shell.
     connection = connection_loader.get("local", context)
-    plugin = action.ActionModule(task, connection, context, loader, Templar(loader=loader), None)
+    plugin = action_class(task, connection, context, loader, Templar(loader=loader), None)
     result = plugin.run(task_vars={})
     json.dumps(result)  # a result Ansible could not serialise would fail the play
     result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
     return result
 
 
-def run_classic_module(name, args, check_mode=False, diff=False):
-    """Result dict of ``mxhero.unroute.<name>`` run as a classic module (main()); ``failed`` set on failure."""
-    module = importlib.import_module("ansible_collections.mxhero.unroute.plugins.modules.%s" % name)
+def run_classic_module(name, args, check_mode=False, diff=False, module=None):
+    """Result dict of ``mxhero.unroute.<name>`` run as a classic module (main()); ``failed`` set on failure.
+    ``module``: another object with ``main()`` to run the same way (a module made up by a test)."""
+    module = module or importlib.import_module("ansible_collections.mxhero.unroute.plugins.modules.%s" % name)
     params = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
     # Warnings live in a process-wide registry: start each in-process run with an empty one.
     ansible_warnings._global_warnings.clear()

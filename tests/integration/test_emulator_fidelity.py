@@ -288,7 +288,7 @@ def _reports(lab):
     creds = service_account.Credentials.from_service_account_file(
         v["unroute_google_service_account_file"], scopes=[AUDIT_RO], subject=v["unroute_google_subject"])
     http = requests.Session()
-    http.verify, http.trust_env = v["unroute_google_ca_file"], False
+    http.verify, http.trust_env = v["unroute_google_ca_path"], False
     creds.refresh(Request(http))
     http.headers["Authorization"] = "Bearer " + creds.token
     return http, lab.service("google")["url"] + "admin/reports/v1/activity/users/%s/applications/admin"

@@ -19,7 +19,7 @@ def _google_args(lab, domain, **extra):
     v = lab.manifest["domains"][domain]["vars"]
     args = dict(domain=domain, credentials_file=v["unroute_google_service_account_file"],
                 subject=v["unroute_google_subject"], api_endpoint=v["unroute_google_api_endpoint"],
-                ca_file=v["unroute_google_ca_file"], mutable_setting_types=v["unroute_google_mutable_setting_types"])
+                ca_path=v["unroute_google_ca_path"], mutable_setting_types=v["unroute_google_mutable_setting_types"])
     args.update(extra)
     return args
 

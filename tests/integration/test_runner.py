@@ -16,7 +16,7 @@ def _google_args(lab, domain):
     v = lab.manifest["domains"][domain]["vars"]
     return dict(domain=domain, credentials_file=v["unroute_google_service_account_file"],
                 subject=v["unroute_google_subject"], api_endpoint=v["unroute_google_api_endpoint"],
-                ca_file=v["unroute_google_ca_file"])
+                ca_path=v["unroute_google_ca_path"])
 
 
 def _exo_domain(lab):

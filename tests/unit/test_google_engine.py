@@ -8,6 +8,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import Fingerprint
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
@@ -119,17 +120,42 @@ PARAMS = dict(domain="x.test", api="policy", mutable_setting_types=[ALLOW], mxhe
               mxhero_name_patterns=[], match_cidrs=False)
 
 
+def _through_runner(check_mode, client, diff_mode=True):
+    """The engine as a module runs it: the runner makes the diff of the engine's before/after."""
+    return _runner.run(lambda params, ctx: engine.run(params, ctx.check_mode, ctx.diff_mode, client=client),
+                       PARAMS, check_mode=check_mode, diff_mode=diff_mode)
+
+
 def test_check_mode_and_real_run_agree_except_action():
     data = [policy({"allowedIpAddresses": ["54.208.111.28", "192.0.2.1"]})]
-    check = engine.run(PARAMS, check_mode=True, diff_mode=True, client=FakeClient(data))
+    check = _through_runner(True, FakeClient(data))
     fake = FakeClient(data)
-    real = engine.run(PARAMS, check_mode=False, diff_mode=True, client=fake)
+    real = _through_runner(False, fake)
     assert [f["action"] for f in check["findings"]] == ["would_change", "manual"]
     assert [f["action"] for f in real["findings"]] == ["changed", "manual"]
     assert check["diff"] == real["diff"] and check["manual_actions"] == real["manual_actions"]
     assert fake.patches == [("policies/p1", {"type": ALLOW, "value": {"allowedIpAddresses": ["192.0.2.1"]}})]
     again = engine.run(PARAMS, client=fake)
     assert again["changed"] is False
+
+
+def test_the_digest_covers_every_policy_read_with_mxhero_in_it_whatever_the_diff_flag():
+    rule = {"spamOverride": [{"approvedSenderHosts": ["smtp-relay.mxhero.com"], "description": "mxHero relay"}]}
+    data = [policy({"allowedIpAddresses": ["54.208.111.28", "192.0.2.1"]}),
+            policy(rule, "settings/gmail.spam_override_lists", name="policies/p2"),
+            policy({"blockedIpAddresses": ["54.208.111.28"]}, "settings/gmail.email_spam_filter_ip_blocklist",
+                   name="policies/p3")]
+    plain = engine.run(PARAMS, check_mode=True, diff_mode=False, client=FakeClient(data))
+    diffed = engine.run(PARAMS, check_mode=True, diff_mode=True, client=FakeClient(data))
+    assert "diff" not in plain and "diff" not in diffed, "the runner makes the diff, never the engine"
+    assert plain["before"] == diffed["before"] and sorted(plain["before"]) == ["policies/p1", "policies/p2",
+                                                                              "policies/p3"]
+    digest = _through_runner(True, FakeClient(data), diff_mode=False)["plan_digest"]
+    assert digest == _through_runner(True, FakeClient(data), diff_mode=True)["plan_digest"]
+    # A person edits the rule that is only a manual action: the plan's one change is the same, the state is not.
+    edited = json.loads(json.dumps(data))
+    edited[1]["setting"]["value"]["spamOverride"][0]["approvedSenderHosts"].append("relay.x.example")
+    assert _through_runner(True, FakeClient(edited), diff_mode=False)["plan_digest"] != digest
 
 
 def test_refused_mutation_becomes_manual_and_nothing_is_claimed():

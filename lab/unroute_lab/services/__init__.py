@@ -9,25 +9,23 @@ from __future__ import annotations
 import importlib
 
 REGISTRY = [
-    # Google Workspace (issue 5) below this line
+    # Google Workspace
     "unroute_lab.services.google:GoogleService",
 
-    # Exchange Online (issue 4) below this line
+    # Exchange Online
     "unroute_lab.services.exo:ExchangeOnlineService",
 
-    # Exchange Server over WinRM (issue 3) below this line
+    # Exchange Server over WinRM
     "unroute_lab.services.winrm:WinRMService",
 
-    # Hosted DNS providers (issue 11) below this line
+    # Hosted DNS providers
     "unroute_lab.services.powerdns:PowerDnsService",
     "unroute_lab.services.route53:Route53Service",
     "unroute_lab.services.cloudflare:CloudflareService",
-
-    # Azure DNS and Google Cloud DNS (issue 12) below this line
     "unroute_lab.services.azure_dns:AzureDnsService",
     "unroute_lab.services.google_cloud_dns:GoogleCloudDnsService",
 
-    # An egress proxy for tasks with environment: HTTPS_PROXY (issue 16)
+    # An egress proxy for tasks with environment: HTTPS_PROXY
     "unroute_lab.services.proxy:ProxyService",
 
 ]

@@ -288,7 +288,7 @@ class GoogleService(LabService):
             "unroute_google_customer_id": customer["id"],
             "unroute_google_api_endpoint": self.base_url,
             "unroute_google_admin_settings_endpoint": self.base_url,
-            "unroute_google_ca_file": str(self.ctx.pki.ca_path),
+            "unroute_google_ca_path": str(self.ctx.pki.ca_path),
             "unroute_google_token_uri": self.token_uri,
             "unroute_google_mutable_setting_types": ["settings/" + t.replace("settings/", "")
                                                      for t in customer["mutate_supported"]],

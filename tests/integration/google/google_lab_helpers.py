@@ -25,7 +25,8 @@ def module_args(lab, domain, **extra):
     args = dict(domain=domain, credentials_file=v["unroute_google_service_account_file"],
                 subject=v["unroute_google_subject"], api_endpoint=v["unroute_google_api_endpoint"],
                 admin_settings_endpoint=v["unroute_google_admin_settings_endpoint"],
-                ca_file=v["unroute_google_ca_file"],
+                # ca_file, the name before 0.3.0: the alias keeps working (test_unknown_ca_... pops it).
+                ca_file=v["unroute_google_ca_path"],
                 mutable_setting_types=v["unroute_google_mutable_setting_types"])
     args.update(extra)
     return args

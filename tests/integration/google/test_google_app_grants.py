@@ -75,7 +75,7 @@ def _auth(lab, domain, scopes):
     creds = service_account.Credentials.from_service_account_file(
         v["unroute_google_service_account_file"], scopes=scopes, subject=v["unroute_google_subject"])
     session = requests.Session()
-    session.verify, session.trust_env = v["unroute_google_ca_file"], False
+    session.verify, session.trust_env = v["unroute_google_ca_path"], False
     creds.refresh(Request(session))
     return {"Authorization": "Bearer " + creds.token}
 

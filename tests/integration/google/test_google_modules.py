@@ -259,7 +259,7 @@ def test_authorized_user_file_and_access_token_paths(module_lab):
                 "https://www.googleapis.com/auth/admin.reports.audit.readonly"]).with_token_uri(
         v["unroute_google_token_uri"])
     session = requests.Session()
-    session.verify, session.trust_env = v["unroute_google_ca_file"], False
+    session.verify, session.trust_env = v["unroute_google_ca_path"], False
     creds.refresh(Request(session))
     args.pop("credentials_file")
     args.pop("token_uri")
@@ -296,7 +296,7 @@ def test_unknown_ca_fails_clearly_and_tls_stays_on(module_lab):
         v["unroute_google_service_account_file"], subject=v["unroute_google_subject"],
         scopes=["https://www.googleapis.com/auth/cloud-identity.policies.readonly"])
     session = requests.Session()
-    session.verify, session.trust_env = v["unroute_google_ca_file"], False
+    session.verify, session.trust_env = v["unroute_google_ca_path"], False
     creds.refresh(Request(session))
     args.pop("credentials_file")
     result = run_module("google_info", dict(args, access_token=creds.token))

@@ -51,7 +51,7 @@ def _token(lab, domain, scopes, subject=None):
     creds = service_account.Credentials.from_service_account_file(
         v["unroute_google_service_account_file"], scopes=scopes, subject=subject or v["unroute_google_subject"])
     session = requests.Session()
-    session.verify, session.trust_env = v["unroute_google_ca_file"], False
+    session.verify, session.trust_env = v["unroute_google_ca_path"], False
     creds.refresh(Request(session))
     return creds.token
 

@@ -58,10 +58,13 @@ options:
     description:
       - Base URL of the legacy Admin Settings API; defaults to V(https://apps-apis.google.com/).
     type: str
-  ca_file:
+  ca_path:
     description:
       - CA bundle to verify the endpoints' and the token endpoint's TLS certificates with (TLS is always verified).
+      - Called O(ca_path) as on every other platform; C(ca_file), its name before 0.3.0, still works.
     type: path
+    aliases: [ca_file]
+    version_added: 0.3.0
   token_uri:
     description:
       - OAuth 2.0 token endpoint for an authorized-user file; defaults to Google's. google-auth ignores the

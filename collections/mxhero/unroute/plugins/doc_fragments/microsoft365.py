@@ -64,7 +64,7 @@ options:
   timeout:
     description:
       - Seconds to wait for each HTTP answer.
-    type: int
+    type: float
     default: 60
 requirements:
   - msal >= 1.30

@@ -193,7 +193,10 @@ policies_read:
   returned: when O(api=policy)
   type: int
 diff:
-  description: Affected policies (name -> type and value) or the gateway, before and after.
+  description:
+    - Every policy holding an mxHero reference (name -> type and value), changed, left to a person or only
+      reported, or the gateway, before and after.
+    - The plan digest covers the same C(before) whether diff mode is on or not.
   returned: when diff mode is on
   type: dict
 msg:

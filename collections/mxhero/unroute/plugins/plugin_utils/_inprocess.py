@@ -47,6 +47,24 @@ def task_environment(env):
                 os.environ[key] = value
 
 
+def validator_notes(validated):
+    """The argument validator's warnings and deprecations, worded as AnsibleModule words them.
+
+    A classic module hears them from ModuleArgumentSpecValidator (an option set together with its
+    alias, a deprecated alias or option); the plain validator used here only collects them, so without
+    this a play would never see them for the collection's modules.
+    """
+    notes = {}
+    warnings = ["Both option %s and its alias %s are set." % (w["option"], w["alias"]) for w in validated._warnings]
+    if warnings:
+        notes["warnings"] = warnings
+    deprecations = [dict((k, d.get(k)) for k in ("msg", "version", "date", "collection_name"))
+                    for d in validated._deprecations]
+    if deprecations:
+        notes["deprecations"] = deprecations
+    return notes
+
+
 class InProcessAction(ActionBase):
     """Subclasses set ``MODULE``: the module object, with ``ARGSPEC`` and ``execute(params, ctx)``."""
 
@@ -78,9 +96,10 @@ class InProcessAction(ActionBase):
         with task_environment(env):
             validated = self.MODULE.ARGSPEC.validate(args)
         no_log_values = validated._no_log_values
+        notes = remove_values(validator_notes(validated), no_log_values)
         if validated.error_messages:
             msg = "%s%s: %s; fix the task's options" % (head, name, "; ".join(validated.error_messages))
-            result.update(failed=True, msg=remove_values(msg, no_log_values))
+            result.update(failed=True, msg=remove_values(msg, no_log_values), **notes)
             return result
         check_mode = bool(self._task.check_mode if self._task.check_mode is not None else
                           self._play_context.check_mode)
@@ -89,6 +108,9 @@ class InProcessAction(ActionBase):
             outcome = _runner.run(self.MODULE.execute, validated.validated_parameters, check_mode, diff_mode,
                                   no_log_values, name=name)
         result.update(outcome)
+        # The validator's words come first, as a classic module prints them before its own.
+        result["warnings"] = notes.pop("warnings", []) + list(result.get("warnings") or [])
+        result.update(notes)
         return result
 
     def _task_environment(self):

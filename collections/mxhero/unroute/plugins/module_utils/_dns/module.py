@@ -1,6 +1,7 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the three DNS modules share: argument spec, and the engine built from parameters."""
+"""What the DNS modules (dns_mx, dns_spf, dns_info, dns_restore) share: argument spec, and the engine built from
+parameters."""
 
 from __future__ import annotations
 

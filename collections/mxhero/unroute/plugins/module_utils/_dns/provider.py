@@ -1,6 +1,7 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the DNS engine needs from a DNS provider (RFC 2136 today, hosted DNS APIs later).
+"""What the DNS engine needs from a DNS provider (RFC 2136, and the hosted APIs: Route 53, Cloudflare, PowerDNS,
+Azure DNS, Google Cloud DNS, dns-lexicon).
 
 Values travel in DNS presentation format (``10 mx.example.``, ``"v=spf1" " -all"``)
 so that a hosted API adapter can map them to its own JSON without knowing dnspython.

@@ -230,7 +230,7 @@ class ExoClient(object):
                 raise TransientError("connection to %s failed: %s" % (self.api_endpoint, _reason(err)),
                                      unknown_outcome=write and "refused" not in str(err).lower())
             except requests.exceptions.Timeout:
-                raise TransientError("%s did not answer in %ss" % (self.api_endpoint, self.timeout),
+                raise TransientError("%s did not answer in %gs" % (self.api_endpoint, self.timeout),
                                      unknown_outcome=write)
             if resp.status_code == 401 and attempt == 1 and "expired" in _diagnostics(resp).lower():
                 token = self._access_token(fresh=True)

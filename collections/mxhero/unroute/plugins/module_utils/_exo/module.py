@@ -32,7 +32,7 @@ def exo_argument_spec():
         api_endpoint=dict(type="str", default=exo_client.DEFAULT_API_ENDPOINT),
         ca_path=dict(type="path"),
         validate_certs=dict(type="bool", default=True),
-        timeout=dict(type="int", default=60),
+        timeout=dict(type="float", default=60.0),
     )
     spec.update(fingerprint_argument_spec())
     return spec

@@ -165,7 +165,8 @@ class GoogleClient(object):
         text = _short(scrub(err, self._secrets))
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
             return UnrouteError(self.domain, what, "the TLS certificate could not be verified (%s)" % text,
-                                "give the CA that signed it in ca_file; TLS verification is never switched off")
+                                "give the CA that signed it in ca_path (ca_file); TLS verification is never "
+                                "switched off")
         return UnrouteError(self.domain, what, "cannot reach it: %s" % text, "check the network path and the endpoint")
 
     def _refresh_error(self, err):

@@ -53,7 +53,7 @@ def make_client(params, scopes):
         params["domain"], credentials_file=params.get("credentials_file"),
         credentials_data=params.get("credentials_data"), subject=params.get("subject"),
         access_token=params.get("access_token"), scopes=scopes, api_endpoint=params.get("api_endpoint"),
-        admin_settings_endpoint=params.get("admin_settings_endpoint"), ca_file=params.get("ca_file"),
+        admin_settings_endpoint=params.get("admin_settings_endpoint"), ca_file=params.get("ca_path"),
         timeout=params.get("timeout") or 30, token_uri=params.get("token_uri"))
 
 
@@ -204,10 +204,12 @@ class Run(object):
         self._org_units_note = None
 
     def result(self):
+        # before/after whatever the diff flag: the runner makes the diff of them, and the plan digest covers
+        # the state read (every policy holding an mxHero reference), so an audit with --diff and a reviewed run
+        # without it agree, and a setting changed in between is drift.
         out = dict(changed=self.changed, findings=self.findings, removed=self.removed, added=[],
-                   manual_actions=self.manual, api=self.api, warnings=self.warnings)
-        if self.diff_mode:
-            out["diff"] = {"before": self.before, "after": self.after}
+                   manual_actions=self.manual, api=self.api, warnings=self.warnings, before=self.before,
+                   after=self.after)
         out.update(self.extra)
         return out
 
@@ -297,6 +299,8 @@ class Run(object):
         if plan["mode"] == "reported":
             self.findings.append(finding("google", "gmail_policy", obj, plan["evidence"], "reported",
                                          before=before, after=before, why=plan["why"]))
+            self.before[name] = before
+            self.after[name] = before
             return
         if plan["mode"] == "manual":
             steps = _manual_steps(plan, target)
@@ -451,6 +455,9 @@ def info(params, client=None):
     """What google_gateway would find, read-only (planned actions as in check mode) plus the raw policies."""
     runner = Run(params, check_mode=True, diff_mode=False, client=client, apply=False)
     out = runner.run()
+    # A report, like the other *_info modules: no diff, and no plan to approve.
+    out.pop("before", None)
+    out.pop("after", None)
     out["changed"] = False
     out["policies"] = runner.policies
     return out

@@ -29,7 +29,8 @@ def google_argument_spec():
         access_token=dict(type="str", no_log=True),
         api_endpoint=dict(type="str"),
         admin_settings_endpoint=dict(type="str"),
-        ca_file=dict(type="path"),
+        # ca_file: this option's name before 0.3.0 (the other platforms always said ca_path).
+        ca_path=dict(type="path", aliases=["ca_file"]),
         token_uri=dict(type="str", no_log=False),
         timeout=dict(type="float", default=30.0),
         mutable_setting_types=dict(type="list", elements="str", default=[]),
