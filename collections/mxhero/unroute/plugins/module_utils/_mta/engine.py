@@ -99,8 +99,8 @@ def _postfix(engine, ctx):
     if ctx.check_mode or not result["changed"]:
         problem = resolve_problem(engine.replacement) if result["changed"] and engine.replacement else None
         if problem:
-            ctx.warn("%s: replacement %s: %s; a real run would put every file back" % (engine.host, engine.nexthop,
-                                                                                     problem))
+            ctx.warn("%s: replacement %s: %s; a real run would put every file back"
+                     % (engine.host, engine.nexthop, problem))
         return result
     journal = engine.apply(ops, tables)
     edited = "edited %s" % ", ".join(result["files"])
