@@ -176,3 +176,28 @@ def test_every_postfix_command_addresses_the_instance(tmp_path, monkeypatch):
     # Scratch copies (check mode's simulation) are addressed with -c too, never the default instance.
     assert all(argv[1] == "-c" for argv in tools), tools
     assert [argv for argv in tools if argv[2] == str(directory)]
+
+
+@pytest.mark.parametrize("mta, files", [
+    ("exim", {"update-exim4.conf.conf": "dc_eximconfig_configtype='smarthost'\n"
+                                        "dc_smarthost='smtp.mxhero.com::25:backup.isp.test'\n"}),
+    ("sendmail", {"sendmail.mc": "define(`SMART_HOST', `[smtp.mxhero.com]')dnl\n",
+                  "mailertable": "example.com esmtp:[smtp.mxhero.com]\n"}),
+])
+def test_plan_digest_does_not_depend_on_diff_mode(tmp_path, mta, files):
+    """Issue 22: the engine returned the state read only in diff mode, so --diff changed the digest."""
+    from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+    from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    params = {"mta": mta, "state": "absent", "config_dir": str(tmp_path), "backup": True}
+    with_diff = _runner.run(engine.execute, params, check_mode=True, diff_mode=True)
+    without = _runner.run(engine.execute, params, check_mode=True, diff_mode=False)
+    assert not with_diff.get("failed") and with_diff["changed"], with_diff
+    assert "diff" in with_diff and "diff" not in without
+    assert with_diff["plan_digest"] == without["plan_digest"] != "0" * 64
+    # Same findings, other state read (a line mxHero is not on): another digest.
+    first = sorted(files)[0]
+    (tmp_path / first).write_text(files[first] + "# edited by the admin\n")
+    assert _runner.run(engine.execute, params, check_mode=True)["plan_digest"] != without["plan_digest"]
