@@ -92,7 +92,8 @@ options:
         resolve on the mail server; otherwise every file is restored, Postfix reloaded again, and the module fails
         naming the value.
       - Exim writes C(host::port) (IPv6 colons doubled); Sendmail writes C([host]) (C([IPv6:addr])) and takes no
-        port. Neither takes C(transport:nexthop).
+        port. Neither takes C(transport:nexthop). After the rebuild and reload the replacement's host must resolve on
+        the mail server too; otherwise every file is restored and rebuilt, and the module fails naming the value.
     type: str
   config_dir:
     description:

@@ -12,7 +12,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _files,
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.detect import detect
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.exim import Exim
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.postfix import Postfix
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import parse_replacement, resolve_problem
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
+    exim_host, parse_replacement, resolve_problem, sendmail_host)
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.sendmail import Sendmail
 
 
@@ -97,10 +98,7 @@ def _postfix(engine, ctx):
     result = _result(engine, findings, files, ctx)
     result["changed"] = bool(ops or tables)
     if ctx.check_mode or not result["changed"]:
-        problem = resolve_problem(engine.replacement) if result["changed"] and engine.replacement else None
-        if problem:
-            ctx.warn("%s: replacement %s: %s; a real run would put every file back"
-                     % (engine.host, engine.nexthop, problem))
+        _caution_unresolved(engine, result, ctx, engine.nexthop)
         return result
     journal = engine.apply(ops, tables)
     edited = "edited %s" % ", ".join(result["files"])
@@ -117,6 +115,19 @@ def _postfix(engine, ctx):
     return result
 
 
+def _written(engine):
+    if not engine.replacement:
+        return None
+    return (exim_host if engine.name == "exim" else sendmail_host)(engine.replacement)
+
+
+def _caution_unresolved(engine, result, ctx, written):
+    """Check mode cannot reload, but it can say now what the real run's resolution check will refuse."""
+    problem = resolve_problem(engine.replacement) if result["changed"] and engine.replacement else None
+    if problem:
+        ctx.warn("%s: replacement %s: %s; a real run would put every file back" % (engine.host, written, problem))
+
+
 def _files_engine(engine, ctx):
     findings, files = engine.plan()
     result = _result(engine, findings, files, ctx)
@@ -125,9 +136,20 @@ def _files_engine(engine, ctx):
         if missing:
             ctx.warn("%s: %s: a real run needs %s to rebuild sendmail.cf; install it first"
                      % (engine.host, engine.mc, ", ".join(missing)))
+        _caution_unresolved(engine, result, ctx, _written(engine))
         return result
     journal = engine.apply(files)
-    ctx.done("edited %s" % ", ".join(result["files"]))
+    edited = "edited %s" % ", ".join(result["files"])
+    try:
+        reloaded = engine.reload()
+    except UnrouteError as err:
+        err.partial.append(edited)
+        raise
+    # The new smarthost must resolve here before the change counts (Postfix is asked in more detail).
+    problem = resolve_problem(engine.replacement) if engine.replacement else None
+    if problem:
+        engine.undo(journal, reloaded, "replacement %s" % _written(engine), problem)
+    ctx.done(edited)
     result["backup_files"] = journal.backup_files
-    result["reloaded"] = engine.reload()
+    result["reloaded"] = reloaded
     return result

@@ -197,6 +197,19 @@ class Exim(_base.Engine):
                 raise UnrouteError(self.host, self.conf, "update-exim4.conf failed: %s" % _cmd.one_line(out),
                                    "fix what update-exim4.conf reports, then run again")
 
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
+        journal.restore()
+        again = ""
+        try:
+            self._update()
+            if reloaded:
+                again = " and exim4 reloaded" if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")
+
     def reload(self):
         if self.config_dir != DEFAULT_DIR or not _service.running(["/run/exim4/exim.pid", "/var/run/exim4/exim.pid"]):
             return False

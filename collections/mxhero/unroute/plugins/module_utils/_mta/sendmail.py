@@ -135,6 +135,20 @@ class Sendmail(_base.Engine):
                                "fix what the build reports (make -C %s), then run again" % self.config_dir)
         return journal
 
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smart host does not resolve): put it all back, the
+        mailertable database rebuilt from the restored source."""
+        journal.restore()
+        again = ""
+        try:
+            self._rebuild(os.path.join(self.config_dir, "sendmail.cf"), os.path.isfile(self.mailertable))
+            if reloaded:
+                again = " and sendmail restarted" if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")
+
     def _rebuild(self, cf, mailertable):
         if os.path.isfile(os.path.join(self.config_dir, "Makefile")):
             rc, out = _cmd.run([_cmd.which("make"), "-C", self.config_dir])
