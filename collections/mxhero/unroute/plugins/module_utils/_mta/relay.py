@@ -61,13 +61,9 @@ def evidence(fingerprint, host):
     return fingerprint.host(host) or fingerprint.ip(host)
 
 
-def nexthop_problem(text):
-    """Why ``text`` is not one next hop of the form [host]:port, [host], host:port or host; None when it is."""
-    return _parse_nexthop(text)[1]
-
-
 def _parse_nexthop(text):
-    """(Relay or None, problem or None) for one next hop, strictly: what Postfix's own parser would accept."""
+    """(Relay or None, problem or None) for one next hop, strictly: the grammar the three MTAs share (Postfix's
+    host_port() rejects anything after ']' but ':port'); what one MTA adds is checked by its engine."""
     if not text:
         return None, "is empty"
     if any(c.isspace() for c in text) or "," in text:
