@@ -12,7 +12,7 @@ Estate section (docs/lab.md)::
       transport_maps: ["example.com smtp:[smtp.mxhero.com]"]      # table lines; the parameter points at
       sender_dependent_relayhost_maps: ["@acme.test [smtp.mxhero.com]:587"]   # hash:DIR/<parameter>
       master_overrides: {outbound: {relayhost: "[smtp.mxhero.com]:25"}}       # master.cf service -o
-      host: {state: replaced, replacement: "[relay.acme.test]:587"}           # this server's unroute_mta_hosts entry
+      host: {state: replaced, replacement: "{customer_sink}"}                # this server's unroute_mta_hosts entry
 
 ``{mxhero_sink}`` / ``{customer_sink}`` in a value become ``[127.0.0.2]:PORT`` / ``[127.0.0.3]:PORT`` (the lab's
 sinks); a domain using ``{mxhero_sink}`` gets ``unroute_fingerprint.mxhero_ips: [127.0.0.2]``.

@@ -75,3 +75,19 @@ def test_txt_content_is_the_text_unless_it_needs_several_strings():
     assert lx._content("TXT", '"v=spf1 " "-all"') == "v=spf1 -all"
     long_value = '"%s" "%s"' % ("a" * 255, "b" * 10)
     assert lx._content("TXT", long_value) == long_value
+
+
+def test_an_upper_case_zone_reaches_lexicon_in_lower_case(monkeypatch):
+    """Lexicon's providers match record names with endswith(domain): an upper-case zone used to read as empty
+    (issue 26 item 5). PowerDNS's API path names the zone; the request shows what lexicon was given."""
+    seen = []
+
+    def powerdns(self, method, url, **kwargs):
+        seen.append(url)
+        return _response(200, {"name": "acme.example.", "rrsets": []}, url)
+
+    monkeypatch.setattr(requests.Session, "request", powerdns)
+    provider = lx.LexiconProvider("ACME.Example", "powerdns", {"pdns_server": "http://pdns.test", "auth_token": "t"})
+    provider.check_zone("ACME.Example")
+    assert seen and all("/zones/acme.example." in url for url in seen), seen
+    assert provider.zone_text == "ACME.Example"  # errors still name the zone as the inventory spells it

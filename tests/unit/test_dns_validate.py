@@ -32,7 +32,9 @@ def test_wildcard_only_as_the_first_label_of_a_record():
 
 @pytest.mark.parametrize("exchange", ["192.0.2.25", "192.0.2.25.", "[192.0.2.25]", "2001:db8::1", "IPv6:2001:db8::1",
                                       "", " ", ".", "mail", "mail.123", "mail_x.example.com", "smtp.mxhero.com",
-                                      None])
+                                      # A relay's spelling is no MX target (the grammar lives in _names.py).
+                                      "[mail.example.com]", "mail.example.com:25", "[mail.example.com]]:25",
+                                      "10.0.0", None])
 def test_bad_exchanges(exchange):
     with pytest.raises(UnrouteError) as err:
         validate.check_exchange("example.com", "replacement[0].exchange", exchange, FP)

@@ -112,13 +112,14 @@ def test_exim_replaced_keeps_the_configuration_type(tmp_path):
     directory = exim_dir(tmp_path, configtype="smarthost", smarthost="smtp.mxhero.com::25:relay2.isp.test")
     bin_dir = tmp_path / "bin"
     stand_in(bin_dir, "update-exim4.conf")
-    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "smtp.isp.test:587"},
+    # An address: the relay must resolve after the change, and the tests have no DNS.
+    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "192.0.2.25:587"},
                   env=env(bin_dir))
     assert not result.get("failed"), result
     conf = (directory / "update-exim4.conf.conf").read_text()
-    assert "dc_smarthost='smtp.isp.test::587:relay2.isp.test'" in conf
+    assert "dc_smarthost='192.0.2.25::587:relay2.isp.test'" in conf
     assert "dc_eximconfig_configtype='smarthost'" in conf
-    assert "route_list = * smtp.isp.test::587 byname" in (directory / "conf.d/router/190_exim4-config_mxhero").read_text()
+    assert "route_list = * 192.0.2.25::587 byname" in (directory / "conf.d/router/190_exim4-config_mxhero").read_text()
 
 
 def test_exim_failing_update_restores_the_files(tmp_path):
@@ -181,9 +182,9 @@ def test_sendmail_replaced_takes_no_port(tmp_path):
                              "replacement": "smtp.isp.test:587"})
     assert result["failed"] and "RELAY_MAILER_ARGS" in result["msg"] and "\n" not in result["msg"]
     result = play(tmp_path, {"mta": "sendmail", "config_dir": str(directory), "state": "replaced",
-                             "replacement": "smtp.isp.test"}, name="host")
+                             "replacement": "localhost"}, name="host")
     assert not result.get("failed"), result
-    assert "DS[smtp.isp.test]" in (directory / "sendmail.cf").read_text()
+    assert "DS[localhost]" in (directory / "sendmail.cf").read_text()
 
 
 EXIM_BP = """\
@@ -214,3 +215,38 @@ def test_exim_info_reports_refusal_and_queue_without_writing(tmp_path):
         ("1tQ8Zk-000Abc-7X", "other@example.org", "queued"),
         ("1tQ8Zl-000Xyz-2Q", "postmaster@example.com", "frozen")]
     assert info["queued"][0]["evidence"] == ["host smtp.mxhero.com"]
+
+
+def test_exim_smarthost_that_does_not_resolve_is_undone(tmp_path):
+    directory = exim_dir(tmp_path, configtype="smarthost", smarthost="smtp.mxhero.com::25")
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "update-exim4.conf")
+    before = files(directory)
+    planned = play(tmp_path, {"config_dir": str(directory), "state": "replaced",
+                              "replacement": "relay.unroute.invalid:587"}, check=True, env=env(bin_dir), name="check")
+    assert not planned.get("failed") and any("relay.unroute.invalid::587" in c and "does not resolve" in c
+                                             for c in planned["cautions"]), planned
+    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced",
+                             "replacement": "relay.unroute.invalid:587"}, env=env(bin_dir))
+    assert result.get("failed") and "partial" not in result, result
+    assert "replacement relay.unroute.invalid::587: the relay host relay.unroute.invalid does not resolve" \
+        in result["msg"] and "every file was restored" in result["msg"] and "\n" not in result["msg"]
+    assert files(directory) == before
+    # Built with the new smarthost, then again with the old one.
+    assert len([c for c in calls(bin_dir) if c.startswith("update-exim4.conf") and "--check" not in c]) == 2
+
+
+def test_sendmail_smart_host_that_does_not_resolve_is_undone(tmp_path):
+    directory = sendmail_dir(tmp_path, mailertable="example.com\tesmtp:[smtp.mxhero.com]\n")
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "makemap", 'cat > "$2.db"')
+    # The configuration as it was built before the run.
+    first = play(tmp_path, {"mta": "sendmail", "config_dir": str(directory), "state": "replaced",
+                            "replacement": "relay.unroute.invalid"}, env=env(bin_dir))
+    assert first.get("failed") and "partial" not in first, first
+    assert "replacement [relay.unroute.invalid]: the relay host relay.unroute.invalid does not resolve" \
+        in first["msg"], first["msg"]
+    assert "[smtp.mxhero.com]" in (directory / "sendmail.mc").read_text()
+    assert (directory / "mailertable.db").read_text() == (directory / "mailertable").read_text()
+    assert "relay.unroute.invalid" not in (directory / "mailertable.db").read_text()
+    assert "relay.unroute.invalid" not in (directory / "sendmail.cf").read_text()

@@ -117,17 +117,17 @@ def test_clean_host_reports_clean(tmp_path):
 def test_replaced_puts_the_relay_where_mxhero_was(tmp_path):
     directory = estate(tmp_path)
     result = play(tmp_path, {"config_dir": str(directory), "state": "replaced",
-                             "replacement": "[smtp.isp.test]:587"})
+                             "replacement": "[192.0.2.25]:587"})
     assert not result.get("failed"), result
-    assert postconf(directory, "-h", "relayhost").strip() == "[smtp.isp.test]:587"
-    assert postconf(directory, "-h", "default_transport").strip() == "smtp:[smtp.isp.test]:587"
-    assert postconf(directory, "-h", "smtp_fallback_relay").strip() == "[backup.isp.test], [smtp.isp.test]:587"
-    assert "outbound/unix/relayhost = [smtp.isp.test]:587" in postconf(directory, "-P")
-    assert query(directory, "transport", "example.com") == "smtp:[smtp.isp.test]:587"
-    assert query(directory, "sender_relay", "@example.com") == "[smtp.isp.test]:587"
+    assert postconf(directory, "-h", "relayhost").strip() == "[192.0.2.25]:587"
+    assert postconf(directory, "-h", "default_transport").strip() == "smtp:[192.0.2.25]:587"
+    assert postconf(directory, "-h", "smtp_fallback_relay").strip() == "[backup.isp.test], [192.0.2.25]:587"
+    assert "outbound/unix/relayhost = [192.0.2.25]:587" in postconf(directory, "-P")
+    assert query(directory, "transport", "example.com") == "smtp:[192.0.2.25]:587"
+    assert query(directory, "sender_relay", "@example.com") == "[192.0.2.25]:587"
     assert {f["action"] for f in result["findings"]} == {"changed"}
     assert play(tmp_path, {"config_dir": str(directory), "state": "replaced",
-                           "replacement": "[smtp.isp.test]:587"}, name="again")["changed"] is False
+                           "replacement": "[192.0.2.25]:587"}, name="again")["changed"] is False
 
 
 def test_replacement_is_validated_before_anything_changes(tmp_path):
@@ -139,7 +139,7 @@ def test_replacement_is_validated_before_anything_changes(tmp_path):
     assert "replacement [relay.mxhero.com]:25" in mx["msg"] and "mxHero" in mx["msg"], mx["msg"]
     bad = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "smtp.isp.test:99999"},
                name="bad")
-    assert bad["failed"] and "replacement 'smtp.isp.test:99999'" in bad["msg"] and "host[:port]" in bad["msg"]
+    assert bad["failed"] and "replacement 'smtp.isp.test:99999'" in bad["msg"] and "[host]:port" in bad["msg"]
     missing = play(tmp_path, {"config_dir": str(directory), "state": "replaced"}, name="missing")
     assert missing["failed"] and "replacement" in missing["msg"]
     assert snapshot(directory) == before
@@ -192,11 +192,11 @@ def sshd(tmp_path):
 
 def test_runs_as_a_remote_module_over_ssh(tmp_path, sshd):
     directory = estate(tmp_path)
-    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "[smtp.isp.test]:587"},
+    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced", "replacement": "[192.0.2.25]:587"},
                   connection=sshd.inventory())
     assert not result.get("failed"), result["_stdout"]
     assert result["changed"] is True and len(result["findings"]) == len(EXPECTED)
-    assert postconf(directory, "-h", "relayhost").strip() == "[smtp.isp.test]:587"
+    assert postconf(directory, "-h", "relayhost").strip() == "[192.0.2.25]:587"
     # The task went through sshd: its log shows the key login.
     assert "Accepted publickey" in (tmp_path / "sshd" / "sshd.log").read_text()
 

@@ -109,3 +109,19 @@ def test_info_reports_mail_stuck_for_mxhero(running_postfix, tmp_path):
     stuck = info["queued"][0]
     assert stuck["recipient"] == "someone@example.net" and stuck["sender"] == "app@lab.test"
     assert MXHERO_STAND_IN in stuck["reason"] and "ip %s" % MXHERO_STAND_IN in stuck["evidence"]
+
+
+def test_a_next_hop_that_does_not_resolve_is_undone_and_reloaded_again(running_postfix, tmp_path):
+    """After the reload Postfix reads the new relay back and it must resolve; if not, the old relay is back in
+    the running instance and mail keeps flowing where it did."""
+    directory, sinks, maillog = running_postfix
+    before = (directory / "main.cf").read_text()
+    result = play(tmp_path, {"config_dir": str(directory), "state": "replaced",
+                             "replacement": "[relay.unroute.invalid]:25", "mxhero_ips": [MXHERO_STAND_IN]})
+    assert result.get("failed") is True and "partial" not in result, result
+    assert "replacement [relay.unroute.invalid]:25: " in result["msg"] and "Postfix reloaded" in result["msg"]
+    assert (directory / "main.cf").read_text() == before
+    # Reloaded with the new value, then again with the old one.
+    assert maillog.read_text().count("reload -- version") == 2, maillog.read_text()
+    send(directory, "after the failed run")
+    assert delivered(sinks["mxhero"], "after the failed run"), maillog.read_text()

@@ -17,7 +17,8 @@ description:
     tables are rebuilt with C(postmap)), and C(-o) overrides of those parameters in master.cf services. main.cf and
     master.cf are edited only through C(postconf -e), C(-X), C(-P) and C(-PX); every command addresses the instance
     of O(config_dir) with C(-c). C(postfix check) must pass before C(postfix reload) (only when the instance runs);
-    when it fails, every edited file is restored and the module fails.
+    when it fails, every edited file is restored and the module fails. With O(state=replaced) Postfix is then asked
+    for the new next hop, which must resolve, before the module reports C(changed) (see O(replacement)).
   - Removing a C(relayhost) is refused when the host is a null client with no other route (C(disable_dns_lookups =
     yes), C(smtp_dns_support_level = disabled) or C(default_transport = error)); use O(state=replaced).
   - B(Exim) (Debian exim4-config) - the mxHero hosts of C(dc_smarthost) in C(update-exim4.conf.conf), and
@@ -79,10 +80,20 @@ options:
     choices: [absent, replaced]
   replacement:
     description:
-      - The relay to use instead of mxHero, as C(host), C(host:port), C([host]) or C([host]:port). Required with
-        O(state=replaced); refused when it is an mxHero host or address.
-      - Postfix writes it as given (brackets turn off the MX lookup); Exim writes C(host::port); Sendmail writes
-        C([host]) and takes no port.
+      - The relay to use instead of mxHero, as C(host), C(host:port), C([host]) or C([host]:port) (one relay; a
+        port is a number). Required with O(state=replaced); refused when it is an mxHero host or address.
+      - Checked by the grammar of the target MTA before anything is read or written, in check mode and real runs
+        alike, and refused in one line naming the value (for example C([relay.isp.example]]:25)).
+      - Postfix writes it rebuilt from the parsed parts (brackets turn off the MX lookup) and takes an IP address
+        only in brackets; C(transport:nexthop) (for example C(relay:[relay.isp.example]:587)) replaces the whole
+        value of C(default_transport), C(relay_transport) and transport map entries, and is refused where a place
+        takes a next hop only (C(relayhost)) or when master.cf has no such service. After the reload Postfix reads
+        every changed place back (C(postconf -h), C(postconf -P), C(postmap -q)) and the replacement's host must
+        resolve on the mail server; otherwise every file is restored, Postfix reloaded again, and the module fails
+        naming the value.
+      - Exim writes C(host::port) (IPv6 colons doubled); Sendmail writes C([host]) (C([IPv6:addr])) and takes no
+        port. Neither takes C(transport:nexthop). After the rebuild and reload the replacement's host must resolve on
+        the mail server too; otherwise every file is restored and rebuilt, and the module fails naming the value.
     type: str
   config_dir:
     description:

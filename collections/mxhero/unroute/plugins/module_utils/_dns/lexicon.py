@@ -8,8 +8,8 @@ are read again right before the write and compared with what the plan was made f
 before mxHero's record is deleted (a domain never has no MX), exactly mxHero's value is deleted by its record
 id, and the name is read once more to verify. The guarantee is ``read_verify``.
 
-The zone is handed to lexicon's provider as given (never guessed from the public suffix list, which lexicon's
-Client would do).
+The zone is handed to lexicon's provider as given, in lower case (never guessed from the public suffix list,
+which lexicon's Client would do).
 """
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ class LexiconProvider(DnsProvider):
     def _session(self, ttl=None):
         """A fresh lexicon provider, authenticated: lexicon providers keep what they read, and a stale copy is
         what would overwrite another writer's record."""
-        config = {"provider_name": self.provider, "domain": self.zone_text, self.provider: dict(self.options)}
+        # Lexicon's providers compare names with str.endswith(domain): an upper-case zone makes every record
+        # name "foreign" (apex.ACME.TEST) and the zone reads empty. DNS names compare case-insensitively, so
+        # lexicon gets the zone in lower case.
+        config = {"provider_name": self.provider, "domain": self.zone_fqdn.rstrip("."),
+                  self.provider: dict(self.options)}
         if ttl:
             config["ttl"] = int(ttl)
         client = self.module.Provider(ConfigResolver().with_dict(config))

@@ -13,15 +13,12 @@ import base64
 import binascii
 import ipaddress
 import math
-import re
 import socket
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import ip_address, name_problem
 
 ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
-# Owner names may carry underscores (_dmarc, selector._domainkey); host names may not (RFC 952/1123).
-_OWNER_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")
-_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 _ZONE_FIX = "give the zone's domain name, for example example.com"
 
 
@@ -36,36 +33,6 @@ def refuse(zone, option, value, cause, fix, secret=False):
     else:
         shown = repr(value)
     return UnrouteError(domain_of(zone), "option %s %s" % (option, shown), cause, fix)
-
-
-def name_problem(text, host=False, wildcard=False):
-    """Why ``text`` is not a usable domain name (owner name, or host name with ``host``), or None."""
-    if not isinstance(text, str):
-        return "is not a text value"
-    if not text.strip() or text.strip() == ".":
-        return "is empty"
-    if any(c.isspace() for c in text):
-        return "contains a space"
-    try:
-        text.encode("ascii")
-    except UnicodeEncodeError:
-        return "holds non-ASCII characters; DNS names travel in their A-label (xn--) form"
-    labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
-    if any(label == "" for label in labels):
-        return "has an empty label (a leading dot or two dots in a row)"
-    wire = sum(len(label) + 1 for label in labels) + 1
-    if wire > 255:
-        return "is %d octets long; a DNS name holds at most 255" % wire
-    pattern = _HOST_LABEL if host else _OWNER_LABEL
-    for index, label in enumerate(labels):
-        if len(label) > 63:
-            return "has a label of %d characters (%s...); a DNS label holds at most 63" % (len(label), label[:12])
-        if wildcard and index == 0 and label == "*":
-            continue
-        if not pattern.match(label):
-            allowed = "letters, digits and inner hyphens" if host else "letters, digits, hyphens and underscores"
-            return "has the label %r; a %s label holds %s only" % (label, "host name" if host else "DNS", allowed)
-    return None
 
 
 def fqdn(name):
@@ -142,25 +109,13 @@ def check_exchange(zone, option, value, fingerprint=None):
     if len(labels) < 2:
         raise refuse(zone, option, value, "the exchange is a single label, which would be written as the "
                      "top-level name '%s.'" % labels[0], fix)
-    if labels[-1].isdigit():
-        raise refuse(zone, option, value, "the exchange ends in a numeric label, like an address; a top-level "
-                     "domain is never all digits (RFC 1123 2.1)", fix)
     if fingerprint is not None and fingerprint.host(text):
         raise refuse(zone, option, value, "a replacement MX may not itself be an mxHero host",
                      "give the domain's real mail service as replacement")
 
 
 def _ip_literal(text):
-    candidate = text.rstrip(".")
-    if candidate.startswith("[") and candidate.endswith("]"):
-        candidate = candidate[1:-1]
-    if candidate.lower().startswith("ipv6:"):
-        candidate = candidate[5:]
-    try:
-        ipaddress.ip_address(candidate)
-        return True
-    except ValueError:
-        return False
+    return ip_address(text) is not None
 
 
 def check_port(zone, port):

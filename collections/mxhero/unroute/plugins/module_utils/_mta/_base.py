@@ -20,4 +20,5 @@ class Engine(object):
     def refuse(self, err):
         if not self.audit:
             raise err
-        self.refusals.append(str(err))
+        if str(err) not in self.refusals:
+            self.refusals.append(str(err))

@@ -12,7 +12,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _files,
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.detect import detect
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.exim import Exim
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.postfix import Postfix
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import validate_replacement
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
+    exim_host, parse_replacement, resolve_problem, sendmail_host)
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.sendmail import Sendmail
 
 
@@ -37,7 +38,7 @@ def _run(params, ctx, audit):
         raise UnrouteError(host, "mxhero_ips", str(err), "list IP addresses or networks only")
     replacement = None
     if params.get("state") == "replaced":
-        replacement = validate_replacement(params.get("replacement"), fp, host)
+        replacement = parse_replacement(params.get("replacement"), fp, host)
     elif params.get("replacement"):
         raise UnrouteError(host, "replacement", "is only used with state=replaced",
                            "set state=replaced, or drop replacement")
@@ -46,12 +47,10 @@ def _run(params, ctx, audit):
     if mta == "auto":
         mta = detect(host, config_dir)
     common = dict(host=host, config_dir=config_dir, fingerprint=fp, check_mode=ctx.check_mode or audit,
-                  backup=params.get("backup", True))
+                  backup=params.get("backup", True), replacement=replacement)
     if mta == "postfix":
-        common["replacement"] = params.get("replacement") if replacement else None
         engine = Postfix(**common)
     else:
-        common["replacement"] = replacement
         engine = Exim(configtype=params.get("exim_configtype"), **common) if mta == "exim" else Sendmail(**common)
     if audit:
         return _audit(engine, ctx)
@@ -88,7 +87,9 @@ def _result(engine, findings, files, ctx):
             "backup_files": [], "reloaded": False,
             # What a restore needs: each place as it was (the backups hold the whole files).
             "removed": [f["before"] for f in findings if f["action"] not in ("manual", "reported")],
-            "before": before if ctx.diff_mode else None, "after": after if ctx.diff_mode else None}
+            # The state read, diff mode or not: the plan digest covers it; the runner shows it as diff only in
+            # diff mode.
+            "before": before, "after": after}
 
 
 def _postfix(engine, ctx):
@@ -97,12 +98,34 @@ def _postfix(engine, ctx):
     result = _result(engine, findings, files, ctx)
     result["changed"] = bool(ops or tables)
     if ctx.check_mode or not result["changed"]:
+        _caution_unresolved(engine, result, ctx, engine.nexthop)
         return result
     journal = engine.apply(ops, tables)
-    ctx.done("edited %s" % ", ".join(result["files"]))
+    edited = "edited %s" % ", ".join(result["files"])
+    try:
+        reloaded = engine.reload()
+    except UnrouteError as err:
+        err.partial.append(edited)
+        raise
+    # Only once Postfix itself reads the new next hop back and it resolves is the change done (else undone).
+    engine.verify(findings, journal, reloaded)
+    ctx.done(edited)
     result["backup_files"] = journal.backup_files
-    result["reloaded"] = engine.reload()
+    result["reloaded"] = reloaded
     return result
+
+
+def _written(engine):
+    if not engine.replacement:
+        return None
+    return (exim_host if engine.name == "exim" else sendmail_host)(engine.replacement)
+
+
+def _caution_unresolved(engine, result, ctx, written):
+    """Check mode cannot reload, but it can say now what the real run's resolution check will refuse."""
+    problem = resolve_problem(engine.replacement) if result["changed"] and engine.replacement else None
+    if problem:
+        ctx.warn("%s: replacement %s: %s; a real run would put every file back" % (engine.host, written, problem))
 
 
 def _files_engine(engine, ctx):
@@ -113,9 +136,20 @@ def _files_engine(engine, ctx):
         if missing:
             ctx.warn("%s: %s: a real run needs %s to rebuild sendmail.cf; install it first"
                      % (engine.host, engine.mc, ", ".join(missing)))
+        _caution_unresolved(engine, result, ctx, _written(engine))
         return result
     journal = engine.apply(files)
-    ctx.done("edited %s" % ", ".join(result["files"]))
+    edited = "edited %s" % ", ".join(result["files"])
+    try:
+        reloaded = engine.reload()
+    except UnrouteError as err:
+        err.partial.append(edited)
+        raise
+    # The new smarthost must resolve here before the change counts (Postfix is asked in more detail).
+    problem = resolve_problem(engine.replacement) if engine.replacement else None
+    if problem:
+        engine.undo(journal, reloaded, "replacement %s" % _written(engine), problem)
+    ctx.done(edited)
     result["backup_files"] = journal.backup_files
-    result["reloaded"] = engine.reload()
+    result["reloaded"] = reloaded
     return result

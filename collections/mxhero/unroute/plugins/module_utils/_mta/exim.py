@@ -10,7 +10,7 @@ import re
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, exim_host, refuse_transport
 
 DEFAULT_DIR = "/etc/exim4"
 _ASSIGN = re.compile(r"""^(?P<name>dc_[A-Za-z0-9_]+)=(?P<quote>['"]?)(?P<value>.*?)(?P=quote)\s*$""")
@@ -25,11 +25,6 @@ def _host_of(item):
     return item.strip().split("::", 1)[0].strip().strip("[]")
 
 
-def _exim_host(replacement):
-    host, port, _bracketed = replacement
-    return host + ("::%s" % port if port else "")
-
-
 class Exim(_base.Engine):
     name = "exim"
 
@@ -41,6 +36,7 @@ class Exim(_base.Engine):
         self.backup = backup
         self.refusals = []
         self.configtype = configtype
+        refuse_transport(host, replacement, "Exim's smarthost and route_list take host::port")
         self.config_dir = (config_dir or DEFAULT_DIR).rstrip("/") or "/"
         self.conf = os.path.join(self.config_dir, "update-exim4.conf.conf")
         self.single = os.path.join(self.config_dir, "exim4.conf")
@@ -77,7 +73,7 @@ class Exim(_base.Engine):
         configtype = values.get("dc_eximconfig_configtype", "")
         changes = {}
         if self.replacement:
-            keep = [_exim_host(self.replacement)] + keep
+            keep = [exim_host(self.replacement)] + keep
         if keep:
             changes["dc_smarthost"] = ":".join(keep)
         else:
@@ -134,7 +130,7 @@ class Exim(_base.Engine):
                 hits.extend(evs)
                 others = [h for h in hosts if not evidence(self.fp, _host_of(h))]
                 if self.replacement:
-                    others = [_exim_host(self.replacement)] + others
+                    others = [exim_host(self.replacement)] + others
                 if others:
                     keep.append(" ".join([parts[0], ":".join(others)] + parts[2:]))
             if not hits:
@@ -200,6 +196,19 @@ class Exim(_base.Engine):
             if rc != 0:
                 raise UnrouteError(self.host, self.conf, "update-exim4.conf failed: %s" % _cmd.one_line(out),
                                    "fix what update-exim4.conf reports, then run again")
+
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
+        journal.restore()
+        again = ""
+        try:
+            self._update()
+            if reloaded:
+                again = " and exim4 reloaded" if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")
 
     def reload(self):
         if self.config_dir != DEFAULT_DIR or not _service.running(["/run/exim4/exim.pid", "/var/run/exim4/exim.pid"]):

@@ -18,7 +18,8 @@ import tempfile
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, split_nexthop
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
+    evidence, postfix_nexthop, postfix_problem, resolve_problem, split_nexthop)
 
 # main.cf / master.cf parameters that name a relay: name -> (finding kind, value syntax).
 RELAY_PARAMS = {
@@ -47,7 +48,13 @@ class Postfix(_base.Engine):
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
         self.host = host
         self.fp = fingerprint
+        # A relay.Relay, parsed and checked; the text Postfix gets is built from it, never taken as typed.
         self.replacement = replacement
+        self.nexthop = postfix_nexthop(replacement) if replacement else None
+        if postfix_problem(replacement):
+            raise UnrouteError(host, "replacement %s" % self.nexthop, postfix_problem(replacement),
+                               "write the replacement as [%s]%s" % (replacement.host,
+                                                                    ":%s" % replacement.port if replacement.port else ""))
         self.check_mode = check_mode
         self.backup = backup
         self.refusals = []
@@ -86,7 +93,7 @@ class Postfix(_base.Engine):
         return values
 
     # -- matching --------------------------------------------------------------
-    def _match(self, value, syntax):
+    def _match(self, value, syntax, place):
         """Evidence list for a parameter value, and the value with mxHero taken out (None = unset)."""
         if syntax == "nexthop_list":
             items = [i for i in _LIST_SPLIT.split(value) if i]
@@ -95,8 +102,9 @@ class Postfix(_base.Engine):
                 ev = evidence(self.fp, split_nexthop(item)[0])
                 if ev:
                     hits.append(ev)
-                    if self.replacement and not replaced and self.replacement not in items:
-                        keep.append(self.replacement)
+                    if self.replacement and not replaced and self.nexthop not in items:
+                        self._nexthop_only(place)
+                        keep.append(self.nexthop)
                         replaced = True
                 else:
                     keep.append(item)
@@ -106,21 +114,45 @@ class Postfix(_base.Engine):
             ev = evidence(self.fp, split_nexthop(nexthop)[0]) if nexthop else None
             if not ev:
                 return [], value
-            return [ev], ("%s:%s" % (transport, self.replacement) if self.replacement else None)
+            if not self.replacement:
+                return [ev], None
+            return [ev], "%s:%s" % (self.replacement.transport or transport, self.nexthop)
         ev = evidence(self.fp, split_nexthop(value)[0])
         if not ev:
             return [], value
-        return [ev], (self.replacement or None)
+        if self.replacement:
+            self._nexthop_only(place)
+        return [ev], (self.nexthop or None)
+
+    def _nexthop_only(self, place):
+        """relayhost and its kin take a next hop; a transport there is garbage Postfix only notices on delivery."""
+        if self.replacement.transport:
+            self.refuse(UnrouteError(self.host, "replacement %s:%s" % (self.replacement.transport, self.nexthop),
+                                     "%s takes a next hop only ([host]:port), not transport:nexthop" % place,
+                                     "give the replacement as [host]:port; a transport:nexthop replacement fits "
+                                     "only default_transport, relay_transport and transport map entries"))
+
+    def _check_transport(self):
+        """A transport:nexthop replacement names a master.cf service, or Postfix defers all mail it routes."""
+        transport = self.replacement.transport if self.replacement else None
+        if not transport:
+            return
+        out = self._pc("-M", "%s/unix" % transport)
+        if not any(line.split()[:1] == [transport] for line in out.splitlines()):
+            self.refuse(UnrouteError(self.host, "replacement %s:%s" % (transport, self.nexthop),
+                                     "%s has no unix service %r in master.cf" % (self.master_cf, transport),
+                                     "name a transport master.cf defines (smtp, relay), or give [host]:port"))
 
     # -- planning --------------------------------------------------------------
     def plan(self):
         main = self._params("-n")
         findings, ops, tables = [], [], {}
+        self._check_transport()
         for name in sorted(RELAY_PARAMS):
             if not main.get(name):
                 continue
             kind, syntax = RELAY_PARAMS[name]
-            hits, new = self._match(main[name], syntax)
+            hits, new = self._match(main[name], syntax, name)
             if not hits:
                 continue
             if name == "relayhost" and new is None:
@@ -135,7 +167,7 @@ class Postfix(_base.Engine):
             service, _sep, name = key.rpartition("/")
             if name not in RELAY_PARAMS or not master[key]:
                 continue
-            hits, new = self._match(master[key], RELAY_PARAMS[name][1])
+            hits, new = self._match(master[key], RELAY_PARAMS[name][1], "%s -o %s" % (service, name))
             if not hits:
                 continue
             ops.append(["-PX", key] if new is None else ["-P", "%s=%s" % (key, new)])
@@ -186,7 +218,7 @@ class Postfix(_base.Engine):
         out = []
         for entry in _entries(text):
             key, value = entry["key"], entry["value"]
-            hits, new = ([], value) if key is None else self._match(value, syntax)
+            hits, new = ([], value) if key is None else self._match(value, syntax, "%s entry %s" % (param, key))
             if not hits:
                 out.append(entry["text"])
                 continue
@@ -275,6 +307,74 @@ class Postfix(_base.Engine):
                                "the new configuration is in place and passed postfix check; run postfix -c %s "
                                "reload on the host" % self.config_dir)
         return True
+
+    # -- after the reload -------------------------------------------------------
+    def verify(self, findings, journal, reloaded):
+        """Ask Postfix for every value just written and resolve the new next hop, before saying ``changed``.
+
+        ``postfix check`` does not parse next hops: ``relayhost = [x]]:25`` passes it and the next message
+        fails with ``fatal: garbage after "]"``. So each place is read back through Postfix's own tools
+        (``postconf -h``, ``postconf -P``, ``postmap -q``) and must hold exactly what was planned (the next hop
+        built from the checked replacement), and the replacement's host must resolve here. On any failure every file goes back, Postfix
+        is checked and reloaded again, and the one-line error names the place and the value.
+        """
+        if not self.replacement:
+            return
+        for item in findings:
+            after = item.get("after") or {}
+            if after.get("value") is None or item.get("action") == "manual":
+                continue
+            got = self._read_back(after)
+            value = after["value"] if got is None else got
+            hops = value.partition(":")[2] if self._is_transport(after) else value
+            if got is not None and " ".join(got.split()) != " ".join(after["value"].split()):
+                problem = "Postfix reads back %r after the reload, not what was written" % got
+            elif self.nexthop not in _LIST_SPLIT.split(hops):
+                problem = "Postfix reads back %r, which does not hold the next hop %s" % (value, self.nexthop)
+            else:
+                continue
+            self._undo(journal, reloaded, "%s %r" % (item["object"].split(": ", 1)[-1], after["value"]), problem)
+        problem = resolve_problem(self.replacement)
+        if problem:
+            self._undo(journal, reloaded, "replacement %s" % self.nexthop, problem)
+
+    def _is_transport(self, after):
+        name = after.get("table") or after.get("parameter")
+        syntax = MAP_PARAMS[name][1] if after.get("table") else RELAY_PARAMS.get(name, (None, None))[1]
+        return syntax == "transport"
+
+    def _read_back(self, after):
+        if after.get("table"):
+            mtype = self._table_type(after["table"], after["file"])
+            if mtype not in _INDEXED + ("texthash",):
+                return None
+            postmap = _cmd.which("postmap") or "postmap"
+            rc, out = _cmd.run([postmap, "-c", self.config_dir, "-q", after["key"], "%s:%s" % (mtype, after["file"])])
+            return out.strip() if rc == 0 else ""
+        if after.get("service"):
+            key = "%s/%s" % (after["service"], after["parameter"])
+            return self._params("-P", key).get(key, "")
+        return self._pc("-h", after["parameter"]).strip()
+
+    def _table_type(self, param, path):
+        for table in _tables(self._pc("-x", "-h", param).strip()):
+            mtype, _sep, rest = table.partition(":")
+            if mtype == "proxy":
+                mtype, _sep, rest = rest.partition(":")
+            if rest == path:
+                return mtype
+        return None
+
+    def _undo(self, journal, reloaded, what, problem):
+        journal.restore()
+        rc, out = self._postfix("check")
+        again = ""
+        if rc == 0 and reloaded:
+            again = " and Postfix reloaded" if self._postfix("reload")[0] == 0 else \
+                "; reload Postfix by hand (postfix -c %s reload)" % self.config_dir
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, written [host]:port, "
+                           "then run again")
 
 
 def _tables(value):

@@ -10,7 +10,7 @@ import re
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, refuse_transport, sendmail_host
 
 DEFAULT_DIR = "/etc/mail"
 DEFINES = {"SMART_HOST": "smart_host", "MAIL_HUB": "mail_hub", "LUSER_RELAY": "luser_relay"}
@@ -46,13 +46,14 @@ class Sendmail(_base.Engine):
         if not os.path.isfile(self.mc):
             raise UnrouteError(host, self.mc, "no sendmail.mc in this directory",
                                "set config_dir to Sendmail's configuration directory (Debian: /etc/mail)")
-        if replacement and replacement[1]:
+        refuse_transport(host, replacement, "Sendmail's SMART_HOST takes [host]; the mailer stays as found")
+        if replacement and replacement.port:
             raise UnrouteError(host, "replacement", "Sendmail's SMART_HOST takes no port (%s:%s)"
-                               % (replacement[0], replacement[1]),
+                               % (replacement.host, replacement.port),
                                "give the host only; set the port with RELAY_MAILER_ARGS in sendmail.mc")
 
     def _new(self, mailer):
-        return "%s[%s]" % (mailer, self.replacement[0]) if self.replacement else None
+        return mailer + sendmail_host(self.replacement) if self.replacement else None
 
     def plan(self):
         findings, files = [], {}
@@ -70,7 +71,7 @@ class Sendmail(_base.Engine):
                 continue
             name = match.group("name")
             new = self._new(mailer) if name != "LUSER_RELAY" else (
-                "%s%s" % (mailer or "", self.replacement[0]) if self.replacement else None)
+                "%s%s" % (mailer or "", self.replacement.host) if self.replacement else None)
             if new is not None:
                 out.append(line[:match.start("value")] + new + line[match.end("value"):])
             findings.append(finding("mta", DEFINES[name], "%s: %s %s" % (self.host, self.mc, name), [ev],
@@ -133,6 +134,20 @@ class Sendmail(_base.Engine):
             raise UnrouteError(self.host, err.obj, "%s; every file was restored as it was" % err.cause,
                                "fix what the build reports (make -C %s), then run again" % self.config_dir)
         return journal
+
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smart host does not resolve): put it all back, the
+        mailertable database rebuilt from the restored source."""
+        journal.restore()
+        again = ""
+        try:
+            self._rebuild(os.path.join(self.config_dir, "sendmail.cf"), os.path.isfile(self.mailertable))
+            if reloaded:
+                again = " and sendmail restarted" if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")
 
     def _rebuild(self, cf, mailertable):
         if os.path.isfile(os.path.join(self.config_dir, "Makefile")):
