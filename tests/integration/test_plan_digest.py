@@ -51,11 +51,7 @@ def audits(default_lab, tmp_path_factory):
     return plain, diffed
 
 
-@pytest.mark.parametrize("platform", [
-    "dns", "google", "microsoft365", "exchange",
-    pytest.param("mta", marks=pytest.mark.xfail(reason="the mail-server engine fills before only in diff mode; "
-                                                      "fixed on its own branch (i26-mta)")),
-])
+@pytest.mark.parametrize("platform", ["dns", "google", "microsoft365", "exchange", "mta"])
 def test_audit_digest_is_the_same_with_and_without_diff(audits, platform):
     plain, diffed = (a[PLATFORMS[platform]] for a in audits)
     assert plain["errors"] == [] == diffed["errors"]
