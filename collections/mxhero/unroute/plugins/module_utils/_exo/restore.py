@@ -39,16 +39,20 @@ _REFUSED = "restore it by hand from the run record if the record is genuine; not
 HELD = ("in tenants created after 2023 Exchange Online may hold an inbound connector disabled until Microsoft "
         "allows it (Microsoft's 'Inbound connector: FAQ'): if it reads disabled, open a service request in the "
         "Microsoft 365 admin center (Support > New service request) asking Microsoft to enable inbound connector "
-        "'%s', then check it in the Exchange admin center > Mail flow > Connectors")
+        "%s, then check it in the Exchange admin center > Mail flow > Connectors")
 
 
 def held_steps(name):
-    return HELD % str(name).replace("'", "''")
+    return HELD % _ps(name)
+
+
+# PowerShell's tokenizer reads the typographic single quotes as ' too: each is doubled inside '...'.
+_QUOTES = u"'\u2018\u2019\u201a\u201b"
 
 
 def _ps(text):
     """A PowerShell single-quoted string: embedded quotes doubled, so the step parses as one argument."""
-    return "'%s'" % str(text).replace("'", "''")
+    return "'%s'" % "".join(ch * 2 if ch in _QUOTES else ch for ch in str(text))
 
 
 def _refuse(engine, what, cause):
