@@ -19,7 +19,7 @@ description:
     O(records), in the RRset the run read (C(rrset)); a value taken out must be one the run added (not in that
     RRset and one of O(replacement)); an SPF record put back must differ from the one
     taken out by the fingerprint's terms only.
-  - Then every RRset is read: it must hold exactly what the run left (its read RRset without the removed values,
+  - Then every RRset is read, and must hold exactly what the run left (its read RRset without the removed values,
     with the added ones), or already be as before the run. Only when all pass is anything written, each update
     carrying the RRset as read as its prerequisite. Check mode computes the same plan and diff and skips the writes.
   - An RRset already back as it was is left alone, so a second restore changes nothing.

@@ -12,7 +12,7 @@ description:
   - Takes one tenant's findings from a run record and, in the reverse order of the run, adds the removed entries
     back to the connection filter's IP allow list, enables the connectors, then enables the mail flow rules the run
     disabled (Exchange refuses to enable a rule whose connector is disabled).
-  - The findings are checked whole before anything is read or written (docs/report.md, "What a restore accepts"):
+  - The findings are checked whole before anything is read or written (docs/report.md, "What a restore accepts") -
     a rule or connector is enabled only when its finding says the run disabled it, its C(before) shows it enabled
     and its C(after) disabled, and it is still mxHero's by the fingerprint as it reads now; an allow-list entry
     goes back only when it is an mxHero address the finding shows the run removing. Anything else refuses the whole

@@ -42,6 +42,11 @@ options:
     type: list
     elements: dict
     default: []
+  findings:
+    description: The domain's findings from the run record; only used to name each policy as the run did.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -52,6 +57,7 @@ EXAMPLES = r"""
     subject: admin@example.com
     mutable_setting_types: [gmail.email_spam_filter_ip_allowlist]
     removed: "{{ entry.removed }}"
+    findings: "{{ entry.findings }}"
 """
 
 RETURN = r"""
@@ -78,7 +84,10 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._google.engine impo
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 from ansible_collections.mxhero.unroute.plugins.module_utils._google.restore import check, restore
 
-ARGSPEC = google_module.ARGSPEC.extend(dict(removed=dict(type="list", elements="dict", default=[])))
+ARGSPEC = google_module.ARGSPEC.extend(dict(
+    removed=dict(type="list", elements="dict", default=[]),
+    findings=dict(type="list", elements="dict", default=[]),
+))
 
 
 def execute(params, ctx):
@@ -97,7 +106,7 @@ def execute(params, ctx):
     google_module.require_libraries(params)
     client = make_client(params, scopes_for("policy", not ctx.check_mode))
     return restore(client, domain, params["removed"], fp, mutable, check_mode=ctx.check_mode, done=ctx.done,
-                   warn=ctx.warn)
+                   warn=ctx.warn, findings=params["findings"])
 
 
 def main():

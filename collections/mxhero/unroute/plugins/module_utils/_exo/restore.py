@@ -189,8 +189,8 @@ def _enable_inbound(engine, name):
         raise engine._fail("%s '%s'" % (noun, name), err)
     said = [w for w in warnings if "support" in w.lower()]
     if said:
-        engine.warn("%s: inbound connector '%s' stays disabled: %s; %s" % (engine.label, name, said[0],
-                                                                             held_steps(name)))
+        engine.warn("%s: inbound connector '%s' stays disabled: %s; %s"
+                    % (engine.label, name, said[0], held_steps(name)))
         return said[0]
     raise UnrouteError(engine.label, "%s '%s'" % (noun, name),
                        "Exchange accepted enabling it but it still reads disabled after %.0fs"

@@ -63,7 +63,16 @@ def check(domain, removed, fp, mutable):
     return out
 
 
-def restore(client, domain, removed, fp, mutable, check_mode=False, done=None, warn=None):
+def _object(findings, name, setting_type):
+    """The run's own name for the policy (it says where the policy applies), else name and type."""
+    for item in findings or []:
+        if isinstance(item, dict) and item.get("kind") == "gmail_policy" and \
+                str(item.get("object") or "").startswith("%s %s " % (name, setting_type)):
+            return item["object"]
+    return "%s %s" % (name, setting_type)
+
+
+def restore(client, domain, removed, fp, mutable, check_mode=False, done=None, warn=None, findings=None):
     """Check every entry, read every policy, then patch; returns the module outcome."""
     mutable = set(settings.bare(t) for t in mutable or [])
     checked = check(domain, removed, fp, mutable)
@@ -81,11 +90,12 @@ def restore(client, domain, removed, fp, mutable, check_mode=False, done=None, w
                                "compare it with the run record and add %s back by hand; nothing was changed"
                                % ", ".join(entries))
         plans.append((policy, entries, value))
+    named = findings
     findings, before, after = [], {}, {}
     for policy, entries, value in plans:
         name = policy["name"]
         setting = policy["setting"]
-        obj = "%s %s" % (name, setting.get("type"))
+        obj = _object(named, name, setting.get("type"))
         state = {"type": setting.get("type"), "value": value}
         back = {"type": setting.get("type"), "value": copy.deepcopy(setting.get("value"))}
         before[name], after[name] = state, back
