@@ -468,6 +468,12 @@ def _tampered(name, mx, spf):
         item["value"] = old.replace("include:spf.mxhero.com", "include:spf.mxhero.com include:evil.example")
         item["rrset"] = sorted([v for v in item["rrset"] if v != old] + [item["value"]])
 
+    def second_word(removed, added):
+        item = next(i for i in removed if i["type"] == "MX")
+        value = "10 evil.example smtp-in.mxhero.com."
+        item["rrset"] = sorted([v for v in item["rrset"] if v != item["value"]] + [value])
+        item["value"] = value
+
     def untouched_name(removed, added):
         removed.append({"record": "other.%s" % apex, "type": "MX", "ttl": 3600, "value": "10 smtp-in.mxhero.com.",
                         "rrset": sorted(["10 smtp-in.mxhero.com.", own]), "module": "dns_mx"})
@@ -481,7 +487,7 @@ def _tampered(name, mx, spf):
             if item["type"] == "MX":
                 item["rrset"] = [v for v in item["rrset"] if v != own]
 
-    return [(f.__name__,) + edit(f) for f in (evil_mx, evil_spf, untouched_name, own_mx_added,
+    return [(f.__name__,) + edit(f) for f in (evil_mx, second_word, evil_spf, untouched_name, own_mx_added,
                                               own_mx_added_and_hidden)]
 
 

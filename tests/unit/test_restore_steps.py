@@ -112,3 +112,27 @@ def test_exchange_online_recreate_and_held_steps_quote_the_name(name):
                         text).group(0)
     assert parse(command) == [("New-InboundConnector", {"name": name})]
     assert "Contact" in text or "service request" in text
+
+
+@pytest.mark.parametrize("item", [
+    # A mail server named with a command where a step names it in prose.
+    dict(_mta("[smtp.mxhero.com]"), object="mx1, run: rm -rf / #: /etc/postfix/main.cf relayhost"),
+    # A server name that would read as part of the command.
+    {"platform": "exchange", "kind": "transport_agent", "action": "disabled", "before": {},
+     "object": "EX01;Stop-Computer Hub transport agent mxHero agent"},
+    # A kind no run changes.
+    {"platform": "exchange", "kind": "receive_connector", "object": "x", "action": "removed", "before": {}},
+], ids=["mta-host", "exchange-server", "unknown-kind"])
+def test_prose_never_carries_what_the_record_could_inject(item):
+    with pytest.raises(UnrouteError) as err:
+        steps([item], [], FP, "example.com")
+    assert "the run record is refused" in str(err.value)
+
+
+def test_exim_and_sendmail_settings_come_back_as_data():
+    item = {"platform": "mta", "kind": "smarthost", "object": "mx2: /etc/exim4/update-exim4.conf.conf dc_smarthost",
+            "action": "changed", "before": {"file": "/etc/exim4/update-exim4.conf.conf",
+                                            "dc_smarthost": "smtp.mxhero.com::587"}, "after": {}}
+    (step,) = steps([item], [], FP, "example.com")
+    assert step["manual_steps"].startswith("On mx2, put back the setting ")
+    assert '"dc_smarthost": "smtp.mxhero.com::587"' in step["manual_steps"]

@@ -18,6 +18,7 @@ What cannot be put back at all (a revoked OAuth grant) says so.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -33,8 +34,19 @@ API_KINDS = ("gmail_policy",)
 _REFUSED = "put it back by hand from the run record if the record is genuine; nothing was changed"
 
 
+# What a host, server or gateway name may hold where a step names it in prose (no spaces, quotes or commands).
+_PLAIN = re.compile(r"[A-Za-z0-9_.:\[\]-]{1,255}")
+
+
 def _refuse(domain, obj, cause):
     return UnrouteError(domain, obj, "the run record is refused: %s" % cause, _REFUSED)
+
+
+def _plain(domain, obj, what, text):
+    """``text`` where a step names it in prose; refused unless it is a plain host-like name."""
+    if not _PLAIN.fullmatch(str(text)):
+        raise _refuse(domain, obj, "its %s %r is not a plain name, so no step names it" % (what, text))
+    return str(text)
 
 
 def steps(findings, removed, fp=None, domain=None):
@@ -73,7 +85,7 @@ def _mxhero_value(fp, value):
 
 
 def _mta_step(obj, before, fp, domain):
-    host = obj.split(": ", 1)[0]
+    host = _plain(domain, obj, "mail server", obj.split(": ", 1)[0])
     value = before.get("value", before.get("dc_smarthost", before.get("route_list")))
     if not _mxhero_value(fp, value):
         raise _refuse(domain, obj, "the value it would put back (%r) is not one the fingerprint matches: a run "
@@ -91,8 +103,9 @@ def _mta_step(obj, before, fp, domain):
         line = "%s %s" % (before["key"], value)
         return ("On %s, put the line %s back in %s (its old place if the table is ordered), then run: %s && %s"
                 % (host, shlex.quote(line), shlex.quote(path), _sh("postmap", path), reload_))
+    # Exim and Sendmail settings: the recorded setting as data (JSON), never as a command.
     as_was = json.dumps(before, sort_keys=True, default=str)
-    return "On %s: put %s back as it was before the run: %s" % (host, obj, as_was)
+    return "On %s, put back the setting %s as it was before the run: %s" % (host, json.dumps(obj), as_was)
 
 
 def _step(item, removed, used, fp, domain):
@@ -119,6 +132,7 @@ def _step(item, removed, used, fp, domain):
                           "patterns match")
         words = head.split()
         server, service = (words[0] if words else "the server"), (words[-1] if len(words) > 1 else "")
+        server = _plain(domain, obj, "server", server)
         if item["action"] == "disabled":
             where = " -TransportService %s" % service if service in WINDOWS_SERVICE else ""
             restart = "; Restart-Service %s" % WINDOWS_SERVICE[service] if service in WINDOWS_SERVICE else ""
@@ -140,8 +154,12 @@ def _step(item, removed, used, fp, domain):
         host = entry.get("smartHost")
         if host is not None and not (fp.host(host) or fp.ip(normalize_host(host))):
             raise _refuse(domain, obj, "the outbound gateway it would put back (%r) is no mxHero host" % (host,))
-        gateway = (host or "its old value", entry.get("smtpMode", "as it was"))
+        mode = entry.get("smtpMode")
+        if host is not None:
+            _plain(domain, obj, "outbound gateway", host)
+        if mode is not None and mode not in ("SMTP", "SMTP_TLS"):
+            raise _refuse(domain, obj, "its SMTP mode %r is neither SMTP nor SMTP_TLS" % (mode,))
+        gateway = (host or "its old value", mode or "as it was")
         return ("In the Google Admin console > Apps > Google Workspace > Gmail > Routing > Outbound gateway, set "
                 "the gateway back to %s (SMTP mode %s)" % gateway, True)
-    as_was = json.dumps(item.get("before"), sort_keys=True, default=str)
-    return "Put %s back as it was before the run: %s" % (obj, as_was), True
+    raise _refuse(domain, obj, "a run records no %s %s change that a person puts back" % (item.get("platform"), kind))

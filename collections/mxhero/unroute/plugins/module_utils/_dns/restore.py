@@ -25,6 +25,8 @@ diff; it only leaves out the writes.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import spf as spf_codec
@@ -34,6 +36,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider impor
 _KINDS = {"MX": "mx_record", "TXT": "spf_record"}
 # SPF before MX, like the reverse of the run (MX goes first there).
 _ORDER = {"TXT": 0, "MX": 1}
+_MX = re.compile(r"\d{1,5} [A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 _REFUSED = "restore the record by hand from the run record if it is genuine; nothing was written"
 
 
@@ -121,10 +124,9 @@ def _ttl(zone, what, items):
 
 def _check_mx(zone, what, old, new, before, fp, wanted):
     for value in old + new:
-        try:
-            parse_mx(value)
-        except (ValueError, AttributeError):
-            raise _refuse(zone, what, "%r is not an MX value" % value)
+        # One preference and one host name, nothing else: a second word would ride along unchecked.
+        if not _MX.fullmatch(value):
+            raise _refuse(zone, what, "%r is not an MX value (preference and one host name)" % value)
     foreign = [v for v in old if not fp.host(parse_mx(v)[1])]
     if foreign:
         raise _refuse(zone, what, "it would put back %s, which the fingerprint does not match: a run removes "
