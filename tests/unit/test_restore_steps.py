@@ -106,12 +106,26 @@ def test_transport_agent_steps_parse(name):
 
 @pytest.mark.parametrize("name", PS_NASTY)
 def test_exchange_online_recreate_and_held_steps_quote_the_name(name):
+    """Issue 23: the step to re-create an inbound connector says Microsoft may hold it disabled, and what to do."""
     item = {"platform": "microsoft365", "kind": "inbound_connector", "object": name, "action": "removed"}
-    text = exo_restore._removed(item)["finding"]["manual_steps"]
+    removed = [{"kind": "inbound_connector", "object": name,
+                "properties": {"Name": name, "SenderIPAddresses": ["54.208.111.28"]}}]
+    (step,) = steps([item], removed, FP, "example.com")
+    text = step["manual_steps"]
     command = re.search(r"New-InboundConnector -Name '(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'",
                         text).group(0)
     assert parse(command) == [("New-InboundConnector", {"name": name})]
-    assert "Contact" in text or "service request" in text
+    assert "service request" in text and "after 2023" in text
+    assert exo_restore.held_steps(name) in text
+
+
+def test_exchange_online_recreate_of_a_foreign_connector_is_refused():
+    item = {"platform": "microsoft365", "kind": "inbound_connector", "object": "Partner", "action": "removed"}
+    removed = [{"kind": "inbound_connector", "object": "Partner",
+                "properties": {"Name": "Partner", "SenderIPAddresses": ["198.51.100.25"]}}]
+    with pytest.raises(UnrouteError) as err:
+        steps([item], removed, FP, "example.com")
+    assert "the run record is refused" in str(err.value)
 
 
 @pytest.mark.parametrize("item", [

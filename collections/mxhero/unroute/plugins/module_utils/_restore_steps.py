@@ -24,11 +24,13 @@ import shlex
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.commands import (
     WINDOWS_SERVICE, quote, recreate_connector, reinstall_agent)
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching import match_inbound, match_outbound
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo.restore import EXO_KINDS, recreate_steps
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import Fingerprint, normalize_host
 
 _DONE = ("removed", "disabled", "changed")
-PLATFORMS = ("google", "exchange", "mta")
+PLATFORMS = ("google", "exchange", "mta", "microsoft365")
 # Changed through an API, and put back through it by another module (google_restore), not by hand.
 API_KINDS = ("gmail_policy",)
 _REFUSED = "put it back by hand from the run record if the record is genuine; nothing was changed"
@@ -57,8 +59,8 @@ def steps(findings, removed, fp=None, domain=None):
     for item in findings or []:
         if not isinstance(item, dict) or item.get("platform") not in PLATFORMS or item.get("action") not in _DONE:
             continue
-        if item.get("kind") in API_KINDS:
-            continue
+        if item.get("kind") in API_KINDS or (item["platform"] == "microsoft365" and item["action"] != "removed"):
+            continue  # put back through an API (google_restore, exo_restore)
         text, restorable = _step(item, removed or [], used, fp, domain)
         out.append(finding(item["platform"], item.get("kind"), item.get("object"),
                            ["%s by the run (run record)" % item.get("action")], "manual" if restorable else "reported",
@@ -147,6 +149,16 @@ def _step(item, removed, used, fp, domain):
                 "it from the vendor's package", False)
     if item.get("platform") == "mta":
         return _mta_step(obj, before, fp, domain), True
+    if item.get("platform") == "microsoft365" and kind in EXO_KINDS:
+        entry = _match(removed, used, kind=kind, object=obj)
+        properties = (entry or {}).get("properties")
+        if not isinstance(properties, dict):
+            raise _refuse(domain, obj, "the record holds no properties of the %s the run removed" % kind)
+        matcher = {"outbound_connector": match_outbound, "inbound_connector": match_inbound}.get(kind)
+        if matcher and matcher(fp, properties).decision != "act":
+            raise _refuse(domain, obj, "the connector it would have a person re-create is not mxHero's by the "
+                          "fingerprint")
+        return recreate_steps(kind, obj), True
     if kind == "oauth_grant":
         return "Not restorable: a revoked OAuth grant comes back only when the user consents to the app again", False
     if kind == "outbound_gateway":

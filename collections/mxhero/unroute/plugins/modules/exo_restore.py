@@ -23,8 +23,8 @@ description:
     Microsoft to allow it (the cmdlet warns "Contact Support to enable it"). Such a connector comes back as a
     C(manual) finding saying so and what to ask for; every restored or re-created inbound connector carries that
     note.
-  - Rules and connectors the run removed (C(state=absent)) are not recreated; they come back as manual actions that
-    point at the properties kept in the run record.
+  - Rules and connectors the run removed (C(state=absent)) are not recreated; M(mxhero.unroute.restore_steps)
+    returns them as manual steps that point at the properties kept in the run record.
   - C(playbooks/restore.yml) runs it for every Microsoft 365 domain of a run record.
 author:
   - mxhero-unroute developers (@mxhero-unroute)

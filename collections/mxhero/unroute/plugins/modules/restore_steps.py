@@ -12,7 +12,10 @@ description:
   - For one domain of a run record, returns a C(manual) finding with the exact step for every Google Workspace,
     Exchange Server and mail server (Postfix C(postconf -e), map lines) change the run made - C(New-SendConnector)
     or C(Install-TransportAgent) built from the recorded properties, C(Set-SendConnector -Enabled $true), the
-    outbound gateway value. Gmail settings the run changed through the Policy API are put back through it by
+    outbound gateway value, and the C(New-*) step for an Exchange Online rule or connector the run removed.
+  - In tenants created after 2023 Exchange Online may create an inbound connector disabled until the customer asks
+    Microsoft to allow it; the step to re-create one says so and what to ask for.
+  - Gmail settings the run changed through the Policy API are put back through it by
     M(mxhero.unroute.google_restore), not here.
   - Every command is built from the recorded properties with each argument quoted for the shell the step names
     (POSIX sh for mail servers, PowerShell single quotes for Exchange); a command string in the record is never

@@ -16,8 +16,8 @@ anything is read or written (docs/report.md, "What a restore accepts"):
 
 Then every object is read and planned; only when all pass is anything written. Check mode
 returns the same plan. A removed rule or connector is not recreated: the record holds its
-properties, and the manual step names them (New-* cmdlets take dozens of parameters whose
-defaults differ between tenants, so a person should look before it returns).
+properties, and restore_steps' manual step (recreate_steps) names them (New-* cmdlets take
+dozens of parameters whose defaults differ between tenants, so a person should look first).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo.matching impor
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 
 _NOUN_OF_KIND = {KINDS["outbound"]: NOUNS["outbound"], KINDS["inbound"]: NOUNS["inbound"], KINDS["rule"]: RULE}
+# The kinds whose removal restore_steps turns into a recreate step.
+EXO_KINDS = tuple(_NOUN_OF_KIND)
+# A removed rule or connector comes back by hand: restore_steps says how (recreate_steps).
 _DONE = ("disabled", "removed")
 _ORDER = (KINDS["filter"], KINDS["outbound"], KINDS["inbound"], KINDS["rule"])
 _REFUSED = "restore it by hand from the run record if the record is genuine; nothing was written"
@@ -79,8 +82,8 @@ def check(engine, findings):
             if entry not in as_list(before.get("IPAllowList")) or entry in as_list(after.get("IPAllowList")):
                 raise _refuse(engine, what, "its before/after do not show the run removing %s" % entry)
             continue
-        if item["action"] == "removed":
-            continue  # a manual step only: nothing is written
+        if item["action"] == "removed" and kind != KINDS["filter"]:
+            continue  # restore_steps' manual step: nothing is written here
         if before.get("Name") != obj:
             raise _refuse(engine, what, "its before names another object (%r)" % before.get("Name"))
         if kind == KINDS["rule"]:
@@ -91,6 +94,7 @@ def check(engine, findings):
         if not (was_on and now_off):
             raise _refuse(engine, what, "its before/after do not show the run disabling an enabled object, so it "
                           "is not enabled (an object disabled before the run stays disabled)")
+    done = [f for f in done if f["action"] == "disabled" or f["kind"] == KINDS["filter"]]
     return sorted(done, key=lambda f: _ORDER.index(f["kind"]))
 
 
@@ -118,8 +122,6 @@ def restore(engine, findings, check_mode):
 def _plan(engine, item, mx, shared):
     if item["kind"] == KINDS["filter"]:
         return _allow_entry(engine, item)
-    if item["action"] == "removed":
-        return _removed(item)
     return _disabled(engine, item, mx, shared)
 
 
@@ -222,13 +224,12 @@ def _allow_entry(engine, item):
     return {"write": write, "before": state, "after": back}
 
 
-def _removed(item):
-    noun = _NOUN_OF_KIND[item["kind"]]
+def recreate_steps(kind, name):
+    """The manual step for a rule or connector the run removed (restore_steps returns it)."""
+    noun = _NOUN_OF_KIND[kind]
     steps = ("The run removed %s %s; the run record's `removed` entry holds all its properties. To bring it back, "
              "in Exchange Online PowerShell run New-%s -Name %s with the properties you still want, then check it "
-             "in the Exchange admin center (Mail flow)." % (noun, _ps(item["object"]), noun, _ps(item["object"])))
-    if item["kind"] == KINDS["inbound"]:
-        steps += " A re-created inbound connector: %s." % held_steps(item["object"])
-    return {"finding": finding(PLATFORM, item["kind"], item["object"], ["removed by the run (run record)"], "manual",
-                               before=None, after=None, manual_steps=steps),
-            "before": {"Name": item["object"]}, "after": None}
+             "in the Exchange admin center (Mail flow)." % (noun, _ps(name), noun, _ps(name)))
+    if kind == KINDS["inbound"]:
+        steps += " A re-created inbound connector: %s." % held_steps(name)
+    return steps
