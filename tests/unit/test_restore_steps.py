@@ -150,3 +150,10 @@ def test_exim_and_sendmail_settings_come_back_as_data():
     (step,) = steps([item], [], FP, "example.com")
     assert step["manual_steps"].startswith("On mx2, put back the setting ")
     assert '"dc_smarthost": "smtp.mxhero.com::587"' in step["manual_steps"]
+
+
+def test_what_exo_restore_puts_back_gets_no_manual_step():
+    items = [{"platform": "microsoft365", "kind": "connection_filter_allow_ip", "object": "Default: 54.208.111.28",
+              "action": "removed", "before": {}},
+             {"platform": "microsoft365", "kind": "transport_rule", "object": "r", "action": "disabled", "before": {}}]
+    assert steps(items, [], FP, "example.com") == []

@@ -59,7 +59,8 @@ def steps(findings, removed, fp=None, domain=None):
     for item in findings or []:
         if not isinstance(item, dict) or item.get("platform") not in PLATFORMS or item.get("action") not in _DONE:
             continue
-        if item.get("kind") in API_KINDS or (item["platform"] == "microsoft365" and item["action"] != "removed"):
+        if item.get("kind") in API_KINDS or (item["platform"] == "microsoft365" and (
+                item["action"] != "removed" or item.get("kind") not in EXO_KINDS)):
             continue  # put back through an API (google_restore, exo_restore)
         text, restorable = _step(item, removed or [], used, fp, domain)
         out.append(finding(item["platform"], item.get("kind"), item.get("object"),
