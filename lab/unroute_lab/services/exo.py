@@ -282,12 +282,16 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 verb = CMDLETS.get(cmdlet, (None, None))[1]
                 lag = svc.take_fault("lag", tenant=tenant.domain) if verb not in (None, "get") else None
-                items = tenant.run(cmdlet, params, lag=lag)
+                hold = None
+                if cmdlet == "Set-InboundConnector" and params.get("Enabled") is True:
+                    hold = svc.take_fault("inbound_hold", tenant=tenant.domain)
+                items = tenant.run(cmdlet, params, lag=lag, hold=hold)
+                warnings = tenant.take_warnings()
             except CmdletError as err:
                 return self._reply(err.status, err.body())
         if fault:  # the write happened, but the caller hears a server error: unknown outcome
             return self._fault_reply(fault)
-        return self._page(tid, tenant, cmdlet, items, 0)
+        return self._page(tid, tenant, cmdlet, items, 0, warnings=warnings)
 
     def _fault_reply(self, fault):
         if fault["kind"] == "concurrency":
@@ -311,12 +315,15 @@ class _Handler(BaseHTTPRequestHandler):
                 size = min(size, max(1, int(value)))
         return size
 
-    def _page(self, tid, tenant, cmdlet, items, offset, size=None):
+    def _page(self, tid, tenant, cmdlet, items, offset, size=None, warnings=None):
         # The skip token carries the page size chosen for the first page, as OData services do.
         size = size or self._page_size(tenant)
         chunk = items[offset:offset + size]
         body = {"@odata.context": "%s/adminapi/beta/%s/$metadata#Collection(Exchange.GenericHashTable)"
                 % (self.svc.base, tid), "value": chunk}
+        if warnings:
+            # What PowerShell prints as WARNING: lines comes back next to the (empty) value of a write.
+            body["@adminapi.warnings"] = list(warnings)
         if offset + size < len(items):
             token = secrets.token_urlsafe(16)
             with self.svc.lock:
