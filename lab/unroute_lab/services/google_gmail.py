@@ -90,3 +90,16 @@ def get(user, address):
         if alias["sendAsEmail"].lower() == address.lower():
             return alias
     raise DirectoryError(404, "Requested entity was not found.", "notFound", status="NOT_FOUND")
+
+
+def call(svc, header, method, arg, query_text=None):
+    """One sendAs request (``arg`` from route())."""
+    user_id, address = arg
+    user = caller_user(svc.tokens, svc.customers, header, user_id)
+    if method != "GET":
+        raise DirectoryError(405, "Method not allowed in the lab (sendAs is read only here)",
+                             "methodNotAllowed")
+    with svc.lock:
+        if address is None:
+            return {"sendAs": send_as_list(user)}
+        return get(user, address)

@@ -28,11 +28,11 @@ import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..ports import free_port
+from .base import LabHandler
 from .hosted_dns import HostedDnsService, dump_lines, rrsets
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -77,15 +77,7 @@ class Route53Service(HostedDnsService):
         self.zone_ids = {}
         for domain in self.domains():
             self.create_zone(domain)
-        service = self
-
-        class Handler(_StrictLayer):
-            svc = service
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.serve_http(_StrictLayer)
         return {"url": self.url, "endpoint": self.url, "moto_url": self.moto_url, "region": "us-east-1",
                 "aws_access_key_id": self.access_key, "secret_key_file": str(self.secret_file),
                 "credentials_file": str(self.credentials_file), "hosted_zones": dict(self.zone_ids),
@@ -213,27 +205,15 @@ class Route53Service(HostedDnsService):
         return None
 
 
-class _StrictLayer(BaseHTTPRequestHandler):
-    svc = None
+class _StrictLayer(LabHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive connection waits for the
-    # client's delayed ACK (about 40 ms) between them.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
 
     def _reply(self, status, body, headers=()):
-        self.send_response(status)
-        for key, value in headers:
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_bytes(status, body, headers=[(k, v) for k, v in headers if k.lower() not in (
+            "content-length", "transfer-encoding", "connection", "date", "server")])
 
     def _handle(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.read_body()
         parsed = urllib.parse.urlsplit(self.path)
         refused = self.svc.verify_signature(self.command, parsed.path, parsed.query, self.headers, body)
         if refused:
