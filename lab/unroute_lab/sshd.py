@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 from .ports import free_port, wait_listening
+from .services.base import LabService
 
 SSHD = "/usr/sbin/sshd"
 
@@ -66,3 +67,20 @@ class SSHServer(object):
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class SshdService(LabService):
+    """The sshd through which the modules reach the lab's mail servers; its port and inventory variables
+    complete the ``mta`` entry of lab.json."""
+
+    name = "sshd"
+    section = "mta"
+    process = True
+
+    def start(self):
+        ssh = SSHServer(self.ctx.dir / "mta" / "sshd", detached=True)
+        self.ctx.pids["sshd"] = ssh.pid
+        return {"port": ssh.port, "ssh": ssh.inventory()}
+
+    def publish(self, services, entry):
+        services["mta"].update(entry)

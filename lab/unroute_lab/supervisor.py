@@ -28,7 +28,7 @@ def run(directory, estate_path):
     estate = estate_mod.load(estate_path)
     ctx = LabContext(estate, directory, LabPKI(directory / "pki"))
     services = {}
-    for cls in load_services():
+    for cls in load_services(process=False):
         if cls.wanted(estate):
             services[cls.name] = cls(ctx)
     manifest = {name: svc.start() for name, svc in services.items()}

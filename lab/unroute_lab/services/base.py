@@ -9,15 +9,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class LabService:
-    """Base class: one emulated platform (Google, Exchange Online, WinRM...).
+    """Base class: one service of the lab, an emulated platform (Google, Exchange Online, WinRM...) or real
+    software (BIND, Postfix, sshd).
 
-    Subclasses set ``name`` and ``section`` (the estate key they read) and
-    implement ``start``/``stop``/``state``/``host_vars``. State lives in memory
-    for the life of the lab and changes only through the emulated API.
+    Subclasses set ``name`` (its key in lab.json's ``services``) and ``section`` (the estate key that makes it
+    wanted) and implement ``start`` (and ``state``/``host_vars`` where they have any). An emulator's state lives
+    in memory for the life of the lab and changes only through the emulated API.
     """
 
     name = ""
     section = ""
+    # Where it runs. False: an emulator, in threads of the supervisor process (state and faults through its
+    # control endpoint). True: real software in processes of its own, started by 'unroute-lab up' itself,
+    # which records their ids (ctx.pids) in pids.json for 'down'.
+    process = False
 
     def __init__(self, ctx):
         self.ctx = ctx  # LabContext: estate, dir, pki
@@ -31,6 +36,15 @@ class LabService:
     def start(self):
         """Start listening; return this service's manifest entry (endpoints, credential paths)."""
         raise NotImplementedError
+
+    def publish(self, services, entry):
+        """Put ``entry`` (what start() returned) in lab.json's ``services``; a service that completes another's
+        entry (the BIND secondary, the mail servers' sshd) overrides this."""
+        services[self.name] = entry
+
+    @classmethod
+    def down(cls, directory):
+        """What 'unroute-lab down' must do for this service beyond ending the processes in pids.json."""
 
     def stop(self):
         server = getattr(self, "server", None)
@@ -144,7 +158,12 @@ class LabHandler(BaseHTTPRequestHandler):
 
 
 class LabContext:
-    def __init__(self, estate, directory, pki):
+    """What a service starts from: the estate, the lab folder, the lab CA; for process services also the
+    manifest entries published so far (``services``) and the process ids to record (``pids``, name -> pid)."""
+
+    def __init__(self, estate, directory, pki, services=None, pids=None):
         self.estate = estate
         self.dir = directory
         self.pki = pki
+        self.services = {} if services is None else services
+        self.pids = {} if pids is None else pids
