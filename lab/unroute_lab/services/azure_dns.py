@@ -99,7 +99,6 @@ def presentation(rdtype, props):
 
 class AzureDnsService(HostedDnsService):
     name = "azure"
-    provider = "azure"
 
     def start(self):
         self.dir = Path(self.ctx.dir) / "azure"

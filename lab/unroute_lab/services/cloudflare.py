@@ -20,7 +20,6 @@ import secrets
 import time
 import urllib.parse
 from .base import LabHandler
-from pathlib import Path
 
 import dns.rdata
 import dns.rdataclass
@@ -71,11 +70,9 @@ def presentation(record):
 
 class CloudflareService(HostedDnsService):
     name = "cloudflare"
-    provider = "cloudflare"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "cloudflare"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.zones = {}
         for domain in self.domains():
             self.create_zone(domain)

@@ -25,7 +25,6 @@ import secrets
 import time
 import urllib.parse
 from .base import LabHandler
-from pathlib import Path
 
 import dns.rdata
 import dns.rdataclass
@@ -62,11 +61,9 @@ def _canonical(rdtype, value):
 
 class GoogleCloudDnsService(HostedDnsService):
     name = "google_cloud_dns"
-    provider = "google_cloud_dns"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "google_cloud_dns"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.tokens = auth.TokenStore()
         self.zones = {}     # managed zone name -> {"dnsName", "id", "sets": {(name, type): rrset}, "changes"}
         for domain in self.domains():

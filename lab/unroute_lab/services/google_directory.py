@@ -371,6 +371,12 @@ def select_fields(body, tree):
     return dict((k, select_fields(body[k], sub)) for k, sub in tree.items() if k in body)
 
 
+def read_only(method, message="Method not allowed"):
+    """The 405 every read-only resource of the lab answers to a write."""
+    if method != "GET":
+        raise DirectoryError(405, message, "methodNotAllowed")
+
+
 def profile_id(customer, email):
     user = customer["directory_users"].get(email)
     return user["id"] if user else user_id(customer, email)
@@ -383,9 +389,7 @@ def call(svc, header, method, arg, query_text):
     fields = parse_fields(query.get("fields")) if query.get("fields") else None
     if kind == "users":
         customer = caller(svc.tokens, svc.customers, header, None, USER_SCOPES)
-        if method != "GET":
-            raise DirectoryError(405, "Method not allowed in the lab (users are read only here)",
-                             "methodNotAllowed")
+        read_only(method, "Method not allowed in the lab (users are read only here)")
         with svc.lock:
             return select_fields(list_users(customer, query), fields)
     if kind == "tokens":
@@ -400,9 +404,7 @@ def call(svc, header, method, arg, query_text):
                 return None
         raise DirectoryError(405, "Method not allowed", "methodNotAllowed")
     customer = caller(svc.tokens, svc.customers, header, first)
-    if method != "GET":
-        raise DirectoryError(405, "Method not allowed in the lab (orgunits are read only here)",
-                             "methodNotAllowed")
+    read_only(method, "Method not allowed in the lab (orgunits are read only here)")
     with svc.lock:
         if second is None:
             return list_units(customer, query)

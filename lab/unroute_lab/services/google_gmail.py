@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from .google_directory import DirectoryError
+from .google_directory import DirectoryError, read_only
 
 SCOPE_SETTINGS_BASIC = "https://www.googleapis.com/auth/gmail.settings.basic"
 READ_SCOPES = {"https://mail.google.com/", "https://www.googleapis.com/auth/gmail.modify",
@@ -96,9 +96,7 @@ def call(svc, header, method, arg, query_text=None):
     """One sendAs request (``arg`` from route())."""
     user_id, address = arg
     user = caller_user(svc.tokens, svc.customers, header, user_id)
-    if method != "GET":
-        raise DirectoryError(405, "Method not allowed in the lab (sendAs is read only here)",
-                             "methodNotAllowed")
+    read_only(method, "Method not allowed in the lab (sendAs is read only here)")
     with svc.lock:
         if address is None:
             return {"sendAs": send_as_list(user)}

@@ -33,7 +33,7 @@ import hashlib
 
 from urllib.parse import parse_qs, unquote
 
-from .google_directory import DirectoryError, _etag, caller, page_offset, page_token, profile_id
+from .google_directory import DirectoryError, _etag, caller, page_offset, page_token, profile_id, read_only
 
 SCOPE_AUDIT_RO = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
 PREFIX = "/admin/reports/v1/activity/users/"
@@ -145,8 +145,7 @@ def call(svc, header, method, arg, query_text):
     """One activities.list request (``arg`` from route())."""
     user_key, application = arg
     customer = caller(svc.tokens, svc.customers, header, None, {SCOPE_AUDIT_RO})
-    if method != "GET":
-        raise DirectoryError(405, "Method not allowed", "methodNotAllowed")
+    read_only(method)
     query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
     with svc.lock:
         return list_activities(customer, user_key, application, query, lambda email: profile_id(customer, email))

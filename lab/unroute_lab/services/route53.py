@@ -22,13 +22,10 @@ import string
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..ports import free_port
@@ -49,11 +46,9 @@ def error_xml(code, message):
 
 class Route53Service(HostedDnsService):
     name = "route53"
-    provider = "route53"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "route53"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.batch_lock = threading.Lock()
         self.access_key = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
         self.secret_key = secrets.token_urlsafe(30)[:40]
@@ -84,16 +79,8 @@ class Route53Service(HostedDnsService):
                 "zones": sorted(self.zone_ids)}
 
     def _wait(self, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("moto_server exited at start; see %s" % (self.dir / "moto.log"))
-            try:
-                urllib.request.urlopen(self.moto_url + "/moto-api/", timeout=2).read()
-                return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not answer within %.0fs; see %s" % (timeout, self.dir / "moto.log"))
+        self.wait_answering(lambda: urllib.request.urlopen(self.moto_url + "/moto-api/", timeout=2).read(),
+                            "moto_server", timeout)
 
     def _client(self, url):
         import boto3

@@ -440,18 +440,17 @@ class WinRMHandler(LabHandler):
         self.user = None
 
     def handle(self):
-        if self.request is None:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, OSError):
-            pass
+        self._quietly(super().handle)
 
     def finish(self):
+        self._quietly(super().finish)
+
+    def _quietly(self, step):
+        # No request: the TLS handshake failed in setup(). A client that hangs up mid-answer is no error either.
         if self.request is None:
             return
         try:
-            super().finish()
+            step()
         except (ConnectionError, OSError):
             pass
 
