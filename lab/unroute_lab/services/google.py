@@ -2,7 +2,7 @@
 endpoint, and the router to one module per API (``APIS``): Cloud Identity Policy API v1 (google_policy.py),
 the Directory API's ``orgunits``, ``users.list`` and ``tokens`` (google_directory.py), the Reports API's admin
 activity log (google_reports.py), Gmail's ``users.settings.sendAs`` (google_gmail.py) and the legacy Admin
-Settings API ``email/gateway`` resource (google_gateway.py).
+Settings API ``email/gateway`` resource (google_admin_settings.py).
 
 Wire formats follow /work/shared/reference/google-workspace.md and the v1 discovery
 document (policies.list/get/create/patch/delete, Operation, google.rpc error bodies).
@@ -26,21 +26,21 @@ from .. import pki as pki_mod
 from . import google_auth as auth
 from . import google_catalogue as catalogue
 from . import google_directory as directory
-from . import google_gateway as gateway
+from . import google_admin_settings as admin_settings
 from . import google_gmail as gmail
 from . import google_policy as policy
 from . import google_reports as reports
 from .base import LabHandler, LabService
 from .google_policy import ApiError, stable_id as _stable_id
 
-DELEGATED_SCOPES = (policy.SCOPE_POLICIES, policy.SCOPE_POLICIES_RO, gateway.SCOPE_ADMIN_SETTINGS,
+DELEGATED_SCOPES = (policy.SCOPE_POLICIES, policy.SCOPE_POLICIES_RO, admin_settings.SCOPE_ADMIN_SETTINGS,
                     directory.SCOPE_ORGUNIT_RO, directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY,
                     reports.SCOPE_AUDIT_RO, gmail.SCOPE_SETTINGS_BASIC)
 KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT, directory.SCOPE_USER)
 SA_EMAIL = "unroute-lab@unroute-lab.iam.gserviceaccount.com"
 # Each API the listener serves: its path router and its module (route(path) -> argument or None).
 APIS = (("policy", policy), ("directory", directory), ("reports", reports), ("gmail", gmail),
-        ("legacy", gateway))
+        ("legacy", admin_settings))
 
 
 class GoogleService(LabService):
@@ -336,12 +336,12 @@ class _Handler(LabHandler):
                 form = {k: v[0] for k, v in parse_qs(self.read_body().decode()).items()}
                 return self._send(200, self.svc.token(form))
             if api == "legacy":
-                customer = gateway.customer_of(self.svc, auth_header, arg)
+                customer = admin_settings.customer_of(self.svc, auth_header, arg)
                 if self.command == "PUT":
-                    gateway.put(self.svc, customer, self.read_body())
+                    admin_settings.put(self.svc, customer, self.read_body())
                 elif self.command != "GET":
-                    raise gateway.LegacyError(405, "Method not allowed")
-                return self._send(200, gateway.entry(self.svc, customer), "application/atom+xml; charset=UTF-8")
+                    raise admin_settings.LegacyError(405, "Method not allowed")
+                return self._send(200, admin_settings.entry(self.svc, customer), "application/atom+xml; charset=UTF-8")
             if api != "policy":
                 body = dict(APIS)[api].call(self.svc, auth_header, self.command, arg, query_text)
                 return self.send_bytes(204) if body is None else self._send(200, body)
@@ -358,7 +358,7 @@ class _Handler(LabHandler):
             return self._send(err.code, err.body())
         except directory.DirectoryError as err:
             return self._send(err.code, err.body())
-        except gateway.LegacyError as err:
+        except admin_settings.LegacyError as err:
             if err.xml:
                 return self._send(err.code, err.text.encode(), "text/xml; charset=UTF-8")
             page = "<HTML>\n<HEAD>\n<TITLE>%s</TITLE>\n</HEAD>\n<BODY>\n<H1>%s</H1>\n</BODY>\n</HTML>\n" % (
