@@ -18,9 +18,8 @@ import secrets
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler
 
-from .base import LabService
+from .base import LabHandler, LabService
 from .exo_auth import EXCHANGE_ROLE, AppRegistration, AuthError, TokenSigner
 from .exo_state import CMDLETS, CmdletError, Tenant
 
@@ -61,12 +60,7 @@ class ExchangeOnlineService(LabService):
             self.apps[tenant_id] = app
             self.by_name[tenant_id.lower()] = tenant_id
             self.by_name[domain.name.lower()] = tenant_id
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        port = self.serve_https(Handler, "exo")
+        port = self.serve_https(_Handler, "exo")
         self.base = "https://127.0.0.1:%d" % port
         self.signer = TokenSigner(self.base)
         return {"server": "127.0.0.1", "port": port, "url": self.base, "authority_host": self.base,
@@ -96,12 +90,11 @@ class ExchangeOnlineService(LabService):
         return (tid, self.tenants[tid]) if tid else (None, None)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    svc = None  # set by the subclass made in start()
+class _Handler(LabHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args):
-        pass
+    def common_headers(self):
+        return [("request-id", str(uuid.uuid4()))]
 
     # -- plumbing --------------------------------------------------------------
     def _reply(self, status, body=None, headers=None, content_type="application/json; charset=utf-8"):
@@ -112,26 +105,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = str(body).encode()
             content_type = "text/plain; charset=utf-8"
-        self.send_response(status)
-        self.send_header("request-id", str(uuid.uuid4()))
-        if data:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_bytes(status, data, content_type if data else None, headers or {})
         with self.svc.lock:
             self.svc.requests.append({"method": self.command, "path": self.path.split("?")[0], "status": status,
                                       "cmdlet": getattr(self, "cmdlet", None),
                                       "page": "skiptoken=" in self.path})
 
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self.read_body()
 
     def _parts(self):
-        return [urllib.parse.unquote(p) for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        return self.split_path()[0]
 
     # -- routing ---------------------------------------------------------------
     def do_GET(self):
