@@ -9,7 +9,7 @@ import socket
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+    ATOMIC_CAS, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset, Unreachable)
 
 try:
     import dns.exception
@@ -42,12 +42,44 @@ _TSIG_ERRORS = {
 
 
 class Rfc2136Provider(DnsProvider):
+    name = "rfc2136"
+    guarantee = ATOMIC_CAS
+    options = dict(
+        server=dict(type="str"),
+        port=dict(type="int", default=53),
+        key_name=dict(type="str"),
+        key_secret=dict(type="str", no_log=True),
+        # No `choices`: a typo must fail with the domain named, like every other option (validate.check_key).
+        key_algorithm=dict(type="str", default="hmac-sha256"),
+        protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+    )
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        """Without ``server`` a read-only run asks the system resolver (what the world sees); a write needs
+        the zone's primary, which the constructor finds from the SOA."""
+        if read_only and not (params.get("server") or "").strip():
+            from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
+            return ResolverProvider(zone, timeout=params["timeout"])
+        return cls(zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
+                   key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
+                   protocol=params["protocol"], timeout=params["timeout"])
+
+    @classmethod
+    def available(cls):
+        return HAS_DNSPYTHON
+
+    @classmethod
+    def check(cls, zone, params):
+        validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+
     def __init__(self, zone, server=None, port=53, key_name=None, key_secret=None,
                  key_algorithm="hmac-sha256", protocol="tcp", timeout=10.0):
         # The same checks as the modules', for callers that build a provider directly.
         validate.check_zone(zone)
         self.zone = dns.name.from_text(zone)
         self.zone_text = zone.rstrip(".")
+        self.zone_fqdn = validate.fqdn(zone)
         self.port = validate.check_port(zone, port)
         self.protocol = protocol
         self.timeout = validate.check_timeout(zone, timeout)
@@ -65,6 +97,10 @@ class Rfc2136Provider(DnsProvider):
         self.server_name = server.strip() if server and server.strip() else None
         self.addresses = validate.check_server(zone, server, self.port) or [self._primary()]
         self.server = self.addresses[0]
+
+    @property
+    def primary(self):
+        return self.server
 
     # -- plumbing --------------------------------------------------------------
     def _where(self):
@@ -109,28 +145,29 @@ class Rfc2136Provider(DnsProvider):
     def _send(self, message, what, write=False):
         """The server's answer to ``message``. For a write, any failure once it may have left the machine is
         OutcomeUnknown: the server may have applied it, and only a fresh read can tell."""
-        sock = self._connect(what) if self.protocol == "tcp" else None
-        try:
-            if self.protocol == "udp":
-                return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
-            return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
-        except Exception as err:  # every library failure becomes one line; see _failure
-            name = type(err).__name__
-            if name in _TSIG_ERRORS and name != "BadSignature":
-                # The server answered and rejected our signature: nothing was applied.
-                raise UnrouteError(self.zone_text, what, "%s refused us: %s" % (
-                    self._where(), _TSIG_ERRORS[name] % self.key_name),
-                    "check key_name, key_secret and key_algorithm against the server's key statement")
-            cause = self._failure(err)
-            if write:
-                raise OutcomeUnknown(cause)
-            if name in _TSIG_ERRORS:
-                raise UnrouteError(self.zone_text, what, "%s: %s" % (self._where(), _TSIG_ERRORS[name] % self.key_name),
-                                   "check key_name, key_secret and key_algorithm against the server's key statement")
-            raise UnrouteError(self.zone_text, what, cause, "check server, port and firewall, or raise timeout")
-        finally:
-            if sock is not None:
-                sock.close()
+        def send():
+            sock = self._connect(what) if self.protocol == "tcp" else None
+            try:
+                if self.protocol == "udp":
+                    return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
+                return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
+            finally:
+                if sock is not None:
+                    sock.close()
+        return self.attempt(send, what, write)
+
+    def classify(self, err, what, write):
+        name = type(err).__name__
+        if name in _TSIG_ERRORS and name != "BadSignature":
+            # The server answered and rejected our signature: nothing was applied.
+            return CredentialsRefused(self.zone_text, what, "%s refused us: %s" % (
+                self._where(), _TSIG_ERRORS[name] % self.key_name))
+        cause = self._failure(err)
+        if write:
+            return OutcomeUnknown(cause)
+        if name in _TSIG_ERRORS:
+            return CredentialsRefused(self.zone_text, what, "%s: %s" % (self._where(), _TSIG_ERRORS[name] % self.key_name))
+        return Unreachable(self.zone_text, what, cause)
 
     def _failure(self, err):
         if isinstance(err, dns.exception.Timeout):
@@ -177,7 +214,7 @@ class Rfc2136Provider(DnsProvider):
         return msg
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         response = self._send(self._message(self.zone, dns.rdatatype.SOA), what)
         authoritative = response.flags & dns.flags.AA
