@@ -123,7 +123,7 @@ class Route53Provider(DnsProvider):
         return None
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         if self.zone_id:
             zone_info = self._call("get_hosted_zone", what, Id=self.zone_id)["HostedZone"]
@@ -138,7 +138,7 @@ class Route53Provider(DnsProvider):
         candidates = [z for z in zones if bool(z.get("Config", {}).get("PrivateZone")) == self.private_zone]
         if not candidates:
             more = " (only a private one: set private_zone: true to use it)" if private and not self.private_zone else ""
-            raise UnrouteError(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
+            raise ZoneNotFound(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
                                % ("private" if self.private_zone else "public", self.zone_text, more),
                                "check zone and the account of the credentials")
         if len(candidates) > 1:
@@ -149,7 +149,7 @@ class Route53Provider(DnsProvider):
 
     def _zone(self):
         if not self.zone_id:
-            self.check_zone(self.zone_text)
+            self.find_zone()
         return self.zone_id
 
     def read(self, name, rdtype):
