@@ -190,12 +190,11 @@ class AzureDnsProvider(DnsProvider):
             if not found:
                 raise ZoneNotFound(self.zone_text, what, "Azure DNS has no zone %s in subscription %s that this "
                                    "identity can see" % (self.zone_text, self.client._config.subscription_id),
-                                   "check zone and azure_subscription_id, or give azure_resource_group")
+                                   reason="subscription")
             groups = sorted(_group_of(z.id) for z in found)
             if len(groups) > 1:
-                raise UnrouteError(self.zone_text, what, "Azure DNS has zone %s in %d resource groups (%s)"
-                                   % (self.zone_text, len(groups), ", ".join(groups)),
-                                   "give azure_resource_group")
+                raise ZoneNotFound(self.zone_text, what, "Azure DNS has zone %s in %d resource groups (%s)"
+                                   % (self.zone_text, len(groups), ", ".join(groups)), reason="ambiguous")
             self.group = groups[0]
             return
         self._call(self.client.zones.get, what, resource_group_name=self.group, zone_name=self.zone_name)

@@ -76,7 +76,7 @@ class CloudflareProvider(RestProvider):
                  if z.get("name", "").lower() == self.zone_text.lower()]
         if not zones:
             raise ZoneNotFound(self.zone_text, what, "Cloudflare has no zone %s that this API token can see"
-                               % self.zone_text, "check zone, and that the token covers this zone (Zone Read)")
+                               % self.zone_text)
         self.zone_id = zones[0]["id"]
 
     def _zone(self):

@@ -20,8 +20,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError,
-    RRset, ZoneNotFound)
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OptionRefused, OutcomeUnknown, PrerequisiteFailed,
+    ProviderError, RRset, ZoneNotFound)
 
 HAS_GOOGLE = None  # unknown until the provider is chosen: only its users load Google's client libraries
 
@@ -96,19 +96,18 @@ class CloudDnsProvider(DnsProvider):
             else:
                 creds, found_project = google.auth.default(scopes=[SCOPE])
         except (IOError, OSError) as err:
-            raise UnrouteError(self.zone_text, what, "cannot read %s: %s" % (credentials_file, err.strerror),
-                               "give a readable service-account key file")
+            raise CredentialsRefused(self.zone_text, what, "cannot read %s: %s" % (credentials_file, err.strerror),
+                                     reason="file")
         except (ValueError, KeyError) as err:
             raise CredentialsRefused(self.zone_text, what, "the service-account key is unusable: %s"
                                      % self.clean(err))
         except google.auth.exceptions.DefaultCredentialsError:
-            raise UnrouteError(self.zone_text, what, "no service-account key given and no application default "
-                               "credentials found", "set gcp_service_account_file (or run on a machine with a "
-                               "service account attached)")
+            raise CredentialsRefused(self.zone_text, what, "no service-account key given and no application "
+                                     "default credentials found", reason="none")
         self.project = project or found_project
         if not self.project:
-            raise UnrouteError(self.zone_text, "option gcp_project", "no project given and the credentials name "
-                               "none", "set gcp_project (or GCP_PROJECT)")
+            raise OptionRefused(self.zone_text, "option gcp_project", "no project given and the credentials name "
+                                "none", reason="project")
         transport = httplib2.Http(ca_certs=ca_path or None, timeout=timeout)
         http = google_auth_httplib2.AuthorizedHttp(creds, http=transport)
         options = {"api_endpoint": api_endpoint} if api_endpoint else None
@@ -170,7 +169,7 @@ class CloudDnsProvider(DnsProvider):
         if not public:
             more = " (only private zones of that name)" if found else ""
             raise ZoneNotFound(self.zone_text, what, "Cloud DNS has no public managed zone for %s in project %s%s"
-                               % (self.zone_text, self.project, more), "check zone and gcp_project")
+                               % (self.zone_text, self.project, more))
         if len(public) > 1:
             raise UnrouteError(self.zone_text, what, "Cloud DNS has %d public managed zones for %s (%s)"
                                % (len(public), self.zone_text, ", ".join(z["name"] for z in public)),

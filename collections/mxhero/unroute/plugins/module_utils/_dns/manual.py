@@ -40,6 +40,8 @@ class ManualSteps(object):
     records are read from ``server`` (RFC 2136 options) when given, else from the system resolver."""
 
     name = "manual"
+    # Reads go to the RFC 2136 server (or the resolver): its errors are worded with the RFC 2136 options.
+    reads_as = ("rfc2136",)
     options = dict(dns_host=dict(type="str", default="other", choices=list(HOSTS)))
     required = ()
     library = None

@@ -42,6 +42,17 @@ REQUIRED_IF = [("provider", name, list(cls.required)) for name, cls in REGISTRY.
 FIXES = {
     ("rfc2136", "credentials"): "check key_name, key_secret and key_algorithm against the server's key statement",
     ("rfc2136", "unreachable"): "check server, port and firewall, or raise timeout",
+    ("rfc2136", "unreachable", "connect"): "check server and port",
+    ("rfc2136", "access"): "check the zone's update-policy/allow-update for this key and the server's log",
+    ("rfc2136", "access", "query"): "point server at the zone's primary, or allow this client to query it",
+    ("rfc2136", "zone"): "point server at the zone's primary",
+    ("rfc2136", "zone", "primary"): "set server: to the zone's primary name server",
+    ("rfc2136", "zone", "notauth"): "point server at the zone's primary and check the key",
+    ("rfc2136", "refused", "notzone"): "check zone and record",
+    ("route53", "option", "profile"): "give a profile from ~/.aws/config",
+    ("route53", "option", "hosted_zone_id"): "give the id of zone {zone} or leave hosted_zone_id out",
+    ("route53", "zone", "account"): "check zone and the account of the credentials",
+    ("route53", "zone", "ambiguous"): "give hosted_zone_id",
     ("route53", "credentials"): "check aws_access_key/aws_secret_key/aws_session_token or aws_profile (or "
                                 "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that the identity "
                                 "may use route53",
@@ -49,6 +60,7 @@ FIXES = {
     ("route53", "unreachable"): "check aws_endpoint_url and the network, or run again later",
     ("cloudflare", "credentials"): "check cloudflare_api_token (or CLOUDFLARE_API_TOKEN): it needs Zone Read and "
                                    "DNS Edit on this zone",
+    ("cloudflare", "zone"): "check zone, and that the token covers this zone (Zone Read)",
     ("cloudflare", "unreachable"): "check the API URL and the network, or run again later",
     ("powerdns", "credentials"): "check powerdns_api_key (or PDNS_API_KEY) against the server's api-key setting",
     ("powerdns", "zone"): "check zone and powerdns_server_id, or point powerdns_api_url at the server that holds it",
@@ -58,10 +70,17 @@ FIXES = {
                               "azure_cloud",
     ("azure", "access"): "give the identity the DNS Zone Contributor role on the zone (or its resource group)",
     ("azure", "zone"): "check zone, azure_resource_group and azure_subscription_id",
+    ("azure", "zone", "subscription"): "check zone and azure_subscription_id, or give azure_resource_group",
+    ("azure", "zone", "ambiguous"): "give azure_resource_group",
     ("azure", "unreachable"): "check azure_resource_manager_url and the network, or run again later",
     ("google_cloud_dns", "credentials"): "check gcp_service_account_file or gcp_service_account_contents (or "
                                          "GCP_SERVICE_ACCOUNT_FILE, GOOGLE_APPLICATION_CREDENTIALS) and that the key "
                                          "is not deleted",
+    ("google_cloud_dns", "credentials", "file"): "give a readable service-account key file",
+    ("google_cloud_dns", "credentials", "none"): "set gcp_service_account_file (or run on a machine with a service "
+                                                 "account attached)",
+    ("google_cloud_dns", "option", "project"): "set gcp_project (or GCP_PROJECT)",
+    ("google_cloud_dns", "zone"): "check zone and gcp_project",
     ("google_cloud_dns", "access"): "give the service account the DNS Administrator role (roles/dns.admin) on "
                                     "project {project}",
     ("google_cloud_dns", "unreachable"): "check gcp_api_endpoint and the network, or run again later",
@@ -119,8 +138,12 @@ def explain(err, params):
     """A provider's typed error with the fix worded for the options of the provider the user chose."""
     if not isinstance(err, ProviderError) or err.fix:
         return err
-    name = chosen(params).name
-    fix = FIXES.get((name, err.kind))
+    cls = chosen(params)
+    fix = None
+    for name in (cls.name,) + tuple(getattr(cls, "reads_as", ())):
+        fix = FIXES.get((name, err.kind, err.reason)) or FIXES.get((name, err.kind))
+        if fix:
+            break
     if fix is None:
         return err
     words = dict(zone=validate.domain_of(params.get("zone")), project=params.get("gcp_project") or "",

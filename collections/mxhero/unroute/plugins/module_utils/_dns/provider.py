@@ -41,6 +41,16 @@ class ProviderError(UnrouteError):
 
     kind = "refused"
 
+    def __init__(self, domain, obj, cause, fix=None, partial=None, reason=None):
+        # ``reason`` tells apart situations of one kind whose fix differs (two zones of one name: which to use).
+        self.reason = reason
+        super(ProviderError, self).__init__(domain, obj, cause, fix, partial)
+
+
+class OptionRefused(ProviderError):
+    """An option's value is wrong for the service (a profile it does not know, an id of another zone)."""
+    kind = "option"
+
 
 class CredentialsRefused(ProviderError):
     """The service refused or could not find the credentials."""

@@ -9,7 +9,8 @@ import socket
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset, Unreachable)
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError,
+    RRset, Unreachable, ZoneNotFound)
 
 try:
     import dns.exception
@@ -115,9 +116,9 @@ class Rfc2136Provider(DnsProvider):
             mname = soa[0].mname.to_text()
             return dns.resolver.resolve(mname, "A", lifetime=self.timeout)[0].address
         except dns.exception.DNSException as err:
-            raise UnrouteError(self.zone_text, "zone %s" % self.zone_text,
+            raise ZoneNotFound(self.zone_text, "zone %s" % self.zone_text,
                                "no server given and the zone's primary could not be found (%s)" % err,
-                               "set server: to the zone's primary name server")
+                               reason="primary")
 
     def _connect(self, what):
         """A connected TCP socket, trying each address of the server in turn; nothing is sent yet."""
@@ -130,8 +131,8 @@ class Rfc2136Provider(DnsProvider):
                 sock.connect((address, self.port))
             except socket.timeout:
                 sock.close()
-                raise UnrouteError(self.zone_text, what, "%s did not accept a connection within %ss (tcp)"
-                                   % (self._where(), self.timeout), "check server, port and firewall, or raise timeout")
+                raise Unreachable(self.zone_text, what, "%s did not accept a connection within %ss (tcp)"
+                                  % (self._where(), self.timeout))
             except OSError as err:
                 sock.close()
                 last = err
@@ -139,8 +140,8 @@ class Rfc2136Provider(DnsProvider):
             self.server = address
             sock.setblocking(False)
             return sock
-        raise UnrouteError(self.zone_text, what, "cannot reach %s over tcp: %s"
-                           % (self._where(), getattr(last, "strerror", None) or last), "check server and port")
+        raise Unreachable(self.zone_text, what, "cannot reach %s over tcp: %s"
+                          % (self._where(), getattr(last, "strerror", None) or last), reason="connect")
 
     def _send(self, message, what, write=False):
         """The server's answer to ``message``. For a write, any failure once it may have left the machine is
@@ -166,7 +167,8 @@ class Rfc2136Provider(DnsProvider):
         if write:
             return OutcomeUnknown(cause)
         if name in _TSIG_ERRORS:
-            return CredentialsRefused(self.zone_text, what, "%s: %s" % (self._where(), _TSIG_ERRORS[name] % self.key_name))
+            return CredentialsRefused(self.zone_text, what, "%s: %s" % (self._where(),
+                                                                        _TSIG_ERRORS[name] % self.key_name))
         return Unreachable(self.zone_text, what, cause)
 
     def _failure(self, err):
@@ -188,22 +190,20 @@ class Rfc2136Provider(DnsProvider):
         if rcode == dns.rcode.REFUSED:
             who = "TSIG key '%s'" % self.key_name if self.key_name else "an unsigned request"
             if not updating:
-                raise UnrouteError(self.zone_text, what, "%s refused the query (REFUSED): it does not serve zone "
-                                   "%s to %s" % (self._where(), self.zone_text, who),
-                                   "point server at the zone's primary, or allow this client to query it")
+                raise AccessDenied(self.zone_text, what, "%s refused the query (REFUSED): it does not serve zone "
+                                   "%s to %s" % (self._where(), self.zone_text, who), reason="query")
             # BIND also answers REFUSED when its integrity checks reject the new records (an in-zone MX
             # target without an address record), so name both causes.
-            raise UnrouteError(self.zone_text, what, "%s refused the update (REFUSED): %s may not update zone "
+            raise AccessDenied(self.zone_text, what, "%s refused the update (REFUSED): %s may not update zone "
                                "%s, or the server's checks rejected the new records"
-                               % (self._where(), who, self.zone_text),
-                               "check the zone's update-policy/allow-update for this key and the server's log")
+                               % (self._where(), who, self.zone_text))
         if rcode == dns.rcode.NOTAUTH:
-            raise UnrouteError(self.zone_text, what, "%s answered NOTAUTH: it is not authoritative for %s or "
+            raise ZoneNotFound(self.zone_text, what, "%s answered NOTAUTH: it is not authoritative for %s or "
                                "rejected TSIG key '%s'" % (self._where(), self.zone_text, self.key_name),
-                               "point server at the zone's primary and check the key")
+                               reason="notauth")
         if rcode == dns.rcode.NOTZONE:
-            raise UnrouteError(self.zone_text, what, "%s answered NOTZONE: the name is outside zone %s"
-                               % (self._where(), self.zone_text), "check zone and record")
+            raise ProviderError(self.zone_text, what, "%s answered NOTZONE: the name is outside zone %s"
+                                % (self._where(), self.zone_text), reason="notzone")
         raise UnrouteError(self.zone_text, what, "%s answered %s" % (self._where(), text),
                            "look at the server's log; nothing was changed")
 
@@ -230,8 +230,8 @@ class Rfc2136Provider(DnsProvider):
         self._check_rcode(response, what, updating=False)
         has_soa = any(r.rdtype == dns.rdatatype.SOA and r.name == self.zone for r in response.answer)
         if not (authoritative and has_soa):
-            raise UnrouteError(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
-                               % (self._where(), self.zone_text), "point server at the zone's primary")
+            raise ZoneNotFound(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
+                               % (self._where(), self.zone_text))
 
     def find_cut(self, name):
         """Walk down from the zone apex to ``name`` asking for NS: an NS RRset at a name below the apex

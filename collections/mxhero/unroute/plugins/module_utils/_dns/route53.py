@@ -16,8 +16,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError, RRset,
-    ZoneNotFound)
+    ATOMIC_CAS, CredentialsRefused, DnsProvider, OptionRefused, OutcomeUnknown, PrerequisiteFailed, ProviderError,
+    RRset, ZoneNotFound)
 
 try:
     import boto3
@@ -80,8 +80,8 @@ class Route53Provider(DnsProvider):
                                             aws_session_token=session_token or None,
                                             profile_name=profile or None)
         except botocore.exceptions.ProfileNotFound:
-            raise UnrouteError(self.zone_text, "option aws_profile %r" % profile,
-                               "no such profile in the AWS config files", "give a profile from ~/.aws/config")
+            raise OptionRefused(self.zone_text, "option aws_profile %r" % profile,
+                                "no such profile in the AWS config files", reason="profile")
         # Our retry policy is the only one: botocore's own retries would hide throttling and double the waits.
         config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=timeout,
                                         read_timeout=timeout)
@@ -128,9 +128,9 @@ class Route53Provider(DnsProvider):
         if self.zone_id:
             zone_info = self._call("get_hosted_zone", what, Id=self.zone_id)["HostedZone"]
             if zone_info["Name"].lower() != self.zone_fqdn:
-                raise UnrouteError(self.zone_text, "option hosted_zone_id %r" % self.zone_id,
-                                   "hosted zone %s is %s, not %s" % (self.zone_id, zone_info["Name"], self.zone_fqdn),
-                                   "give the id of zone %s or leave hosted_zone_id out" % self.zone_text)
+                raise OptionRefused(self.zone_text, "option hosted_zone_id %r" % self.zone_id,
+                                    "hosted zone %s is %s, not %s" % (self.zone_id, zone_info["Name"], self.zone_fqdn),
+                                    reason="hosted_zone_id")
             return
         found = self._call("list_hosted_zones_by_name", what, DNSName=self.zone_fqdn, MaxItems="100")
         zones = [z for z in found.get("HostedZones", []) if z["Name"].lower() == self.zone_fqdn]
@@ -140,11 +140,10 @@ class Route53Provider(DnsProvider):
             more = " (only a private one: set private_zone: true to use it)" if private and not self.private_zone else ""
             raise ZoneNotFound(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
                                % ("private" if self.private_zone else "public", self.zone_text, more),
-                               "check zone and the account of the credentials")
+                               reason="account")
         if len(candidates) > 1:
-            raise UnrouteError(self.zone_text, what, "Route 53 has %d hosted zones named %s (%s)" % (
-                len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)),
-                "give hosted_zone_id")
+            raise ZoneNotFound(self.zone_text, what, "Route 53 has %d hosted zones named %s (%s)" % (
+                len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)), reason="ambiguous")
         self.zone_id = _zone_id(candidates[0]["Id"])
 
     def _zone(self):
