@@ -16,27 +16,23 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError,
-    RRset, ZoneNotFound)
-
-HAS_AZURE = None  # unknown until the provider is chosen: the SDK is large, and only its users load it
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, OutcomeUnknown, PrerequisiteFailed,
+    ProviderError, RRset, ZoneNotFound)
 
 
-def _load():
-    """Import the Azure SDK on first use (only when ``provider: azure`` is chosen)."""
-    global HAS_AZURE, ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError
+def _import():
+    """The Azure SDK, imported on first use (only when ``provider: azure`` is chosen): it is large."""
+    global ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError
     global CertificateCredential, ClientSecretCredential, DefaultAzureCredential, DnsManagementClient, dns_models
-    if HAS_AZURE is None:
-        try:
-            from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
-                                               ServiceResponseError)
-            from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
-            from azure.mgmt.dns import DnsManagementClient
-            from azure.mgmt.dns import models as dns_models
-            HAS_AZURE = True
-        except ImportError:  # pragma: no cover - reported by the module
-            HAS_AZURE = False
-    return HAS_AZURE
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
+                                       ServiceResponseError)
+    from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
+    from azure.mgmt.dns import DnsManagementClient
+    from azure.mgmt.dns import models as dns_models
+
+
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 # azure.azcollection's cloud_environment names, and the short forms; (authority host, Resource Manager URL).
 CLOUDS = {

@@ -79,11 +79,6 @@ class CloudflareProvider(RestProvider):
                                % self.zone_text)
         self.zone_id = zones[0]["id"]
 
-    def _zone(self):
-        if not self.zone_id:
-            self.find_zone()
-        return self.zone_id
-
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         what = "%s %s" % (name, rdtype)

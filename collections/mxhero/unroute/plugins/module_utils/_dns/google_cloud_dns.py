@@ -20,28 +20,24 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OptionRefused, OutcomeUnknown, PrerequisiteFailed,
-    ProviderError, RRset, ZoneNotFound)
-
-HAS_GOOGLE = None  # unknown until the provider is chosen: only its users load Google's client libraries
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, OptionRefused, OutcomeUnknown,
+    PrerequisiteFailed, ProviderError, RRset, ZoneNotFound)
 
 
-def _load():
-    """Import Google's client libraries on first use (only when ``provider: google_cloud_dns`` is chosen)."""
-    global HAS_GOOGLE, google, google_auth_httplib2, httplib2, service_account, discovery, HttpError
-    if HAS_GOOGLE is None:
-        try:
-            import google.auth
-            import google.auth.exceptions
-            import google_auth_httplib2
-            import httplib2
-            from google.oauth2 import service_account
-            from googleapiclient import discovery
-            from googleapiclient.errors import HttpError
-            HAS_GOOGLE = True
-        except ImportError:  # pragma: no cover - reported by the module
-            HAS_GOOGLE = False
-    return HAS_GOOGLE
+def _import():
+    """Google's client libraries, imported on first use (only when ``provider: google_cloud_dns`` is chosen)."""
+    global google, google_auth_httplib2, httplib2, service_account, discovery, HttpError
+    import google.auth
+    import google.auth.exceptions
+    import google_auth_httplib2
+    import httplib2
+    from google.oauth2 import service_account
+    from googleapiclient import discovery
+    from googleapiclient.errors import HttpError
+
+
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
 

@@ -20,23 +20,18 @@ import re
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    READ_VERIFY, CredentialsRefused, DnsProvider, PrerequisiteFailed, ProviderError, RRset, Unreachable,
+    READ_VERIFY, CredentialsRefused, DnsProvider, Libraries, PrerequisiteFailed, ProviderError, RRset, Unreachable,
     ZoneNotFound)
 
-HAS_LEXICON = None  # unknown until the provider is chosen: only its users load dns-lexicon
+def _import():
+    """dns-lexicon, imported on first use (only when ``provider: lexicon`` is chosen)."""
+    global requests, ConfigResolver
+    import requests
+    from lexicon.config import ConfigResolver
 
 
-def _load():
-    """Import dns-lexicon on first use (only when ``provider: lexicon`` is chosen)."""
-    global HAS_LEXICON, requests, ConfigResolver
-    if HAS_LEXICON is None:
-        try:
-            import requests
-            from lexicon.config import ConfigResolver
-            HAS_LEXICON = True
-        except ImportError:  # pragma: no cover - reported by the module
-            HAS_LEXICON = False
-    return HAS_LEXICON
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
 # requests' HTTPError text, which providers that re-raise it keep: "403 Client Error: ... for url: ..."

@@ -72,6 +72,24 @@ class Unreachable(ProviderError):
     kind = "unreachable"
 
 
+class Libraries(object):
+    """A provider's third-party libraries, imported on first use: calling it runs ``importer`` once and says
+    whether the import worked (the module layer turns False into missing_required_lib)."""
+
+    def __init__(self, importer):
+        self.importer = importer
+        self.present = None
+
+    def __call__(self):
+        if self.present is None:
+            try:
+                self.importer()
+                self.present = True
+            except ImportError:
+                self.present = False
+        return self.present
+
+
 # What a provider's write promises when someone else changes the RRset between our read and our write.
 ATOMIC_CAS = "atomic_cas"    # the service refuses the write (RFC 2136 prerequisite, Route 53 ChangeBatch DELETE)
 READ_VERIFY = "read_verify"  # no version token: compared just before the write and verified after it
@@ -160,8 +178,16 @@ class DnsProvider(object):
         return self.find_zone()
 
     def find_zone(self):
-        """Look the zone up at the service (and keep whatever id later calls need)."""
+        """Look the zone up at the service (and keep whatever id later calls need, as ``zone_id``)."""
         raise NotImplementedError
+
+    zone_id = None
+
+    def _zone(self):
+        """The service's id of the zone, looked up on first use."""
+        if not self.zone_id:
+            self.find_zone()
+        return self.zone_id
 
     def find_cut(self, name):
         """The zone apex below ``zone`` at or above ``name`` where a delegation starts, or None.

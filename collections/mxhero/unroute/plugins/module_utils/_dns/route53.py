@@ -146,11 +146,6 @@ class Route53Provider(DnsProvider):
                 len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)), reason="ambiguous")
         self.zone_id = _zone_id(candidates[0]["Id"])
 
-    def _zone(self):
-        if not self.zone_id:
-            self.find_zone()
-        return self.zone_id
-
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         what = "%s %s" % (name, rdtype)
