@@ -16,8 +16,13 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, OutcomeUnknown, PrerequisiteFailed,
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OutcomeUnknown, PrerequisiteFailed,
     ProviderError, RRset, ZoneNotFound)
+
+
+# Bound by _import() when the provider is chosen.
+ClientAuthenticationError = HttpResponseError = ServiceRequestError = ServiceResponseError = NotLoaded
+CertificateCredential = ClientSecretCredential = DefaultAzureCredential = DnsManagementClient = dns_models = None
 
 
 def _import():

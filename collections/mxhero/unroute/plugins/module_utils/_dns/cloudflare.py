@@ -132,7 +132,7 @@ class CloudflareProvider(RestProvider):
         batch["posts"] = [dict(_body(rdtype, name, v), ttl=expected.ttl or ttl) for v in new]
         batch = dict((k, v) for k, v in batch.items() if v)
         status, body = self.call("POST", "/zones/%s/dns_records/batch" % self._zone(), what, body=batch,
-                                      write=True)
+                                 write=True)
         if status != 200 or not (body or {}).get("success"):
             after = self.read(name, rdtype)
             if sorted(after.values) != sorted(expected.values):

@@ -168,7 +168,7 @@ class DnsEngine(object):
                 continue
             if _same(rdtype, seen, wanted):
                 self.warn("%s %s: the answer to the update was lost (%s); a re-read shows the change "
-                                     "took effect" % (name, rdtype, cause))
+                          "took effect" % (name, rdtype, cause))
                 return {"outcome": "done", "cause": cause}
             if not _same(rdtype, seen, current.values):
                 break

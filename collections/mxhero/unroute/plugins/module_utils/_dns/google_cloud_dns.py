@@ -20,8 +20,13 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, OptionRefused, OutcomeUnknown,
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OptionRefused, OutcomeUnknown,
     PrerequisiteFailed, ProviderError, RRset, ZoneNotFound)
+
+
+# Bound by _import() when the provider is chosen.
+google = google_auth_httplib2 = httplib2 = service_account = discovery = None
+HttpError = NotLoaded
 
 
 def _import():

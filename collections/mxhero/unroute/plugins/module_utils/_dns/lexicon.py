@@ -23,6 +23,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider impor
     READ_VERIFY, CredentialsRefused, DnsProvider, Libraries, PrerequisiteFailed, ProviderError, RRset, Unreachable,
     ZoneNotFound)
 
+
+# Bound by _import() when the provider is chosen.
+requests = ConfigResolver = None
+
+
 def _import():
     """dns-lexicon, imported on first use (only when ``provider: lexicon`` is chosen)."""
     global requests, ConfigResolver

@@ -61,7 +61,7 @@ class PowerDnsProvider(RestProvider):
 
     def find_zone(self):
         status, body = self.call("GET", self.zone_path, "zone %s" % self.zone_text,
-                                      params={"rrsets": "false"})
+                                 params={"rrsets": "false"})
         if status != 200:
             self._fail(status, body, "zone %s" % self.zone_text)
 
@@ -69,7 +69,7 @@ class PowerDnsProvider(RestProvider):
         name = validate.fqdn(name)
         what = "%s %s" % (name, rdtype)
         status, body = self.call("GET", self.zone_path, what,
-                                      params={"rrset_name": name, "rrset_type": rdtype})
+                                 params={"rrset_name": name, "rrset_type": rdtype})
         if status != 200:
             self._fail(status, body, what)
         for rrset in (body or {}).get("rrsets") or []:

@@ -72,6 +72,10 @@ class Unreachable(ProviderError):
     kind = "unreachable"
 
 
+class NotLoaded(Exception):
+    """Stands for a library's exception class until the provider's libraries are imported (never raised)."""
+
+
 class Libraries(object):
     """A provider's third-party libraries, imported on first use: calling it runs ``importer`` once and says
     whether the import worked (the module layer turns False into missing_required_lib)."""
