@@ -163,3 +163,14 @@ def test_provider_manual_reads_and_says_the_steps():
     assert engine.manual is not None and engine.provider.primary is None
     rfc = dns_module.build_engine(_params(), read_only=False)
     assert rfc.manual is None and rfc.provider.primary == "127.0.0.1"
+
+
+def test_every_provider_has_the_fix_worded_for_the_errors_every_service_can_give():
+    for name, cls in dns_module.REGISTRY.items():
+        names = (name,) + tuple(getattr(cls, "reads_as", ()))
+        for kind in ("credentials", "zone", "unreachable"):
+            assert any((n, kind) in dns_module.FIXES for n in names), (name, kind)
+    kinds = set(c.kind for c in (base.ProviderError, base.OptionRefused, base.CredentialsRefused, base.AccessDenied,
+                                 base.ZoneNotFound, base.Unreachable))
+    assert set(key[1] for key in dns_module.FIXES) <= kinds
+    assert set(key[0] for key in dns_module.FIXES) <= set(dns_module.REGISTRY)
