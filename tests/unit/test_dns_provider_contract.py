@@ -107,6 +107,8 @@ def test_the_seam_retries_what_classify_calls_transient_and_no_more():
     with pytest.raises(base.Unreachable) as caught:
         provider.attempt(busy, "zone acme.test")
     assert len(calls) == 3 and "gave up after 3 attempts" in str(caught.value)
+    # The fix is the module layer's, for the chosen provider's options.
+    assert "aws_endpoint_url" in dns_module.explain(caught.value, _params(provider="route53")).fix
     del calls[:]
 
     def refused():

@@ -36,8 +36,9 @@ class OutcomeUnknown(Exception):
 
 class ProviderError(UnrouteError):
     """A provider's failure by kind. The provider says what failed and why in its service's terms; which of the
-    user's options to check is worded once, by the module layer (``module.explain``), per provider and kind.
-    ``fix`` is only a service-level hint for callers that use a provider without the module layer."""
+    user's options to check is worded once, by the module layer (``module.explain``), per provider, kind and
+    ``reason``. A provider gives ``fix`` itself only for a situation no option fixes, or one only it can word
+    (the zone a name lies in); the module layer keeps such a fix."""
 
     kind = "refused"
 
@@ -171,7 +172,7 @@ class DnsProvider(object):
             return attempt(func, lambda err: None if isinstance(err, _DECIDED) else self.classify(err, what, write),
                            policy or self.retry or _ONCE)
         except RetryExhausted as err:
-            raise Unreachable(self.zone_text, what, str(err), "check the network, or run again later")
+            raise Unreachable(self.zone_text, what, str(err))
 
     def check_zone(self, zone=None):
         """Raise UnrouteError unless the service serves the provider's zone authoritatively. A provider is
