@@ -133,6 +133,10 @@ def test_the_module_layer_words_the_fix_for_the_chosen_provider():
     lexicon = dns_module.explain(base.ProviderError("acme.test", "a MX", "failed"),
                                  _params(provider="lexicon", lexicon_provider="Hetzner"))
     assert "'lexicon hetzner --help'" in str(lexicon)
+    # The project may come from the key file, not the options: the provider says which it used.
+    denied = base.AccessDenied("acme.test", "zone acme.test", "Cloud DNS refused access", about={"project": "p-1"})
+    assert str(dns_module.explain(denied, _params(provider="google_cloud_dns"))).endswith(
+        "(roles/dns.admin) on project p-1")
     # A provider's own fix for a situation only it knows is kept.
     own = base.ZoneNotFound("acme.test", "zone acme.test", "two zones", "give hosted_zone_id")
     assert dns_module.explain(own, _params(provider="route53")) is own

@@ -137,7 +137,7 @@ class CloudDnsProvider(DnsProvider):
                                           % (reason, message))
             if status == 403:
                 return AccessDenied(self.zone_text, what, "Cloud DNS refused access (HTTP 403 %s: %s)"
-                                    % (reason, message))
+                                    % (reason, message), about={"project": self.project})
             return ProviderError(self.zone_text, what, "Cloud DNS answered HTTP %d %s: %s" % (status, reason, message),
                                  "look at the zone in the Google Cloud console")
         if isinstance(err, google.auth.exceptions.RefreshError):

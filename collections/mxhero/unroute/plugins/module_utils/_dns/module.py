@@ -148,6 +148,7 @@ def explain(err, params):
         return err
     words = dict(zone=validate.domain_of(params.get("zone")), project=params.get("gcp_project") or "",
                  lexicon=str(params.get("lexicon_provider") or "").strip().lower())
+    words.update(err.about)
     return UnrouteError(err.domain, err.obj, err.cause, fix.format(**words), err.partial)
 
 

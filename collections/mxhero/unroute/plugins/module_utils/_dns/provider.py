@@ -42,9 +42,11 @@ class ProviderError(UnrouteError):
 
     kind = "refused"
 
-    def __init__(self, domain, obj, cause, fix=None, partial=None, reason=None):
-        # ``reason`` tells apart situations of one kind whose fix differs (two zones of one name: which to use).
+    def __init__(self, domain, obj, cause, fix=None, partial=None, reason=None, about=None):
+        # ``reason`` tells apart situations of one kind whose fix differs (two zones of one name: which to use);
+        # ``about`` holds what the fix's words need that only the provider knows (the project the key names).
         self.reason = reason
+        self.about = dict(about or {})
         super(ProviderError, self).__init__(domain, obj, cause, fix, partial)
 
 
