@@ -197,6 +197,22 @@ def test_wrong_credentials_are_one_line_naming_the_zone_without_the_secret(lab, 
     assert lab.records(name) == before
 
 
+# The options a refused-credentials line tells the user to check: always the chosen provider's own (issue 22).
+CREDENTIAL_OPTIONS = {"bind": "key_name", "route53": "aws_secret_key", "cloudflare": "cloudflare_api_token",
+                      "powerdns": "powerdns_api_key", "azure": "azure_client_secret",
+                      "google_cloud_dns": "gcp_service_account_file", "lexicon": "lexicon_options"}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_refused_credentials_name_the_chosen_providers_options(lab, provider):
+    options, dummy = wrong_credentials(lab, provider)
+    msg = run_module("dns_mx", provider_args(lab, zone("creds", provider), **options), check_mode=True)["msg"]
+    fix = msg.rsplit("; ", 1)[-1]
+    assert CREDENTIAL_OPTIONS[provider] in fix, msg
+    others = [o for p, o in CREDENTIAL_OPTIONS.items() if p != provider]
+    assert not any(o in fix for o in others), msg
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_unknown_zone_is_one_line_naming_the_zone(lab, provider):
     name = "nosuch-%s.test" % provider.replace("_", "-")

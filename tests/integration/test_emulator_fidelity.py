@@ -130,7 +130,7 @@ def test_cloudflare_race_that_hits_an_identical_record_ends_in_a_re_plan(lab):
     cf = Cloudflare(lab, zone)
     args = provider_args(lab, zone, replacement=[{"preference": 1, "exchange": "smtp.google.com"}])
     engine = dns_module.build_engine(dns_module.ARGSPEC.validate(args).validated_parameters)
-    http = engine.provider.http
+    http = engine.provider  # a REST provider sends every request through its call()
     real_call = http.call
     raced = []
 

@@ -62,3 +62,20 @@ class RetryPolicy(object):
                     raise RetryExhausted(err, attempt, waited)
                 self._sleep(pause)
                 waited += pause
+
+
+def attempt(func, classify, policy):
+    """One call through ``policy`` with every failure classified once (in the spirit of an error-handler
+    decorator): ``classify(err)`` returns the exception that stands for ``err`` (TransientError to try again)
+    or None to let ``err`` through unchanged. Whatever ``classify`` raises is final, never retried."""
+    def once():
+        try:
+            return func()
+        except TransientError:
+            raise
+        except Exception as err:  # noqa: B902 - the classifier decides what every failure means
+            verdict = classify(err)
+            if verdict is None or verdict is err:
+                raise
+            raise verdict
+    return policy.call(once)

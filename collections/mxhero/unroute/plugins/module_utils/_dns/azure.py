@@ -10,21 +10,34 @@ azure_rm_dnsrecordset sends no If-Match; we do).
 
 from __future__ import annotations
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
-from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OutcomeUnknown, PrerequisiteFailed,
+    ProviderError, RRset, ZoneNotFound)
 
-try:
+
+# Bound by _import() when the provider is chosen.
+ClientAuthenticationError = HttpResponseError = ServiceRequestError = ServiceResponseError = NotLoaded
+CertificateCredential = ClientSecretCredential = DefaultAzureCredential = DnsManagementClient = dns_models = None
+
+
+def _import():
+    """The Azure SDK, imported on first use (only when ``provider: azure`` is chosen): it is large."""
+    global ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError
+    global CertificateCredential, ClientSecretCredential, DefaultAzureCredential, DnsManagementClient, dns_models
     from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
                                        ServiceResponseError)
     from azure.identity import CertificateCredential, ClientSecretCredential, DefaultAzureCredential
     from azure.mgmt.dns import DnsManagementClient
     from azure.mgmt.dns import models as dns_models
-    HAS_AZURE = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_AZURE = False
+
+
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 # azure.azcollection's cloud_environment names, and the short forms; (authority host, Resource Manager URL).
 CLOUDS = {
@@ -34,9 +47,6 @@ CLOUDS = {
 }
 ALIASES = {"public": "azurecloud", "china": "azurechinacloud", "usgov": "azureusgovernment",
            "usgovernment": "azureusgovernment"}
-_CRED_FIX = ("check azure_tenant_id, azure_client_id and azure_client_secret or azure_client_certificate_path "
-             "(or AZURE_TENANT, AZURE_CLIENT_ID, AZURE_SECRET) and azure_cloud")
-_ROLE_FIX = "give the identity the DNS Zone Contributor role on the zone (or its resource group)"
 
 
 def cloud_endpoints(cloud):
@@ -48,18 +58,60 @@ def cloud_endpoints(cloud):
 class AzureDnsProvider(DnsProvider):
     name = "azure"
     guarantee = ATOMIC_CAS
+    library = "azure-mgmt-dns and azure-identity"
+    # azure.azcollection's environment variables first, then azure-identity's.
+    options = dict(
+        azure_subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
+        azure_resource_group=dict(type="str"),
+        azure_tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT", "AZURE_TENANT_ID"])),
+        azure_client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+        azure_client_secret=dict(type="str", no_log=True,
+                                 fallback=(env_fallback, ["AZURE_SECRET", "AZURE_CLIENT_SECRET"])),
+        azure_client_certificate_path=dict(type="path", fallback=(
+            env_fallback, ["AZURE_X509_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PATH"])),
+        azure_client_certificate_password=dict(type="str", no_log=True, fallback=(
+            env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
+        # No `choices`: a typo must fail with the domain named (validate.check_cloud).
+        azure_cloud=dict(type="str", default="AzureCloud", fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
+        azure_authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+        azure_resource_manager_url=dict(type="str"),
+    )
+    required = ("azure_subscription_id",)
+
+    @classmethod
+    def available(cls):
+        return _load()
+
+    @classmethod
+    def check(cls, zone, params):
+        validate.check_cloud(zone, params.get("azure_cloud"))
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, params["azure_subscription_id"], resource_group=params.get("azure_resource_group"),
+                   tenant_id=params.get("azure_tenant_id"), client_id=params.get("azure_client_id"),
+                   client_secret=params.get("azure_client_secret"),
+                   certificate_path=params.get("azure_client_certificate_path"),
+                   certificate_password=params.get("azure_client_certificate_password"),
+                   cloud=params.get("azure_cloud"), authority_host=params.get("azure_authority_host"),
+                   resource_manager_url=params.get("azure_resource_manager_url"), ca_path=params.get("ca_path"),
+                   timeout=params["timeout"], on_secret=on_secret)
 
     def __init__(self, zone, subscription_id, resource_group=None, tenant_id=None, client_id=None,
                  client_secret=None, certificate_path=None, certificate_password=None, cloud=None,
-                 authority_host=None, resource_manager_url=None, ca_path=None, timeout=10.0, retry=None):
+                 authority_host=None, resource_manager_url=None, ca_path=None, timeout=10.0, retry=None,
+                 on_secret=None):
         self.zone_text = validate.domain_of(zone)
         self.zone_fqdn = validate.fqdn(zone)
         # Azure DNS zone names are case-insensitive and Azure keeps and returns them in lower case: the zone
         # is asked for, and compared, in lower case whatever case the option used.
         self.zone_name = self.zone_fqdn.rstrip(".")
         self.group = resource_group or None
+        _load()
         self.retry = retry or RetryPolicy()
-        self.secrets = [client_secret, certificate_password]
+        self.on_secret = on_secret
+        self.secret(client_secret)
+        self.secret(certificate_password)
         authority, arm = cloud_endpoints(cloud)
         self.authority = (authority_host or authority).rstrip("/")
         self.arm = (resource_manager_url or arm).rstrip("/")
@@ -83,75 +135,67 @@ class AzureDnsProvider(DnsProvider):
                                           credential_scopes=[arm.rstrip("/") + "/.default"], **common)
         self.sets = {}
 
-    # -- plumbing --------------------------------------------------------------
-    def _call(self, func, what, write=False, missing=None, **kwargs):
-        """One SDK call through the retry policy; Azure's answers as one-line errors. ``missing`` is returned
-        for a 404 whose code says the record set (not the zone) does not exist."""
-        def attempt():
-            try:
-                return func(**kwargs)
-            except ClientAuthenticationError:
-                raise
-            except HttpResponseError as err:
-                if err.status_code in (429, 503) or (err.status_code in (502, 504) and not write):
-                    raise TransientError("Azure answered HTTP %d" % err.status_code,
-                                         retry_after=_retry_after(err))
-                if err.status_code in (502, 504):
-                    raise OutcomeUnknown("Azure answered HTTP %d (a gateway error: the write may have been "
-                                         "applied)" % err.status_code)
-                raise
-            except ServiceResponseError as err:
-                if write:
-                    raise OutcomeUnknown("the answer from Azure never came (%s)" % _first_line(err))
-                raise TransientError("Azure did not answer: %s" % _first_line(err))
-            except ServiceRequestError as err:
-                raise TransientError("cannot reach Azure at %s: %s" % (self.arm, _first_line(err)))
+    # -- the seam ----------------------------------------------------------------
+    def _call(self, func, what, write=False, **kwargs):
+        return self.attempt(lambda: func(**kwargs), what, write)
 
+    def classify(self, err, what, write):
+        if isinstance(err, ClientAuthenticationError):
+            return CredentialsRefused(self.zone_text, what, "Azure refused the credentials (%s)" % self._text(err))
+        if isinstance(err, HttpResponseError):
+            status, code = err.status_code, _code(err)
+            if status in (429, 503) or (status in (502, 504) and not write):
+                return TransientError("Azure answered HTTP %d" % status, retry_after=_retry_after(err))
+            if status in (502, 504):
+                return OutcomeUnknown("Azure answered HTTP %d (a gateway error: the write may have been applied)"
+                                      % status)
+            if status == 412 or (write and status == 409):
+                return PrerequisiteFailed("Azure answered %d %s: the record set changed since it was read"
+                                          % (status, code))
+            if status == 403:
+                return AccessDenied(self.zone_text, what, "Azure refused access (HTTP 403 %s: %s)"
+                                    % (code, self._text(err)))
+            if status == 404 and code != "InvalidResourceType":
+                return ZoneNotFound(self.zone_text, "zone %s" % self.zone_text, "Azure DNS has no zone %s in "
+                                    "resource group %s (%s)" % (self.zone_text, self.group, code or "HTTP 404"))
+            return ProviderError(self.zone_text, what, "Azure answered HTTP %s %s: %s"
+                                 % (status, code, self._text(err)), "look at the zone in the Azure portal")
+        if isinstance(err, ServiceResponseError):
+            if write:
+                return OutcomeUnknown("the answer from Azure never came (%s)" % _first_line(err))
+            return TransientError("Azure did not answer: %s" % _first_line(err))
+        if isinstance(err, ServiceRequestError):
+            return TransientError("cannot reach Azure at %s: %s" % (self.arm, _first_line(err)))
+        return None
+
+    def _text(self, err):
+        return self.clean(getattr(err, "message", None) or err)
+
+    def _record_set(self, **kwargs):
+        """The record set, or False when there is none: a 404 naming the record set (not the zone, and not a
+        type Azure does not serve, which is no empty record set) is an empty RRset."""
         try:
-            return self.retry.call(attempt)
-        except RetryExhausted as err:
-            raise UnrouteError(self.zone_text, what, str(err), "check azure_resource_manager_url and the network, "
-                               "or run again later")
-        except ClientAuthenticationError as err:
-            raise UnrouteError(self.zone_text, what, "Azure refused the credentials (%s)" % self._clean(err),
-                               _CRED_FIX)
+            return self.client.record_sets.get(**kwargs)
         except HttpResponseError as err:
-            code = _code(err)
-            if err.status_code == 412 or (write and err.status_code == 409):
-                raise PrerequisiteFailed("Azure answered %d %s: the record set changed since it was read"
-                                         % (err.status_code, code))
-            if err.status_code == 403:
-                raise UnrouteError(self.zone_text, what, "Azure refused access (HTTP 403 %s: %s)"
-                                   % (code, self._clean(err)), _ROLE_FIX)
-            zone_gone = code in ("ParentResourceNotFound", "ResourceNotFound")
-            # A 404 for a type Azure does not serve is no empty record set: say so rather than read "nothing".
-            if err.status_code == 404 and missing is not None and not zone_gone and code != "InvalidResourceType":
-                return missing
-            if err.status_code == 404 and code != "InvalidResourceType":
-                raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Azure DNS has no zone %s in "
-                                   "resource group %s (%s)" % (self.zone_text, self.group, code or "HTTP 404"),
-                                   "check zone, azure_resource_group and azure_subscription_id")
-            raise UnrouteError(self.zone_text, what, "Azure answered HTTP %s %s: %s"
-                               % (err.status_code, code, self._clean(err)), "look at the zone in the Azure portal")
-
-    def _clean(self, err):
-        return scrub(_first_line(getattr(err, "message", None) or err), self.secrets)
+            if err.status_code == 404 and _code(err) not in ("ParentResourceNotFound", "ResourceNotFound",
+                                                             "InvalidResourceType"):
+                return False
+            raise
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         if self.group is None:
             zones = self._call(lambda: list(self.client.zones.list()), what)
             found = [z for z in zones if (z.name or "").lower().rstrip(".") == self.zone_name]
             if not found:
-                raise UnrouteError(self.zone_text, what, "Azure DNS has no zone %s in subscription %s that this "
+                raise ZoneNotFound(self.zone_text, what, "Azure DNS has no zone %s in subscription %s that this "
                                    "identity can see" % (self.zone_text, self.client._config.subscription_id),
-                                   "check zone and azure_subscription_id, or give azure_resource_group")
+                                   reason="subscription")
             groups = sorted(_group_of(z.id) for z in found)
             if len(groups) > 1:
-                raise UnrouteError(self.zone_text, what, "Azure DNS has zone %s in %d resource groups (%s)"
-                                   % (self.zone_text, len(groups), ", ".join(groups)),
-                                   "give azure_resource_group")
+                raise ZoneNotFound(self.zone_text, what, "Azure DNS has zone %s in %d resource groups (%s)"
+                                   % (self.zone_text, len(groups), ", ".join(groups)), reason="ambiguous")
             self.group = groups[0]
             return
         self._call(self.client.zones.get, what, resource_group_name=self.group, zone_name=self.zone_name)
@@ -165,8 +209,8 @@ class AzureDnsProvider(DnsProvider):
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         if self.group is None:
-            self.check_zone(self.zone_text)
-        record_set = self._call(self.client.record_sets.get, "%s %s" % (name, rdtype), missing=False,
+            self.find_zone()
+        record_set = self._call(self._record_set, "%s %s" % (name, rdtype),
                                 resource_group_name=self.group, zone_name=self.zone_name,
                                 relative_record_set_name=self._relative(name), record_type=rdtype)
         self.sets[(name, rdtype)] = record_set or None

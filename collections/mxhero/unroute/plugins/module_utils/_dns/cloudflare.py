@@ -11,27 +11,39 @@ compared right before the batch and read again after it.
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    READ_VERIFY, DnsProvider, PrerequisiteFailed, RRset)
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rest import RestClient
+    READ_VERIFY, CredentialsRefused, PrerequisiteFailed, RRset, ZoneNotFound)
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rest import RestProvider
 
 DEFAULT_URL = "https://api.cloudflare.com/client/v4"
-_CRED_FIX = "check cloudflare_api_token (or CLOUDFLARE_API_TOKEN): it needs Zone Read and DNS Edit on this zone"
 _PER_PAGE = 100
 
 
-class CloudflareProvider(DnsProvider):
+class CloudflareProvider(RestProvider):
     name = "cloudflare"
     guarantee = READ_VERIFY
+    # The names of Cloudflare's own SDK and tools.
+    options = dict(
+        cloudflare_api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
+        cloudflare_api_url=dict(type="str", default=DEFAULT_URL),
+    )
+    required = ("cloudflare_api_token",)
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, params["cloudflare_api_token"], params.get("cloudflare_api_url") or DEFAULT_URL,
+                   timeout=params["timeout"])
 
     def __init__(self, zone, api_token, api_url=DEFAULT_URL, timeout=10.0, retry=None):
         self.zone_text = validate.domain_of(zone)
         self.zone_fqdn = validate.fqdn(zone)
         self.where = api_url.rstrip("/")
-        self.http = RestClient(self.zone_text, "the Cloudflare API at %s" % self.where, self.where,
-                               {"Authorization": "Bearer %s" % api_token}, timeout, retry)
+        self.connect("the Cloudflare API at %s" % self.where, self.where, {"Authorization": "Bearer %s" % api_token},
+                     timeout, retry)
         self.zone_id = None
         self.ids = {}
 
@@ -39,8 +51,8 @@ class CloudflareProvider(DnsProvider):
         errors = (body or {}).get("errors") if isinstance(body, dict) else None
         text = "; ".join("%s %s" % (e.get("code"), e.get("message")) for e in errors or []) or "HTTP %d" % status
         if status in (401, 403):
-            raise UnrouteError(self.zone_text, what, "Cloudflare refused the API token (HTTP %d: %s)"
-                               % (status, text), _CRED_FIX)
+            raise CredentialsRefused(self.zone_text, what, "Cloudflare refused the API token (HTTP %d: %s)"
+                                     % (status, text))
         raise UnrouteError(self.zone_text, what, "Cloudflare answered HTTP %d: %s" % (status, text),
                            "nothing more was changed; look at the zone in the Cloudflare dashboard")
 
@@ -48,7 +60,7 @@ class CloudflareProvider(DnsProvider):
         """Every result of a paginated list (``result_info.total_pages``)."""
         out, page = [], 1
         while True:
-            status, body = self.http.call("GET", path, what, params=dict(params, page=page, per_page=per_page))
+            status, body = self.call("GET", path, what, params=dict(params, page=page, per_page=per_page))
             if status != 200 or not (body or {}).get("success"):
                 self._fail(status, body, what)
             out.extend(body.get("result") or [])
@@ -57,20 +69,15 @@ class CloudflareProvider(DnsProvider):
                 return out
             page += 1
 
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         # /zones pages hold at most 50 (Cloudflare's limit for that list).
         zones = [z for z in self._pages("/zones", what, {"name": self.zone_text}, per_page=50)
                  if z.get("name", "").lower() == self.zone_text.lower()]
         if not zones:
-            raise UnrouteError(self.zone_text, what, "Cloudflare has no zone %s that this API token can see"
-                               % self.zone_text, "check zone, and that the token covers this zone (Zone Read)")
+            raise ZoneNotFound(self.zone_text, what, "Cloudflare has no zone %s that this API token can see"
+                               % self.zone_text)
         self.zone_id = zones[0]["id"]
-
-    def _zone(self):
-        if not self.zone_id:
-            self.check_zone(self.zone_text)
-        return self.zone_id
 
     def read(self, name, rdtype):
         name = validate.fqdn(name)
@@ -124,8 +131,8 @@ class CloudflareProvider(DnsProvider):
         batch["deletes"] = [{"id": ids[v][0]} for v in gone]
         batch["posts"] = [dict(_body(rdtype, name, v), ttl=expected.ttl or ttl) for v in new]
         batch = dict((k, v) for k, v in batch.items() if v)
-        status, body = self.http.call("POST", "/zones/%s/dns_records/batch" % self._zone(), what, body=batch,
-                                      write=True)
+        status, body = self.call("POST", "/zones/%s/dns_records/batch" % self._zone(), what, body=batch,
+                                 write=True)
         if status != 200 or not (body or {}).get("success"):
             after = self.read(name, rdtype)
             if sorted(after.values) != sorted(expected.values):

@@ -58,23 +58,26 @@ def txt_policy(value):
 
 
 class DnsEngine(object):
-    def __init__(self, provider, zone, fingerprint):
+    def __init__(self, provider, zone, fingerprint, warn=None, manual=None, explain=None):
         self.provider = provider
         self.zone = zone.rstrip(".").lower()
         self.fp = fingerprint
-        self.warnings = []
+        # ``warn(text)``: the module's ctx.warn (prefixed with the domain); nothing is collected here.
+        self.warn = warn or _ignore
         # Test hook: called between the read and the write (simulates a concurrent change).
         self.before_write = None
-        # Set when nobody can write the zone through an API: the plan becomes steps for a person,
+        # Given when nobody can write the zone through an API: the plan becomes steps for a person,
         # ``manual(finding, part) -> text``; nothing is written.
-        self.manual = None
+        self.manual = manual
+        # ``explain(err) -> err``: the module layer's wording of a provider's typed error (which option to fix).
+        self.explain = explain or _same_error
 
     # -- the shared path of every change -----------------------------------------------
     def _prepare(self, names, options, authoritative=True):
         """Reads only, before any write: the server serves the zone, and no name lies below a zone cut
         (an update for such a name would go to a zone that does not hold it)."""
         if authoritative:
-            self.provider.check_zone(self.zone)
+            self.provider.check_zone()
         for name, option in zip(names, options):
             child = self.provider.find_cut(name)
             if child:
@@ -98,7 +101,7 @@ class DnsEngine(object):
             try:
                 current, plan, lost = self._cas(rdtype, name, lambda cur, name=name: plan_fn(name, cur))
             except Exception as err:  # noqa: B902 - the domain stops here, whatever the cause
-                err = as_unroute_error(self.zone, "%s %s" % (name, rdtype), err)
+                err = self.explain(as_unroute_error(self.zone, "%s %s" % (name, rdtype), err))
                 if not _done(parts):
                     raise err
                 return parts, err
@@ -164,8 +167,8 @@ class DnsEngine(object):
                 reread = "the re-read failed too (%s)" % as_unroute_error(self.zone, None, err).cause
                 continue
             if _same(rdtype, seen, wanted):
-                self.warnings.append("%s %s: the answer to the update was lost (%s); a re-read shows the change "
-                                     "took effect" % (name, rdtype, cause))
+                self.warn("%s %s: the answer to the update was lost (%s); a re-read shows the change "
+                          "took effect" % (name, rdtype, cause))
                 return {"outcome": "done", "cause": cause}
             if not _same(rdtype, seen, current.values):
                 break
@@ -265,7 +268,8 @@ class DnsEngine(object):
                                     "terms": [t.raw for t, dummy in rewrite.removed],
                                     "rrset": sorted(current.values)})
                     added.append({"record": name, "type": "TXT", "ttl": ttl, "value": plan.new})
-                    self.warnings.extend(rewrite.warnings())
+                    for text in rewrite.warnings():
+                        self.warn(text)
             before = {"record": name, "type": "TXT", "ttl": ttl, "values": sorted(current.values)}
             after_values = [v for v in current.values if v not in plan.delete_values] + plan.add_values
             after = dict(before, values=sorted(after_values))
@@ -313,7 +317,7 @@ class DnsEngine(object):
                 findings.append(finding("dns", "spf_term", "%s TXT %s" % (name, term.raw), evidence, "reported",
                                         before={"record": name, "policy": policy}))
         if len(spf_policies) > 1:
-            self.warnings.append("%s has %d SPF records (permerror): merge them" % (name, len(spf_policies)))
+            self.warn("%s has %d SPF records (permerror): merge them" % (name, len(spf_policies)))
         records["spf"] = spf_policies
         return findings
 
@@ -343,6 +347,14 @@ class _Plan(object):
     @property
     def changed(self):
         return bool(self.delete_values or self.add_values)
+
+
+def _ignore(text):
+    return None
+
+
+def _same_error(err):
+    return err
 
 
 def as_unroute_error(zone, obj, err):

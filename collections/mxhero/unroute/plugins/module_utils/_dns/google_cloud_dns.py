@@ -14,13 +14,24 @@ from __future__ import annotations
 import json
 import socket
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
-from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OptionRefused, OutcomeUnknown,
+    PrerequisiteFailed, ProviderError, RRset, ZoneNotFound)
 
-try:
+
+# Bound by _import() when the provider is chosen.
+google = google_auth_httplib2 = httplib2 = service_account = discovery = None
+HttpError = NotLoaded
+
+
+def _import():
+    """Google's client libraries, imported on first use (only when ``provider: google_cloud_dns`` is chosen)."""
+    global google, google_auth_httplib2, httplib2, service_account, discovery, HttpError
     import google.auth
     import google.auth.exceptions
     import google_auth_httplib2
@@ -28,26 +39,48 @@ try:
     from google.oauth2 import service_account
     from googleapiclient import discovery
     from googleapiclient.errors import HttpError
-    HAS_GOOGLE = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_GOOGLE = False
+
+
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
-_CRED_FIX = ("check gcp_service_account_file or gcp_service_account_contents (or GCP_SERVICE_ACCOUNT_FILE, "
-             "GOOGLE_APPLICATION_CREDENTIALS) and that the key is not deleted")
-_ROLE_FIX = "give the service account the DNS Administrator role (roles/dns.admin) on project %s"
 
 
 class CloudDnsProvider(DnsProvider):
     name = "google_cloud_dns"
     guarantee = ATOMIC_CAS
+    library = "google-api-python-client and google-auth"
+    # The names of google.cloud's modules and gcloud's environment variables.
+    options = dict(
+        gcp_project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT", "GOOGLE_CLOUD_PROJECT",
+                                                              "CLOUDSDK_CORE_PROJECT"])),
+        gcp_service_account_file=dict(type="path", fallback=(
+            env_fallback, ["GCP_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS"])),
+        gcp_service_account_contents=dict(type="str", no_log=True,
+                                          fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
+        gcp_api_endpoint=dict(type="str", fallback=(env_fallback, ["CLOUDSDK_API_ENDPOINT_OVERRIDES_DNS"])),
+    )
+
+    @classmethod
+    def available(cls):
+        return _load()
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, project=params.get("gcp_project"), credentials_file=params.get("gcp_service_account_file"),
+                   credentials_data=params.get("gcp_service_account_contents"),
+                   api_endpoint=params.get("gcp_api_endpoint"), ca_path=params.get("ca_path"),
+                   timeout=params["timeout"], on_secret=on_secret)
 
     def __init__(self, zone, project=None, credentials_file=None, credentials_data=None, api_endpoint=None,
-                 ca_path=None, timeout=10.0, retry=None):
+                 ca_path=None, timeout=10.0, retry=None, on_secret=None):
+        _load()
         self.zone_text = validate.domain_of(zone)
         self.zone_fqdn = validate.fqdn(zone)
         self.retry = retry or RetryPolicy()
-        self.secrets = [credentials_data]
+        self.on_secret = on_secret
+        self.secret(credentials_data)
         what = "credentials"
         try:
             if credentials_data or credentials_file:
@@ -58,25 +91,24 @@ class CloudDnsProvider(DnsProvider):
                 info = json.loads(text)
                 if not isinstance(info, dict) or info.get("type") != "service_account":
                     raise ValueError("not a service-account key (its \"type\" is not service_account)")
-                self.secrets.append(info.get("private_key"))
+                self.secret(info.get("private_key"))
                 creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
                 found_project = info.get("project_id")
             else:
                 creds, found_project = google.auth.default(scopes=[SCOPE])
         except (IOError, OSError) as err:
-            raise UnrouteError(self.zone_text, what, "cannot read %s: %s" % (credentials_file, err.strerror),
-                               "give a readable service-account key file")
+            raise CredentialsRefused(self.zone_text, what, "cannot read %s: %s" % (credentials_file, err.strerror),
+                                     reason="file")
         except (ValueError, KeyError) as err:
-            raise UnrouteError(self.zone_text, what, "the service-account key is unusable: %s"
-                               % scrub(err, self.secrets), _CRED_FIX)
+            raise CredentialsRefused(self.zone_text, what, "the service-account key is unusable: %s"
+                                     % self.clean(err))
         except google.auth.exceptions.DefaultCredentialsError:
-            raise UnrouteError(self.zone_text, what, "no service-account key given and no application default "
-                               "credentials found", "set gcp_service_account_file (or run on a machine with a "
-                               "service account attached)")
+            raise CredentialsRefused(self.zone_text, what, "no service-account key given and no application "
+                                     "default credentials found", reason="none")
         self.project = project or found_project
         if not self.project:
-            raise UnrouteError(self.zone_text, "option gcp_project", "no project given and the credentials name "
-                               "none", "set gcp_project (or GCP_PROJECT)")
+            raise OptionRefused(self.zone_text, "option gcp_project", "no project given and the credentials name "
+                                "none", reason="project")
         transport = httplib2.Http(ca_certs=ca_path or None, timeout=timeout)
         http = google_auth_httplib2.AuthorizedHttp(creds, http=transport)
         options = {"api_endpoint": api_endpoint} if api_endpoint else None
@@ -85,53 +117,45 @@ class CloudDnsProvider(DnsProvider):
         self.managed_zone = None
         self.where = api_endpoint or "dns.googleapis.com"
 
-    # -- plumbing --------------------------------------------------------------
+    # -- the seam ----------------------------------------------------------------
     def _call(self, request, what, write=False):
-        def attempt():
-            try:
-                return request.execute(num_retries=0)
-            except HttpError as err:
-                status = int(err.resp.status)
-                if status in (429, 503) or (status in (500, 502, 504) and not write):
-                    raise TransientError("Cloud DNS answered HTTP %d" % status)
-                if status in (500, 502, 504):
-                    raise OutcomeUnknown("Cloud DNS answered HTTP %d: the change may have been applied" % status)
-                raise
-            except (socket.timeout, TimeoutError) as err:
-                if write:
-                    raise OutcomeUnknown("Cloud DNS did not answer (%s)" % (err or "timeout"))
-                raise TransientError("Cloud DNS did not answer")
-            except (ConnectionError, httplib2.ServerNotFoundError, OSError) as err:
-                if write and not isinstance(err, (ConnectionRefusedError, httplib2.ServerNotFoundError)):
-                    raise OutcomeUnknown("the connection to Cloud DNS broke before the answer came (%s)" % err)
-                raise TransientError("cannot reach Cloud DNS at %s: %s" % (self.where, err))
+        return self.attempt(lambda: request.execute(num_retries=0), what, write)
 
-        try:
-            return self.retry.call(attempt)
-        except RetryExhausted as err:
-            raise UnrouteError(self.zone_text, what, str(err), "check gcp_api_endpoint and the network, or run "
-                               "again later")
-        except google.auth.exceptions.RefreshError as err:
-            # RefreshError carries (message, decoded body); the message is the line a person needs.
-            text = err.args[0] if err.args else err
-            raise UnrouteError(self.zone_text, what, "Google refused the credentials (%s)"
-                               % scrub(_first(text), self.secrets), _CRED_FIX)
-        except HttpError as err:
+    def classify(self, err, what, write):
+        if isinstance(err, HttpError):
+            status = int(err.resp.status)
+            if status in (429, 503) or (status in (500, 502, 504) and not write):
+                return TransientError("Cloud DNS answered HTTP %d" % status)
+            if status in (500, 502, 504):
+                return OutcomeUnknown("Cloud DNS answered HTTP %d: the change may have been applied" % status)
             status, reason, message = _error(err)
             if write and (status == 412 or (status == 404 and "deletions" in message) or
                           (status == 409 and "additions" in message)):
-                raise PrerequisiteFailed("Cloud DNS refused the change (%d %s: %s)" % (status, reason, message))
+                return PrerequisiteFailed("Cloud DNS refused the change (%d %s: %s)" % (status, reason, message))
             if status == 401:
-                raise UnrouteError(self.zone_text, what, "Google refused the credentials (HTTP 401 %s: %s)"
-                                   % (reason, message), _CRED_FIX)
+                return CredentialsRefused(self.zone_text, what, "Google refused the credentials (HTTP 401 %s: %s)"
+                                          % (reason, message))
             if status == 403:
-                raise UnrouteError(self.zone_text, what, "Cloud DNS refused access (HTTP 403 %s: %s)"
-                                   % (reason, message), _ROLE_FIX % self.project)
-            raise UnrouteError(self.zone_text, what, "Cloud DNS answered HTTP %d %s: %s" % (status, reason, message),
-                               "look at the zone in the Google Cloud console")
+                return AccessDenied(self.zone_text, what, "Cloud DNS refused access (HTTP 403 %s: %s)"
+                                    % (reason, message), about={"project": self.project})
+            return ProviderError(self.zone_text, what, "Cloud DNS answered HTTP %d %s: %s" % (status, reason, message),
+                                 "look at the zone in the Google Cloud console")
+        if isinstance(err, google.auth.exceptions.RefreshError):
+            # RefreshError carries (message, decoded body); the message is the line a person needs.
+            text = err.args[0] if err.args else err
+            return CredentialsRefused(self.zone_text, what, "Google refused the credentials (%s)" % self.clean(text))
+        if isinstance(err, (socket.timeout, TimeoutError)):
+            if write:
+                return OutcomeUnknown("Cloud DNS did not answer (%s)" % (err or "timeout"))
+            return TransientError("Cloud DNS did not answer")
+        if isinstance(err, (ConnectionError, httplib2.ServerNotFoundError, OSError)):
+            if write and not isinstance(err, (ConnectionRefusedError, httplib2.ServerNotFoundError)):
+                return OutcomeUnknown("the connection to Cloud DNS broke before the answer came (%s)" % err)
+            return TransientError("cannot reach Cloud DNS at %s: %s" % (self.where, err))
+        return None
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         zones, token = [], None
         while True:
@@ -145,8 +169,8 @@ class CloudDnsProvider(DnsProvider):
         public = [z for z in found if z.get("visibility", "public") == "public"]
         if not public:
             more = " (only private zones of that name)" if found else ""
-            raise UnrouteError(self.zone_text, what, "Cloud DNS has no public managed zone for %s in project %s%s"
-                               % (self.zone_text, self.project, more), "check zone and gcp_project")
+            raise ZoneNotFound(self.zone_text, what, "Cloud DNS has no public managed zone for %s in project %s%s"
+                               % (self.zone_text, self.project, more))
         if len(public) > 1:
             raise UnrouteError(self.zone_text, what, "Cloud DNS has %d public managed zones for %s (%s)"
                                % (len(public), self.zone_text, ", ".join(z["name"] for z in public)),
@@ -156,7 +180,7 @@ class CloudDnsProvider(DnsProvider):
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         if self.managed_zone is None:
-            self.check_zone(self.zone_text)
+            self.find_zone()
         what = "%s %s" % (name, rdtype)
         sets, token = [], None
         while True:

@@ -17,17 +17,26 @@ from __future__ import annotations
 import importlib
 import re
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    READ_VERIFY, DnsProvider, PrerequisiteFailed, RRset)
+    READ_VERIFY, CredentialsRefused, DnsProvider, Libraries, PrerequisiteFailed, ProviderError, RRset, Unreachable,
+    ZoneNotFound)
 
-try:
+
+# Bound by _import() when the provider is chosen.
+requests = ConfigResolver = None
+
+
+def _import():
+    """dns-lexicon, imported on first use (only when ``provider: lexicon`` is chosen)."""
+    global requests, ConfigResolver
     import requests
     from lexicon.config import ConfigResolver
-    HAS_LEXICON = True
-except ImportError:  # pragma: no cover - reported by the module
-    HAS_LEXICON = False
+
+
+# _load() imports them once and says whether they are there (the module reports a missing library).
+_load = Libraries(_import)
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
 # requests' HTTPError text, which providers that re-raise it keep: "403 Client Error: ... for url: ..."
@@ -38,11 +47,34 @@ GODADDY_STEPS = ("make the change by hand (provider: manual, dns_host: godaddy g
                  "Products > {zone} > DNS > DNS Records), or move the zone's DNS to a host with an API")
 
 
+class AccessDeniedByHost(ProviderError):
+    """The host refuses its API to this kind of account: no option of ours can fix that (GoDaddy)."""
+    kind = "host"
+
+
 class LexiconProvider(DnsProvider):
     name = "lexicon"
     guarantee = READ_VERIFY
+    library = "dns-lexicon"
+    # The provider's own option names, handed to lexicon as given.
+    options = dict(
+        lexicon_provider=dict(type="str"),
+        lexicon_options=dict(type="dict", no_log=True, default={}),
+    )
+    required = ("lexicon_provider",)
 
-    def __init__(self, zone, provider, options, timeout=10.0):
+    @classmethod
+    def available(cls):
+        return _load()
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, params["lexicon_provider"], params.get("lexicon_options") or {}, timeout=params["timeout"],
+                   on_secret=on_secret)
+
+    def __init__(self, zone, provider, options, timeout=10.0, on_secret=None):
+        _load()
+        self.on_secret = on_secret
         self.zone_text = validate.domain_of(zone)
         self.zone_fqdn = validate.fqdn(zone)
         self.provider = str(provider or "").strip().lower()
@@ -61,7 +93,9 @@ class LexiconProvider(DnsProvider):
                                "the Python package %s" % (self.provider, missing),
                                "pip install 'dns-lexicon[%s]'" % self.provider)
         self.options = dict((str(k).replace("-", "_"), v) for k, v in (options or {}).items())
-        self.secrets = [str(v) for v in self.options.values() if v is not None]
+        for value in self.options.values():
+            if value is not None:
+                self.secret(value)
         self.timeout = timeout
         self.ids = {}
 
@@ -77,16 +111,15 @@ class LexiconProvider(DnsProvider):
         if ttl:
             config["ttl"] = int(ttl)
         client = self.module.Provider(ConfigResolver().with_dict(config))
-        self._guard(client.authenticate, "zone %s" % self.zone_text, zone_step=True)
+        self._guard(client.authenticate, "zone %s" % self.zone_text)
         return client
 
-    def _guard(self, func, what, zone_step=False, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except UnrouteError:
-            raise
-        except Exception as err:  # noqa: B902 - lexicon providers raise anything; each becomes one line
-            raise self._error(err, what, zone_step)
+    def _guard(self, func, what, *args):
+        return self.attempt(lambda: func(*args), what)
+
+    def classify(self, err, what, write):
+        # Lexicon providers raise anything; each becomes one line. The first call of a session is the zone's.
+        return self._error(err, what, zone_step=what == "zone %s" % self.zone_text)
 
     def _error(self, err, what, zone_step):
         # Some lexicon providers wrap the HTTP error in their own exception: the answer is on the cause.
@@ -101,37 +134,32 @@ class LexiconProvider(DnsProvider):
         body = _text(response)
         here = "lexicon's %s provider" % self.provider
         if self.provider == "godaddy" and status == 403:
-            return UnrouteError(self.zone_text, what, GODADDY_DENIED, GODADDY_STEPS.format(zone=self.zone_text))
+            return AccessDeniedByHost(self.zone_text, what, GODADDY_DENIED, GODADDY_STEPS.format(zone=self.zone_text))
         if status in (401, 403):
-            return UnrouteError(self.zone_text, what, "%s: the DNS host refused the credentials (HTTP %d%s)"
-                                % (here, status, self._clean(body)), "check lexicon_options (the %s provider's "
-                                "auth_* options) and that they may edit zone %s" % (self.provider, self.zone_text))
+            return CredentialsRefused(self.zone_text, what, "%s: the DNS host refused the credentials (HTTP %d%s)"
+                                      % (here, status, self._clean(body)))
         if zone_step and status in (404, 422):
-            return UnrouteError(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s "
-                                "(HTTP %d%s)" % (here, self.zone_text, status, self._clean(body)),
-                                "check zone and the account in lexicon_options")
+            return ZoneNotFound(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s "
+                                "(HTTP %d%s)" % (here, self.zone_text, status, self._clean(body)))
         if isinstance(err, requests.exceptions.RequestException) and status is None:
-            return UnrouteError(self.zone_text, what, "%s cannot reach the DNS host: %s"
-                                % (here, self._clean(" " + _first(err))), "check the host's API address in "
-                                "lexicon_options and the network, or run again later")
+            return Unreachable(self.zone_text, what, "%s cannot reach the DNS host: %s"
+                               % (here, self._clean(" " + _first(err))))
         if status:
             cause = "HTTP %d%s" % (status, self._clean(body))
         else:
             cause = "%s: %s" % (type(err).__name__, self._clean(_first(err)))
         if zone_step and "domain" in cause.lower() and ("not found" in cause.lower() or "no " in cause.lower()):
-            return UnrouteError(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s (%s)"
-                                % (here, self.zone_text, cause), "check zone and the account in lexicon_options")
-        return UnrouteError(self.zone_text, what, "%s failed (%s)" % (here, cause),
-                            "check lexicon_options against the %s provider's options ('lexicon %s --help')"
-                            % (self.provider, self.provider))
+            return ZoneNotFound(self.zone_text, "zone %s" % self.zone_text, "%s: the DNS host has no zone %s (%s)"
+                                % (here, self.zone_text, cause))
+        return ProviderError(self.zone_text, what, "%s failed (%s)" % (here, cause))
 
     def _clean(self, text):
-        text = scrub(text or "", self.secrets).strip()
+        text = self.clean(text or "")
         return (": " + text) if text and not text.startswith(":") else text
 
     def _records(self, client, name, rdtype):
         what = "%s %s" % (name, rdtype)
-        records = self._guard(client.list_records, what, False, rdtype, name.rstrip("."))
+        records = self._guard(client.list_records, what, rdtype, name.rstrip("."))
         return [r for r in records or [] if str(r.get("type", "")).upper() == rdtype and
                 validate.fqdn(str(r.get("name") or "")) == name]
 
@@ -146,7 +174,7 @@ class LexiconProvider(DnsProvider):
         return RRset(name, rdtype, min(ttls) if ttls else None, [_value(rdtype, r) for r in records])
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         self._session()
 
     def read(self, name, rdtype):
@@ -166,13 +194,13 @@ class LexiconProvider(DnsProvider):
         short = name.rstrip(".")
         if rdtype == "TXT" and len(gone) == 1 and len(new) == 1 and len(ids[gone[0]]) == 1:
             # An SPF rewrite: lexicon's update keeps the record where the host can (no moment without SPF).
-            self._guard(client.update_record, what, False, ids[gone[0]][0], rdtype, short, _content(rdtype, new[0]))
+            self._guard(client.update_record, what, ids[gone[0]][0], rdtype, short, _content(rdtype, new[0]))
         else:
             for value in new:
-                self._guard(client.create_record, what, False, rdtype, short, _content(rdtype, value))
+                self._guard(client.create_record, what, rdtype, short, _content(rdtype, value))
             for value in gone:
                 for record_id in ids[value]:
-                    self._guard(client.delete_record, what, False, record_id, rdtype, short, None)
+                    self._guard(client.delete_record, what, record_id, rdtype, short, None)
         wanted = [v for v in expected.values if v not in delete] + new
         after = self._as_rrset(name, rdtype, self._records(self._session(), name, rdtype))
         if sorted(after.values) != sorted(wanted):

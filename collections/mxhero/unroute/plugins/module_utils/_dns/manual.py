@@ -33,3 +33,34 @@ def steps(host, zone, item, part):
         return ("In %s: edit the TXT record of %s that starts with v=spf1 from '%s' to '%s'; leave every other TXT "
                 "record as it is" % (where, before.get("record"), before.get("policy"), after.get("policy")))
     return "In %s: change %s as described" % (where, item["object"])
+
+
+class ManualSteps(object):
+    """``provider: manual``: nothing is written; every planned change becomes exact steps for a person. The
+    records are read from ``server`` (RFC 2136 options) when given, else from the system resolver."""
+
+    name = "manual"
+    # Reads go to the RFC 2136 server (or the resolver): its errors are worded with the RFC 2136 options.
+    reads_as = ("rfc2136",)
+    options = dict(dns_host=dict(type="str", default="other", choices=list(HOSTS)))
+    required = ()
+    library = None
+
+    @classmethod
+    def available(cls):
+        return True
+
+    @classmethod
+    def check(cls, zone, params):
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rfc2136 import Rfc2136Provider
+        Rfc2136Provider.check(zone, params)
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rfc2136 import Rfc2136Provider
+        return Rfc2136Provider.from_params(zone, params, read_only=True, on_secret=on_secret)
+
+    @classmethod
+    def steps_for(cls, zone, params):
+        """``(finding, part) -> text`` for the engine, or None for a provider that writes."""
+        return lambda item, part: steps(params.get("dns_host"), zone, item, part)

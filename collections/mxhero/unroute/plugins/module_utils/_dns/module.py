@@ -5,7 +5,7 @@ parameters."""
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgSpec
@@ -15,95 +15,106 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns import manual
 # Imported with the module, not when a provider is chosen: Ansible loads the action plugin (and so this
 # file) in its main process before forking a worker per task, so boto3 and Route 53's service model
 # (about 0.2 s of CPU), and requests for Cloudflare and PowerDNS, are loaded once per playbook run
-# instead of once per task.
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rest
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns import route53
+# instead of once per task. Azure's, Google's and lexicon's libraries load only when chosen (their
+# provider's available()).
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.route53 import Route53Provider
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.cloudflare import CloudflareProvider
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.powerdns import PowerDnsProvider
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.azure import AzureDnsProvider
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.google_cloud_dns import CloudDnsProvider
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.lexicon import LexiconProvider
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import verify
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import ProviderError
+
+# ``provider:`` picks one; each declares its name, options, required options, library and how it is built.
+REGISTRY = dict((cls.name, cls) for cls in (
+    rfc2136.Rfc2136Provider, Route53Provider, CloudflareProvider, PowerDnsProvider, AzureDnsProvider,
+    CloudDnsProvider, LexiconProvider, manual.ManualSteps))
+PROVIDERS = tuple(REGISTRY)
+CLOUDFLARE_URL = CloudflareProvider.options["cloudflare_api_url"]["default"]
+REQUIRED_IF = [("provider", name, list(cls.required)) for name, cls in REGISTRY.items() if cls.required]
+
+# What to do about a provider's typed error, worded once here because it names the user's options. A
+# provider error that carries its own fix (a situation only that provider knows) keeps it.
+FIXES = {
+    ("rfc2136", "credentials"): "check key_name, key_secret and key_algorithm against the server's key statement",
+    ("rfc2136", "unreachable"): "check server, port and firewall, or raise timeout",
+    ("rfc2136", "unreachable", "connect"): "check server and port",
+    ("rfc2136", "access"): "check the zone's update-policy/allow-update for this key and the server's log",
+    ("rfc2136", "access", "query"): "point server at the zone's primary, or allow this client to query it",
+    ("rfc2136", "zone"): "point server at the zone's primary",
+    ("rfc2136", "zone", "primary"): "set server: to the zone's primary name server",
+    ("rfc2136", "zone", "notauth"): "point server at the zone's primary and check the key",
+    ("rfc2136", "refused", "notzone"): "check zone and record",
+    ("route53", "option", "profile"): "give a profile from ~/.aws/config",
+    ("route53", "option", "hosted_zone_id"): "give the id of zone {zone} or leave hosted_zone_id out",
+    ("route53", "zone", "account"): "check zone and the account of the credentials",
+    ("route53", "zone", "ambiguous"): "give hosted_zone_id",
+    ("route53", "credentials"): "check aws_access_key/aws_secret_key/aws_session_token or aws_profile (or "
+                                "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that the identity "
+                                "may use route53",
+    ("route53", "zone"): "check zone and hosted_zone_id",
+    ("route53", "unreachable"): "check aws_endpoint_url and the network, or run again later",
+    ("cloudflare", "credentials"): "check cloudflare_api_token (or CLOUDFLARE_API_TOKEN): it needs Zone Read and "
+                                   "DNS Edit on this zone",
+    ("cloudflare", "zone"): "check zone, and that the token covers this zone (Zone Read)",
+    ("cloudflare", "unreachable"): "check the API URL and the network, or run again later",
+    ("powerdns", "credentials"): "check powerdns_api_key (or PDNS_API_KEY) against the server's api-key setting",
+    ("powerdns", "zone"): "check zone and powerdns_server_id, or point powerdns_api_url at the server that holds it",
+    ("powerdns", "unreachable"): "check the API URL and the network, or run again later",
+    ("azure", "credentials"): "check azure_tenant_id, azure_client_id and azure_client_secret or "
+                              "azure_client_certificate_path (or AZURE_TENANT, AZURE_CLIENT_ID, AZURE_SECRET) and "
+                              "azure_cloud",
+    ("azure", "access"): "give the identity the DNS Zone Contributor role on the zone (or its resource group)",
+    ("azure", "zone"): "check zone, azure_resource_group and azure_subscription_id",
+    ("azure", "zone", "subscription"): "check zone and azure_subscription_id, or give azure_resource_group",
+    ("azure", "zone", "ambiguous"): "give azure_resource_group",
+    ("azure", "unreachable"): "check azure_resource_manager_url and the network, or run again later",
+    ("google_cloud_dns", "credentials"): "check gcp_service_account_file or gcp_service_account_contents (or "
+                                         "GCP_SERVICE_ACCOUNT_FILE, GOOGLE_APPLICATION_CREDENTIALS) and that the key "
+                                         "is not deleted",
+    ("google_cloud_dns", "credentials", "file"): "give a readable service-account key file",
+    ("google_cloud_dns", "credentials", "none"): "set gcp_service_account_file (or run on a machine with a service "
+                                                 "account attached)",
+    ("google_cloud_dns", "option", "project"): "set gcp_project (or GCP_PROJECT)",
+    ("google_cloud_dns", "zone"): "check zone and gcp_project",
+    ("google_cloud_dns", "access"): "give the service account the DNS Administrator role (roles/dns.admin) on "
+                                    "project {project}",
+    ("google_cloud_dns", "unreachable"): "check gcp_api_endpoint and the network, or run again later",
+    ("lexicon", "credentials"): "check lexicon_options (the {lexicon} provider's auth_* options) and that they may "
+                                "edit zone {zone}",
+    ("lexicon", "zone"): "check zone and the account in lexicon_options",
+    ("lexicon", "unreachable"): "check the host's API address in lexicon_options and the network, or run again later",
+    ("lexicon", "refused"): "check lexicon_options against the {lexicon} provider's options ('lexicon {lexicon} "
+                            "--help')",
+}
 
 
 def dns_argument_spec():
     spec = dict(
         zone=dict(type="str", required=True),
         record=dict(type="str"),
-        server=dict(type="str"),
-        port=dict(type="int", default=53),
-        key_name=dict(type="str"),
-        key_secret=dict(type="str", no_log=True),
-        # No `choices`: a typo must fail with the domain named, like every other option (validate.check_key).
-        key_algorithm=dict(type="str", default="hmac-sha256"),
-        protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
         timeout=dict(type="float", default=10.0),
         provider=dict(type="str", default="rfc2136", choices=list(PROVIDERS)),
-        # Route 53: the names and environment variables of the AWS tools (amazon.aws, the AWS CLI).
-        aws_access_key=dict(type="str", no_log=False,
-                            fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"])),
-        aws_secret_key=dict(type="str", no_log=True,
-                            fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"])),
-        aws_session_token=dict(type="str", no_log=True,
-                               fallback=(env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])),
-        aws_profile=dict(type="str", fallback=(env_fallback, ["AWS_PROFILE"])),
-        aws_region=dict(type="str", fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
-        aws_endpoint_url=dict(type="str", fallback=(env_fallback, ["AWS_ENDPOINT_URL_ROUTE_53", "AWS_ENDPOINT_URL"])),
-        hosted_zone_id=dict(type="str"),
-        private_zone=dict(type="bool", default=False),
-        # Cloudflare: the names of Cloudflare's own SDK and tools.
-        cloudflare_api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["CLOUDFLARE_API_TOKEN"])),
-        cloudflare_api_url=dict(type="str", default=CLOUDFLARE_URL),
-        # PowerDNS: the environment variables of PowerDNS tooling (pdnsutil-less API clients, terraform).
-        powerdns_api_url=dict(type="str", fallback=(env_fallback, ["PDNS_SERVER_URL", "PDNS_API_URL"])),
-        powerdns_api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["PDNS_API_KEY"])),
-        powerdns_server_id=dict(type="str", default="localhost"),
-        # Azure DNS: azure.azcollection's environment variables first, then azure-identity's.
-        azure_subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
-        azure_resource_group=dict(type="str"),
-        azure_tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT", "AZURE_TENANT_ID"])),
-        azure_client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-        azure_client_secret=dict(type="str", no_log=True,
-                                 fallback=(env_fallback, ["AZURE_SECRET", "AZURE_CLIENT_SECRET"])),
-        azure_client_certificate_path=dict(type="path", fallback=(
-            env_fallback, ["AZURE_X509_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PATH"])),
-        azure_client_certificate_password=dict(type="str", no_log=True, fallback=(
-            env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
-        # No `choices`: a typo must fail with the domain named (validate.check_cloud).
-        azure_cloud=dict(type="str", default="AzureCloud", fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
-        azure_authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
-        azure_resource_manager_url=dict(type="str"),
-        # Google Cloud DNS: the names of google.cloud's modules and gcloud's environment variables.
-        gcp_project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT", "GOOGLE_CLOUD_PROJECT",
-                                                              "CLOUDSDK_CORE_PROJECT"])),
-        gcp_service_account_file=dict(type="path", fallback=(
-            env_fallback, ["GCP_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS"])),
-        gcp_service_account_contents=dict(type="str", no_log=True,
-                                          fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
-        gcp_api_endpoint=dict(type="str", fallback=(env_fallback, ["CLOUDSDK_API_ENDPOINT_OVERRIDES_DNS"])),
-        # dns-lexicon: the provider's own option names, handed to lexicon as given.
-        lexicon_provider=dict(type="str"),
-        lexicon_options=dict(type="dict", no_log=True, default={}),
         # A private CA for a hosted DNS API served with one (a lab, a TLS-inspecting proxy).
         ca_path=dict(type="path"),
-        dns_host=dict(type="str", default="other", choices=list(manual.HOSTS)),
     )
+    for cls in REGISTRY.values():
+        spec.update(cls.options)
     spec.update(fingerprint_argument_spec())
     return spec
 
 
-PROVIDERS = ("rfc2136", "route53", "cloudflare", "powerdns", "azure", "google_cloud_dns", "lexicon", "manual")
-CLOUDFLARE_URL = "https://api.cloudflare.com/client/v4"
-REQUIRED_IF = [
-    ("provider", "cloudflare", ["cloudflare_api_token"]),
-    ("provider", "powerdns", ["powerdns_api_url", "powerdns_api_key"]),
-    ("provider", "azure", ["azure_subscription_id"]),
-    ("provider", "lexicon", ["lexicon_provider"]),
-]
+def chosen(params):
+    return REGISTRY[params.get("provider") or "rfc2136"]
 
 
-def build_engine(params, read_only=False):
-    """Engine for the parameters; raises UnrouteError (one clear line) on bad input, before any DNS traffic."""
+def build_engine(params, read_only=False, ctx=None):
+    """Engine for the parameters; raises UnrouteError (one clear line) on bad input, before any DNS traffic.
+    ``ctx`` (the run context) receives the engine's warnings and the secrets a provider finds at run time."""
     zone = params["zone"]
     if not rfc2136.HAS_DNSPYTHON:
         raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("dnspython"))
@@ -114,71 +125,31 @@ def build_engine(params, read_only=False):
         raise UnrouteError(validate.domain_of(zone), None, str(err), "fix the fingerprint options")
     if params.get("replacement") is not None:
         validate.check_replacement(zone, params["replacement"], fingerprint)
-    kind = params.get("provider") or "rfc2136"
-    if kind not in ("rfc2136", "manual"):
-        provider = api_provider(kind, params)
-    elif (read_only or kind == "manual") and not (params.get("server") or "").strip():
-        from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
-        provider = ResolverProvider(zone, timeout=params["timeout"])
-    else:
-        provider = rfc2136.Rfc2136Provider(
-            zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
-            key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
-            protocol=params["protocol"], timeout=params["timeout"])
-    engine = DnsEngine(provider, zone, fingerprint)
-    if kind == "manual":
-        engine.manual = lambda item, part: manual.steps(params.get("dns_host"), zone, item, part)
-    return engine
+    cls = chosen(params)
+    if not cls.available():
+        raise UnrouteError(validate.domain_of(zone), None, missing_required_lib(cls.library))
+    provider = cls.from_params(zone, params, read_only=read_only, on_secret=ctx.secret if ctx else None)
+    warn = (lambda text: ctx.warn("%s: %s" % (validate.domain_of(zone), text))) if ctx else None
+    return DnsEngine(provider, zone, fingerprint, warn=warn, manual=cls.steps_for(zone, params),
+                     explain=lambda err: explain(err, params))
 
 
-def api_provider(kind, params):
-    """The hosted-DNS provider named by ``provider``; a missing library is one line naming it."""
-    zone = params["zone"]
-    if kind == "route53":
-        if not route53.HAS_BOTO3:
-            raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("boto3"))
-        return route53.Route53Provider(
-            zone, access_key=params.get("aws_access_key"), secret_key=params.get("aws_secret_key"),
-            session_token=params.get("aws_session_token"), profile=params.get("aws_profile"),
-            region=params.get("aws_region"), endpoint_url=params.get("aws_endpoint_url"),
-            hosted_zone_id=params.get("hosted_zone_id"), private_zone=params.get("private_zone"),
-            timeout=params["timeout"])
-    if kind == "azure":
-        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import azure
-        if not azure.HAS_AZURE:
-            raise UnrouteError(validate.domain_of(zone), None,
-                               missing_required_lib("azure-mgmt-dns and azure-identity"))
-        return azure.AzureDnsProvider(
-            zone, params["azure_subscription_id"], resource_group=params.get("azure_resource_group"),
-            tenant_id=params.get("azure_tenant_id"), client_id=params.get("azure_client_id"),
-            client_secret=params.get("azure_client_secret"),
-            certificate_path=params.get("azure_client_certificate_path"),
-            certificate_password=params.get("azure_client_certificate_password"), cloud=params.get("azure_cloud"),
-            authority_host=params.get("azure_authority_host"),
-            resource_manager_url=params.get("azure_resource_manager_url"), ca_path=params.get("ca_path"),
-            timeout=params["timeout"])
-    if kind == "google_cloud_dns":
-        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import google_cloud_dns as gcd
-        if not gcd.HAS_GOOGLE:
-            raise UnrouteError(validate.domain_of(zone), None,
-                               missing_required_lib("google-api-python-client and google-auth"))
-        return gcd.CloudDnsProvider(
-            zone, project=params.get("gcp_project"), credentials_file=params.get("gcp_service_account_file"),
-            credentials_data=params.get("gcp_service_account_contents"), api_endpoint=params.get("gcp_api_endpoint"),
-            ca_path=params.get("ca_path"), timeout=params["timeout"])
-    if kind == "lexicon":
-        from ansible_collections.mxhero.unroute.plugins.module_utils._dns import lexicon
-        if not lexicon.HAS_LEXICON:
-            raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("dns-lexicon"))
-        return lexicon.LexiconProvider(zone, params["lexicon_provider"], params.get("lexicon_options") or {},
-                                       timeout=params["timeout"])
-    if not rest.HAS_REQUESTS:
-        raise UnrouteError(validate.domain_of(zone), None, missing_required_lib("requests"))
-    if kind == "cloudflare":
-        return CloudflareProvider(zone, params["cloudflare_api_token"], params.get("cloudflare_api_url") or
-                                  CLOUDFLARE_URL, timeout=params["timeout"])
-    return PowerDnsProvider(zone, params["powerdns_api_url"], params["powerdns_api_key"],
-                            server_id=params.get("powerdns_server_id") or "localhost", timeout=params["timeout"])
+def explain(err, params):
+    """A provider's typed error with the fix worded for the options of the provider the user chose."""
+    if not isinstance(err, ProviderError) or err.fix:
+        return err
+    cls = chosen(params)
+    fix = None
+    for name in (cls.name,) + tuple(getattr(cls, "reads_as", ())):
+        fix = FIXES.get((name, err.kind, err.reason)) or FIXES.get((name, err.kind))
+        if fix:
+            break
+    if fix is None:
+        return err
+    words = dict(zone=validate.domain_of(params.get("zone")), project=params.get("gcp_project") or "",
+                 lexicon=str(params.get("lexicon_provider") or "").strip().lower())
+    words.update(err.about)
+    return UnrouteError(err.domain, err.obj, err.cause, fix.format(**words), err.partial)
 
 
 def check_options(params):
@@ -189,10 +160,7 @@ def check_options(params):
     validate.check_records(zone, params.get("record") or None, params.get("records"))
     validate.check_port(zone, params["port"])
     validate.check_timeout(zone, params["timeout"])
-    if (params.get("provider") or "rfc2136") in ("rfc2136", "manual"):
-        validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
-    if (params.get("provider") or "rfc2136") == "azure":
-        validate.check_cloud(zone, params.get("azure_cloud"))
+    chosen(params).check(zone, params)
     if params.get("dkim_selectors") is not None:
         validate.check_selectors(zone, params["dkim_selectors"])
 
@@ -207,12 +175,10 @@ def execute(params, ctx, operation, read_only=False):
                            "%d seconds is negative" % params["verify_timeout"],
                            "give the seconds to wait for every nameserver (0: ask each once)")
     try:
-        engine = build_engine(params, read_only=read_only)
+        engine = build_engine(params, read_only=read_only, ctx=ctx)
         outcome = operation(engine)
     except Exception as err:  # noqa: B902 - the module boundary: every failure is one line
-        raise as_unroute_error(validate.domain_of(params.get("zone")), None, err)
-    for text in engine.warnings:
-        ctx.warn("%s: %s" % (validate.domain_of(params["zone"]), text))
+        raise explain(as_unroute_error(validate.domain_of(params.get("zone")), None, err), params)
     if "verify" in params:
         outcome = dict(outcome, verification=verification(params, ctx, engine, outcome))
     return outcome
@@ -240,7 +206,7 @@ def verification(params, ctx, engine, outcome):
     zone = params["zone"]
     # The primary the change went to knows the zone's NS RRset and in-zone addresses first; a hosted
     # provider's API is no DNS server, so the system resolver answers for it.
-    server = engine.provider.server if isinstance(engine.provider, rfc2136.Rfc2136Provider) else None
+    server = engine.provider.primary
     results, warnings = verify.verify(zone, changes, port=params["port"], server=server, timeout=params["timeout"],
                                       verify_timeout=params["verify_timeout"])
     for text in warnings:

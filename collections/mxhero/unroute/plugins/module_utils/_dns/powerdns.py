@@ -10,18 +10,30 @@ window between that last read and the PATCH remains; ``provider: rfc2136`` again
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    READ_VERIFY, DnsProvider, PrerequisiteFailed, RRset)
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rest import RestClient
-
-_CRED_FIX = "check powerdns_api_key (or PDNS_API_KEY) against the server's api-key setting"
+    READ_VERIFY, CredentialsRefused, PrerequisiteFailed, RRset, ZoneNotFound)
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rest import RestProvider
 
 
-class PowerDnsProvider(DnsProvider):
+class PowerDnsProvider(RestProvider):
     name = "powerdns"
     guarantee = READ_VERIFY
+    # The environment variables of PowerDNS tooling (pdnsutil-less API clients, terraform).
+    options = dict(
+        powerdns_api_url=dict(type="str", fallback=(env_fallback, ["PDNS_SERVER_URL", "PDNS_API_URL"])),
+        powerdns_api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["PDNS_API_KEY"])),
+        powerdns_server_id=dict(type="str", default="localhost"),
+    )
+    required = ("powerdns_api_url", "powerdns_api_key")
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, params["powerdns_api_url"], params["powerdns_api_key"],
+                   server_id=params.get("powerdns_server_id") or "localhost", timeout=params["timeout"])
 
     def __init__(self, zone, api_url, api_key, server_id="localhost", timeout=10.0, retry=None):
         self.zone_text = validate.domain_of(zone)
@@ -30,8 +42,8 @@ class PowerDnsProvider(DnsProvider):
         if not base.endswith("/api/v1"):
             base += "/api/v1"
         self.where = base
-        self.http = RestClient(self.zone_text, "the PowerDNS API at %s" % base,
-                               "%s/servers/%s" % (base, server_id), {"X-API-Key": api_key}, timeout, retry)
+        self.connect("the PowerDNS API at %s" % base, "%s/servers/%s" % (base, server_id), {"X-API-Key": api_key},
+                     timeout, retry)
         # Zone ids are the canonical name with '/' escaped as =2F (PowerDNS docs, "Zone id").
         self.zone_path = "/zones/%s" % self.zone_fqdn.replace("=", "=3D").replace("/", "=2F")
         self.disabled = {}
@@ -39,27 +51,25 @@ class PowerDnsProvider(DnsProvider):
     def _fail(self, status, body, what):
         cause = (body or {}).get("error") if isinstance(body, dict) else None
         if status in (401, 403):
-            raise UnrouteError(self.zone_text, what, "the PowerDNS API at %s refused the API key (HTTP %d)"
-                               % (self.where, status), _CRED_FIX)
+            raise CredentialsRefused(self.zone_text, what, "the PowerDNS API at %s refused the API key (HTTP %d)"
+                                     % (self.where, status))
         if status == 404:
-            raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "the PowerDNS server at %s does not "
-                               "hold zone %s (%s)" % (self.where, self.zone_text, cause or "HTTP 404"),
-                               "check zone and powerdns_server_id, or point powerdns_api_url at the server "
-                               "that holds it")
+            raise ZoneNotFound(self.zone_text, "zone %s" % self.zone_text, "the PowerDNS server at %s does not "
+                               "hold zone %s (%s)" % (self.where, self.zone_text, cause or "HTTP 404"))
         raise UnrouteError(self.zone_text, what, "the PowerDNS API answered HTTP %d: %s"
                            % (status, cause or "no error text"), "look at the server's log")
 
-    def check_zone(self, zone):
-        status, body = self.http.call("GET", self.zone_path, "zone %s" % self.zone_text,
-                                      params={"rrsets": "false"})
+    def find_zone(self):
+        status, body = self.call("GET", self.zone_path, "zone %s" % self.zone_text,
+                                 params={"rrsets": "false"})
         if status != 200:
             self._fail(status, body, "zone %s" % self.zone_text)
 
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         what = "%s %s" % (name, rdtype)
-        status, body = self.http.call("GET", self.zone_path, what,
-                                      params={"rrset_name": name, "rrset_type": rdtype})
+        status, body = self.call("GET", self.zone_path, what,
+                                 params={"rrset_name": name, "rrset_type": rdtype})
         if status != 200:
             self._fail(status, body, what)
         for rrset in (body or {}).get("rrsets") or []:
@@ -85,7 +95,7 @@ class PowerDnsProvider(DnsProvider):
         else:
             rrset.update(changetype="DELETE")
         what = "%s %s" % (name, rdtype)
-        status, body = self.http.call("PATCH", self.zone_path, what, body={"rrsets": [rrset]}, write=True)
+        status, body = self.call("PATCH", self.zone_path, what, body={"rrsets": [rrset]}, write=True)
         if status not in (200, 204):
             self._fail(status, body, what)
         after = self.read(name, rdtype)

@@ -16,13 +16,19 @@ except ImportError:  # pragma: no cover - reported by the module
 
 
 class ResolverProvider(DnsProvider):
+    """Read-only: what the world sees, for dns_info (and provider manual) when no server is given."""
+
+    name = "resolver"
+
     def __init__(self, zone, timeout=10.0):
         self.zone = zone.rstrip(".")
+        self.zone_text = self.zone
+        self.zone_fqdn = self.zone.lower() + "."
         self.resolver = dns.resolver.Resolver()
         self.resolver.cache = None
         self.resolver.lifetime = float(timeout)
 
-    def check_zone(self, zone):
+    def find_zone(self):
         return None
 
     def find_cut(self, name):

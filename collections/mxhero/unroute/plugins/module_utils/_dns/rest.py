@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import OutcomeUnknown
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
+    DnsProvider, OutcomeUnknown, ProviderError)
 
 try:
     import requests
@@ -22,9 +22,16 @@ _NOT_APPLIED = (429, 503)
 _GATEWAY = (502, 504)
 
 
-class RestClient(object):
-    def __init__(self, zone, service, base_url, headers, timeout, retry=None, ca_file=None):
-        self.zone = zone
+class RestProvider(DnsProvider):
+    """A provider whose service is JSON over HTTPS: requests go through the provider's attempt seam."""
+
+    library = "requests"
+
+    @classmethod
+    def available(cls):
+        return HAS_REQUESTS
+
+    def connect(self, service, base_url, headers, timeout, retry=None, ca_file=None):
         self.service = service
         self.base = base_url.rstrip("/")
         self.session = requests.Session()
@@ -39,23 +46,10 @@ class RestClient(object):
         network failures. A write whose answer was lost raises OutcomeUnknown."""
         url = self.base + path
 
-        def attempt():
-            try:
-                resp = self.session.request(method, url, params=params, timeout=self.timeout, verify=self.verify,
-                                            data=None if body is None else json.dumps(body),
-                                            headers={"Content-Type": "application/json"} if body is not None else None)
-            except requests.exceptions.ConnectionError as err:
-                if write and not isinstance(err, requests.exceptions.ConnectTimeout) and _sent(err):
-                    raise OutcomeUnknown("%s: the connection broke before the answer came (%s)"
-                                         % (self.service, _short(err)))
-                raise TransientError("cannot reach %s at %s: %s" % (self.service, self.base, _short(err)))
-            except requests.exceptions.Timeout as err:
-                if write:
-                    raise OutcomeUnknown("%s did not answer within %ss" % (self.service, self.timeout))
-                raise TransientError("%s did not answer within %ss (%s)" % (self.service, self.timeout, _short(err)))
-            except requests.exceptions.RequestException as err:
-                raise UnrouteError(self.zone, what, "request to %s failed: %s" % (self.service, _short(err)),
-                                   "check the API URL")
+        def request():
+            resp = self.session.request(method, url, params=params, timeout=self.timeout, verify=self.verify,
+                                        data=None if body is None else json.dumps(body),
+                                        headers={"Content-Type": "application/json"} if body is not None else None)
             if resp.status_code in _NOT_APPLIED or (resp.status_code in _GATEWAY and not write):
                 raise TransientError("%s answered HTTP %d" % (self.service, resp.status_code),
                                      retry_after=_retry_after(resp.headers))
@@ -63,11 +57,22 @@ class RestClient(object):
                 raise OutcomeUnknown("%s answered HTTP %d (a gateway error: the write may have been applied)"
                                      % (self.service, resp.status_code))
             return resp.status_code, _json(resp)
+        return self.attempt(request, what, write)
 
-        try:
-            return self.retry.call(attempt)
-        except RetryExhausted as err:
-            raise UnrouteError(self.zone, what, str(err), "check the API URL and the network, or run again later")
+    def classify(self, err, what, write):
+        if isinstance(err, requests.exceptions.ConnectionError):
+            if write and not isinstance(err, requests.exceptions.ConnectTimeout) and _sent(err):
+                return OutcomeUnknown("%s: the connection broke before the answer came (%s)"
+                                      % (self.service, _short(err)))
+            return TransientError("cannot reach %s at %s: %s" % (self.service, self.base, _short(err)))
+        if isinstance(err, requests.exceptions.Timeout):
+            if write:
+                return OutcomeUnknown("%s did not answer within %ss" % (self.service, self.timeout))
+            return TransientError("%s did not answer within %ss (%s)" % (self.service, self.timeout, _short(err)))
+        if isinstance(err, requests.exceptions.RequestException):
+            return ProviderError(self.zone_text, what, "request to %s failed: %s" % (self.service, _short(err)),
+                                 "check the API URL")
+        return None
 
 
 def _sent(err):

@@ -9,7 +9,8 @@ import socket
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+    ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError,
+    RRset, Unreachable, ZoneNotFound)
 
 try:
     import dns.exception
@@ -42,12 +43,44 @@ _TSIG_ERRORS = {
 
 
 class Rfc2136Provider(DnsProvider):
+    name = "rfc2136"
+    guarantee = ATOMIC_CAS
+    options = dict(
+        server=dict(type="str"),
+        port=dict(type="int", default=53),
+        key_name=dict(type="str"),
+        key_secret=dict(type="str", no_log=True),
+        # No `choices`: a typo must fail with the domain named, like every other option (validate.check_key).
+        key_algorithm=dict(type="str", default="hmac-sha256"),
+        protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+    )
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        """Without ``server`` a read-only run asks the system resolver (what the world sees); a write needs
+        the zone's primary, which the constructor finds from the SOA."""
+        if read_only and not (params.get("server") or "").strip():
+            from ansible_collections.mxhero.unroute.plugins.module_utils._dns.resolver import ResolverProvider
+            return ResolverProvider(zone, timeout=params["timeout"])
+        return cls(zone, server=params.get("server"), port=params["port"], key_name=params.get("key_name"),
+                   key_secret=params.get("key_secret"), key_algorithm=params["key_algorithm"],
+                   protocol=params["protocol"], timeout=params["timeout"])
+
+    @classmethod
+    def available(cls):
+        return HAS_DNSPYTHON
+
+    @classmethod
+    def check(cls, zone, params):
+        validate.check_key(zone, params.get("key_name"), params.get("key_secret"), params["key_algorithm"])
+
     def __init__(self, zone, server=None, port=53, key_name=None, key_secret=None,
                  key_algorithm="hmac-sha256", protocol="tcp", timeout=10.0):
         # The same checks as the modules', for callers that build a provider directly.
         validate.check_zone(zone)
         self.zone = dns.name.from_text(zone)
         self.zone_text = zone.rstrip(".")
+        self.zone_fqdn = validate.fqdn(zone)
         self.port = validate.check_port(zone, port)
         self.protocol = protocol
         self.timeout = validate.check_timeout(zone, timeout)
@@ -66,6 +99,10 @@ class Rfc2136Provider(DnsProvider):
         self.addresses = validate.check_server(zone, server, self.port) or [self._primary()]
         self.server = self.addresses[0]
 
+    @property
+    def primary(self):
+        return self.server
+
     # -- plumbing --------------------------------------------------------------
     def _where(self):
         if self.server_name and self.server_name.strip("[]") != self.server:
@@ -79,9 +116,9 @@ class Rfc2136Provider(DnsProvider):
             mname = soa[0].mname.to_text()
             return dns.resolver.resolve(mname, "A", lifetime=self.timeout)[0].address
         except dns.exception.DNSException as err:
-            raise UnrouteError(self.zone_text, "zone %s" % self.zone_text,
+            raise ZoneNotFound(self.zone_text, "zone %s" % self.zone_text,
                                "no server given and the zone's primary could not be found (%s)" % err,
-                               "set server: to the zone's primary name server")
+                               reason="primary")
 
     def _connect(self, what):
         """A connected TCP socket, trying each address of the server in turn; nothing is sent yet."""
@@ -94,8 +131,8 @@ class Rfc2136Provider(DnsProvider):
                 sock.connect((address, self.port))
             except socket.timeout:
                 sock.close()
-                raise UnrouteError(self.zone_text, what, "%s did not accept a connection within %ss (tcp)"
-                                   % (self._where(), self.timeout), "check server, port and firewall, or raise timeout")
+                raise Unreachable(self.zone_text, what, "%s did not accept a connection within %ss (tcp)"
+                                  % (self._where(), self.timeout))
             except OSError as err:
                 sock.close()
                 last = err
@@ -103,34 +140,36 @@ class Rfc2136Provider(DnsProvider):
             self.server = address
             sock.setblocking(False)
             return sock
-        raise UnrouteError(self.zone_text, what, "cannot reach %s over tcp: %s"
-                           % (self._where(), getattr(last, "strerror", None) or last), "check server and port")
+        raise Unreachable(self.zone_text, what, "cannot reach %s over tcp: %s"
+                          % (self._where(), getattr(last, "strerror", None) or last), reason="connect")
 
     def _send(self, message, what, write=False):
         """The server's answer to ``message``. For a write, any failure once it may have left the machine is
         OutcomeUnknown: the server may have applied it, and only a fresh read can tell."""
-        sock = self._connect(what) if self.protocol == "tcp" else None
-        try:
-            if self.protocol == "udp":
-                return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
-            return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
-        except Exception as err:  # every library failure becomes one line; see _failure
-            name = type(err).__name__
-            if name in _TSIG_ERRORS and name != "BadSignature":
-                # The server answered and rejected our signature: nothing was applied.
-                raise UnrouteError(self.zone_text, what, "%s refused us: %s" % (
-                    self._where(), _TSIG_ERRORS[name] % self.key_name),
-                    "check key_name, key_secret and key_algorithm against the server's key statement")
-            cause = self._failure(err)
-            if write:
-                raise OutcomeUnknown(cause)
-            if name in _TSIG_ERRORS:
-                raise UnrouteError(self.zone_text, what, "%s: %s" % (self._where(), _TSIG_ERRORS[name] % self.key_name),
-                                   "check key_name, key_secret and key_algorithm against the server's key statement")
-            raise UnrouteError(self.zone_text, what, cause, "check server, port and firewall, or raise timeout")
-        finally:
-            if sock is not None:
-                sock.close()
+        def send():
+            sock = self._connect(what) if self.protocol == "tcp" else None
+            try:
+                if self.protocol == "udp":
+                    return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
+                return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
+            finally:
+                if sock is not None:
+                    sock.close()
+        return self.attempt(send, what, write)
+
+    def classify(self, err, what, write):
+        name = type(err).__name__
+        if name in _TSIG_ERRORS and name != "BadSignature":
+            # The server answered and rejected our signature: nothing was applied.
+            return CredentialsRefused(self.zone_text, what, "%s refused us: %s" % (
+                self._where(), _TSIG_ERRORS[name] % self.key_name))
+        cause = self._failure(err)
+        if write:
+            return OutcomeUnknown(cause)
+        if name in _TSIG_ERRORS:
+            return CredentialsRefused(self.zone_text, what, "%s: %s" % (self._where(),
+                                                                        _TSIG_ERRORS[name] % self.key_name))
+        return Unreachable(self.zone_text, what, cause)
 
     def _failure(self, err):
         if isinstance(err, dns.exception.Timeout):
@@ -151,22 +190,20 @@ class Rfc2136Provider(DnsProvider):
         if rcode == dns.rcode.REFUSED:
             who = "TSIG key '%s'" % self.key_name if self.key_name else "an unsigned request"
             if not updating:
-                raise UnrouteError(self.zone_text, what, "%s refused the query (REFUSED): it does not serve zone "
-                                   "%s to %s" % (self._where(), self.zone_text, who),
-                                   "point server at the zone's primary, or allow this client to query it")
+                raise AccessDenied(self.zone_text, what, "%s refused the query (REFUSED): it does not serve zone "
+                                   "%s to %s" % (self._where(), self.zone_text, who), reason="query")
             # BIND also answers REFUSED when its integrity checks reject the new records (an in-zone MX
             # target without an address record), so name both causes.
-            raise UnrouteError(self.zone_text, what, "%s refused the update (REFUSED): %s may not update zone "
+            raise AccessDenied(self.zone_text, what, "%s refused the update (REFUSED): %s may not update zone "
                                "%s, or the server's checks rejected the new records"
-                               % (self._where(), who, self.zone_text),
-                               "check the zone's update-policy/allow-update for this key and the server's log")
+                               % (self._where(), who, self.zone_text))
         if rcode == dns.rcode.NOTAUTH:
-            raise UnrouteError(self.zone_text, what, "%s answered NOTAUTH: it is not authoritative for %s or "
+            raise ZoneNotFound(self.zone_text, what, "%s answered NOTAUTH: it is not authoritative for %s or "
                                "rejected TSIG key '%s'" % (self._where(), self.zone_text, self.key_name),
-                               "point server at the zone's primary and check the key")
+                               reason="notauth")
         if rcode == dns.rcode.NOTZONE:
-            raise UnrouteError(self.zone_text, what, "%s answered NOTZONE: the name is outside zone %s"
-                               % (self._where(), self.zone_text), "check zone and record")
+            raise ProviderError(self.zone_text, what, "%s answered NOTZONE: the name is outside zone %s"
+                                % (self._where(), self.zone_text), reason="notzone")
         raise UnrouteError(self.zone_text, what, "%s answered %s" % (self._where(), text),
                            "look at the server's log; nothing was changed")
 
@@ -177,7 +214,7 @@ class Rfc2136Provider(DnsProvider):
         return msg
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         response = self._send(self._message(self.zone, dns.rdatatype.SOA), what)
         authoritative = response.flags & dns.flags.AA
@@ -193,8 +230,8 @@ class Rfc2136Provider(DnsProvider):
         self._check_rcode(response, what, updating=False)
         has_soa = any(r.rdtype == dns.rdatatype.SOA and r.name == self.zone for r in response.answer)
         if not (authoritative and has_soa):
-            raise UnrouteError(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
-                               % (self._where(), self.zone_text), "point server at the zone's primary")
+            raise ZoneNotFound(self.zone_text, what, "%s is not authoritative for %s (no SOA in its answer)"
+                               % (self._where(), self.zone_text))
 
     def find_cut(self, name):
         """Walk down from the zone apex to ``name`` asking for NS: an NS RRset at a name below the apex

@@ -10,11 +10,14 @@ being overwritten.
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    ATOMIC_CAS, DnsProvider, OutcomeUnknown, PrerequisiteFailed, RRset)
+    ATOMIC_CAS, CredentialsRefused, DnsProvider, OptionRefused, OutcomeUnknown, PrerequisiteFailed, ProviderError,
+    RRset, ZoneNotFound)
 
 try:
     import boto3
@@ -29,13 +32,38 @@ except ImportError:  # pragma: no cover - reported by the module
 _THROTTLED = ("Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded")
 _CREDENTIALS = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "AccessDenied",
                 "AccessDeniedException", "ExpiredToken", "InvalidAccessKeyId", "AuthFailure")
-_CRED_FIX = ("check aws_access_key/aws_secret_key/aws_session_token or aws_profile (or AWS_ACCESS_KEY_ID, "
-             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that the identity may use route53")
 
 
 class Route53Provider(DnsProvider):
     name = "route53"
     guarantee = ATOMIC_CAS
+    library = "boto3"
+    # The names and environment variables of the AWS tools (amazon.aws, the AWS CLI).
+    options = dict(
+        aws_access_key=dict(type="str", no_log=False,
+                            fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"])),
+        aws_secret_key=dict(type="str", no_log=True,
+                            fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"])),
+        aws_session_token=dict(type="str", no_log=True,
+                               fallback=(env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])),
+        aws_profile=dict(type="str", fallback=(env_fallback, ["AWS_PROFILE"])),
+        aws_region=dict(type="str", fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
+        aws_endpoint_url=dict(type="str", fallback=(env_fallback, ["AWS_ENDPOINT_URL_ROUTE_53", "AWS_ENDPOINT_URL"])),
+        hosted_zone_id=dict(type="str"),
+        private_zone=dict(type="bool", default=False),
+    )
+
+    @classmethod
+    def available(cls):
+        return HAS_BOTO3
+
+    @classmethod
+    def from_params(cls, zone, params, read_only=False, on_secret=None):
+        return cls(zone, access_key=params.get("aws_access_key"), secret_key=params.get("aws_secret_key"),
+                   session_token=params.get("aws_session_token"), profile=params.get("aws_profile"),
+                   region=params.get("aws_region"), endpoint_url=params.get("aws_endpoint_url"),
+                   hosted_zone_id=params.get("hosted_zone_id"), private_zone=params.get("private_zone"),
+                   timeout=params["timeout"])
 
     def __init__(self, zone, access_key=None, secret_key=None, session_token=None, profile=None, region=None,
                  endpoint_url=None, hosted_zone_id=None, private_zone=False, timeout=10.0, retry=None):
@@ -52,66 +80,57 @@ class Route53Provider(DnsProvider):
                                             aws_session_token=session_token or None,
                                             profile_name=profile or None)
         except botocore.exceptions.ProfileNotFound:
-            raise UnrouteError(self.zone_text, "option aws_profile %r" % profile,
-                               "no such profile in the AWS config files", "give a profile from ~/.aws/config")
+            raise OptionRefused(self.zone_text, "option aws_profile %r" % profile,
+                                "no such profile in the AWS config files", reason="profile")
         # Our retry policy is the only one: botocore's own retries would hide throttling and double the waits.
         config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=timeout,
                                         read_timeout=timeout)
         self.client = session.client("route53", region_name=region or "us-east-1",
                                      endpoint_url=endpoint_url or None, config=config)
 
-    # -- plumbing --------------------------------------------------------------
+    # -- the seam ----------------------------------------------------------------
     def _call(self, op, what, write=False, **kwargs):
-        def attempt():
-            try:
-                return getattr(self.client, op)(**kwargs)
-            except botocore.exceptions.ClientError as err:
-                code = err.response.get("Error", {}).get("Code", "")
-                if code in _THROTTLED:
-                    raise TransientError("Route 53 answered %s" % code)
-                raise
-            except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as err:
-                raise TransientError("cannot reach Route 53: %s" % err)
-            except botocore.exceptions.ReadTimeoutError as err:
-                if write:
-                    raise OutcomeUnknown("Route 53 did not answer (%s)" % err)
-                raise TransientError("Route 53 did not answer: %s" % err)
-            except (botocore.exceptions.ConnectionClosedError, botocore.exceptions.HTTPClientError) as err:
-                if write:
-                    raise OutcomeUnknown("the connection to Route 53 broke before the answer came (%s)" % err)
-                raise TransientError("the connection to Route 53 broke: %s" % err)
+        return self.attempt(lambda: getattr(self.client, op)(**kwargs), what, write)
 
-        try:
-            return self.retry.call(attempt)
-        except RetryExhausted as err:
-            raise UnrouteError(self.zone_text, what, str(err), "check aws_endpoint_url and the network, or run "
-                               "again later")
-        except botocore.exceptions.NoCredentialsError:
-            raise UnrouteError(self.zone_text, what, "no AWS credentials found", _CRED_FIX)
-        except botocore.exceptions.ClientError as err:
+    def classify(self, err, what, write):
+        if isinstance(err, botocore.exceptions.ClientError):
             error = err.response.get("Error", {})
             code, message = error.get("Code", ""), error.get("Message", "")
+            if code in _THROTTLED:
+                return TransientError("Route 53 answered %s" % code)
             if code in _CREDENTIALS or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
-                raise UnrouteError(self.zone_text, what, "Route 53 refused the credentials (%s: %s)"
-                                   % (code, message), _CRED_FIX)
+                return CredentialsRefused(self.zone_text, what, "Route 53 refused the credentials (%s: %s)"
+                                          % (code, message))
             if code == "NoSuchHostedZone":
-                raise UnrouteError(self.zone_text, "zone %s" % self.zone_text, "Route 53 has no hosted zone %s "
-                                   "(%s: %s)" % (self.zone_id or self.zone_text, code, message),
-                                   "check zone and hosted_zone_id")
+                return ZoneNotFound(self.zone_text, "zone %s" % self.zone_text, "Route 53 has no hosted zone %s "
+                                    "(%s: %s)" % (self.zone_id or self.zone_text, code, message))
             if write:
-                raise  # change() tells a moved RRset from a refused change by reading again
-            raise UnrouteError(self.zone_text, what, "Route 53 refused the request (%s: %s)" % (code, message),
-                               "nothing was changed; check the options against the hosted zone")
+                return None  # change() tells a moved RRset from a refused change by reading again
+            return ProviderError(self.zone_text, what, "Route 53 refused the request (%s: %s)" % (code, message),
+                                 "nothing was changed; check the options against the hosted zone")
+        if isinstance(err, botocore.exceptions.NoCredentialsError):
+            return CredentialsRefused(self.zone_text, what, "no AWS credentials found")
+        if isinstance(err, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+            return TransientError("cannot reach Route 53: %s" % err)
+        if isinstance(err, botocore.exceptions.ReadTimeoutError):
+            if write:
+                return OutcomeUnknown("Route 53 did not answer (%s)" % err)
+            return TransientError("Route 53 did not answer: %s" % err)
+        if isinstance(err, (botocore.exceptions.ConnectionClosedError, botocore.exceptions.HTTPClientError)):
+            if write:
+                return OutcomeUnknown("the connection to Route 53 broke before the answer came (%s)" % err)
+            return TransientError("the connection to Route 53 broke: %s" % err)
+        return None
 
     # -- interface -------------------------------------------------------------
-    def check_zone(self, zone):
+    def find_zone(self):
         what = "zone %s" % self.zone_text
         if self.zone_id:
             zone_info = self._call("get_hosted_zone", what, Id=self.zone_id)["HostedZone"]
             if zone_info["Name"].lower() != self.zone_fqdn:
-                raise UnrouteError(self.zone_text, "option hosted_zone_id %r" % self.zone_id,
-                                   "hosted zone %s is %s, not %s" % (self.zone_id, zone_info["Name"], self.zone_fqdn),
-                                   "give the id of zone %s or leave hosted_zone_id out" % self.zone_text)
+                raise OptionRefused(self.zone_text, "option hosted_zone_id %r" % self.zone_id,
+                                    "hosted zone %s is %s, not %s" % (self.zone_id, zone_info["Name"], self.zone_fqdn),
+                                    reason="hosted_zone_id")
             return
         found = self._call("list_hosted_zones_by_name", what, DNSName=self.zone_fqdn, MaxItems="100")
         zones = [z for z in found.get("HostedZones", []) if z["Name"].lower() == self.zone_fqdn]
@@ -119,19 +138,13 @@ class Route53Provider(DnsProvider):
         candidates = [z for z in zones if bool(z.get("Config", {}).get("PrivateZone")) == self.private_zone]
         if not candidates:
             more = " (only a private one: set private_zone: true to use it)" if private and not self.private_zone else ""
-            raise UnrouteError(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
+            raise ZoneNotFound(self.zone_text, what, "Route 53 has no %s hosted zone %s in this account%s"
                                % ("private" if self.private_zone else "public", self.zone_text, more),
-                               "check zone and the account of the credentials")
+                               reason="account")
         if len(candidates) > 1:
-            raise UnrouteError(self.zone_text, what, "Route 53 has %d hosted zones named %s (%s)" % (
-                len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)),
-                "give hosted_zone_id")
+            raise ZoneNotFound(self.zone_text, what, "Route 53 has %d hosted zones named %s (%s)" % (
+                len(candidates), self.zone_text, ", ".join(_zone_id(z["Id"]) for z in candidates)), reason="ambiguous")
         self.zone_id = _zone_id(candidates[0]["Id"])
-
-    def _zone(self):
-        if not self.zone_id:
-            self.check_zone(self.zone_text)
-        return self.zone_id
 
     def read(self, name, rdtype):
         name = validate.fqdn(name)
