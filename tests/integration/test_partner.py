@@ -1,0 +1,164 @@
+"""Partner mode (issue 25): many Microsoft 365 tenants behind one multi-tenant app, consent pushed through
+Partner Center, and one Google service account for every customer."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from helpers import run_module
+from microsoft365_fixtures import start_lab, stop_lab, tenant, tenant_state
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import client as exo_client
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import partner
+
+pytestmark = pytest.mark.lab
+
+MX_OUT = {"Name": "mxHERO Outbound", "SmartHosts": ["smtp.mxhero.com"]}
+ROUTE = {"Name": "Route through mxHERO", "RouteMessageOutboundConnector": "mxHERO Outbound"}
+
+
+def customer(name, app=None, **partner_spec):
+    return tenant(name, outbound_connectors=[MX_OUT], transport_rules=[ROUTE], partner=partner_spec,
+                  app=app or {})
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    domains = [customer("alpha.test"), customer("beta.test"), customer("fresh.test", consent=False),
+               customer("nogdap.test", consent=False, gdap=False), customer("noperm.test", manage_as_app=False),
+               customer("norole.test", app={"exchange_role": False}),
+               # A domain with an app of its own, as before: partner mode changes nothing for it.
+               tenant("own.test", outbound_connectors=[MX_OUT])]
+    lab = start_lab(tmp_path_factory.mktemp("partner"), domains)
+    yield lab
+    stop_lab(lab)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    partner.clear_caches()
+    yield
+    partner.clear_caches()
+
+
+def partner_args(lab, domain, **extra):
+    """What an MSP gives once for every customer: the app and its certificate; no tenant id."""
+    svc = lab.service("exo")
+    args = dict(domain=domain, client_id=svc["partner"]["client_id"],
+                certificate_path=svc["partner"]["certificate_path"], authority_host=svc["authority_host"],
+                api_endpoint=svc["api_endpoint"], ca_path=svc["ca"])
+    args.update(extra)
+    return args
+
+
+def token_requests(lab, tenant_id):
+    return [r for r in lab.state()["exo"]["requests"]
+            if r["path"] == "/%s/oauth2/v2.0/token" % tenant_id and r["status"] == 200]
+
+
+def one_line(result):
+    assert result.get("failed"), result
+    msg = result["msg"]
+    assert "\n" not in msg and "Traceback" not in msg, msg
+    return msg
+
+
+def test_each_domain_gets_its_own_tenant_and_one_token(lab):
+    svc = lab.service("exo")
+    for domain in ("alpha.test", "beta.test"):
+        tid = svc["partner"]["customers"][domain]
+        before = len(token_requests(lab, tid))
+        for module in ("exo_info", "exo_connector", "exo_transport_rule"):
+            result = run_module(module, partner_args(lab, domain), check_mode=True)
+            assert not result.get("failed"), result
+        assert len(token_requests(lab, tid)) - before == 1, "one token per tenant, reused by every task"
+        assert any(f["object"] for f in result["findings"])
+    assert partner.STATS["discoveries"] == 2
+
+
+def test_explicit_tenant_wins_over_the_domain(lab):
+    svc = lab.service("exo")
+    beta = svc["partner"]["customers"]["beta.test"]
+    result = run_module("exo_info", partner_args(lab, "alpha.test", tenant_id=beta), check_mode=True)
+    assert not result.get("failed"), result
+    assert partner.STATS["discoveries"] == 0
+    assert token_requests(lab, beta)
+
+
+def test_unknown_domain_is_one_line(lab):
+    msg = one_line(run_module("exo_info", partner_args(lab, "nowhere.test")))
+    assert msg.startswith("nowhere.test: tenant of nowhere.test: ")
+    assert "AADSTS90002" in msg and "set tenant_id" in msg
+
+
+def test_missing_consent_gives_the_admin_consent_url(lab):
+    svc = lab.service("exo")
+    tid = svc["partner"]["customers"]["nogdap.test"]
+    msg = one_line(run_module("exo_info", partner_args(lab, "nogdap.test")))
+    url = "%s/%s/adminconsent?client_id=%s" % (svc["authority_host"], tid, svc["partner"]["client_id"])
+    assert "AADSTS7000229" in msg and url in msg, msg
+    assert msg.startswith("nogdap.test: tenant %s, app %s: " % (tid, svc["partner"]["client_id"]))
+
+
+def test_missing_permission_and_missing_role_say_what_to_do(lab):
+    msg = one_line(run_module("exo_info", partner_args(lab, "noperm.test")))
+    assert "Exchange.ManageAsApp" in msg and "adminconsent?client_id=" in msg
+    msg = one_line(run_module("exo_info", partner_args(lab, "norole.test")))
+    assert "Exchange Administrator" in msg
+
+
+def _client(lab, domain):
+    a = partner_args(lab, domain)
+    tid = partner.tenant_for_domain(domain, a["authority_host"], ca_path=a["ca_path"])
+    return exo_client.ExoClient(tid, a["client_id"], certificate_path=a["certificate_path"],
+                                authority_host=a["authority_host"], api_endpoint=a["api_endpoint"],
+                                ca_path=a["ca_path"])
+
+
+def test_tenant_status_for_the_preflight(lab):
+    got = {d: partner.tenant_status(_client(lab, d), d)
+           for d in ("alpha.test", "fresh.test", "noperm.test", "norole.test")}
+    assert got["alpha.test"]["ready"] and got["alpha.test"]["status"] == "ready"
+    assert got["fresh.test"]["status"] == "no_consent" and "adminconsent" in got["fresh.test"]["fix"]
+    assert got["noperm.test"]["status"] == "no_permission"
+    assert got["norole.test"]["status"] == "no_role" and "Exchange Administrator" in got["norole.test"]["fix"]
+    line = partner.status_line(got["fresh.test"])
+    assert line.startswith("fresh.test: tenant ") and "\n" not in line
+    with pytest.raises(partner.PartnerError) as err:
+        partner.tenant_for_domain("nowhere.test", partner_args(lab, "x")["authority_host"],
+                                  ca_path=partner_args(lab, "x")["ca_path"])
+    assert err.value.status == "unknown_domain"
+
+
+def consent_args(lab, domain):
+    svc = lab.service("exo")
+    return partner_args(lab, domain, partner_tenant_id=svc["partner"]["home_tenant_id"],
+                        partner_center_endpoint=svc["partner_center_endpoint"])
+
+
+def test_consent_check_mode_then_real_then_the_audit_works(lab):
+    before = lab.state()["exo"]["partner"]["fresh.test"]
+    check = run_module("exo_partner_consent", consent_args(lab, "fresh.test"), check_mode=True)
+    assert check["changed"] and check["status"] == "would_consent", check
+    assert lab.state()["exo"]["partner"]["fresh.test"] == before, "check mode consented"
+    real = run_module("exo_partner_consent", consent_args(lab, "fresh.test"))
+    assert real["changed"] and real["status"] == "ready", real
+    assert "Exchange.ManageAsApp" in real["consent"]["applicationGrants"][0]["scope"]
+    again = run_module("exo_partner_consent", consent_args(lab, "fresh.test"))
+    assert not again["changed"] and again["status_before"] == "ready", again
+    audit = run_module("exo_connector", partner_args(lab, "fresh.test"))
+    assert not audit.get("failed"), audit
+    assert tenant_state(lab, "fresh.test")
+
+
+def test_consent_without_gdap_gives_the_admin_consent_url(lab):
+    msg = one_line(run_module("exo_partner_consent", consent_args(lab, "nogdap.test")))
+    assert "HTTP 403" in msg and "GDAP" in msg and "adminconsent?client_id=" in msg
+
+
+def test_unknown_app_id_still_named(lab):
+    wrong = str(uuid.uuid4())
+    msg = one_line(run_module("exo_info", partner_args(lab, "alpha.test", client_id=wrong)))
+    assert wrong in msg
