@@ -162,3 +162,45 @@ def test_unknown_app_id_still_named(lab):
     wrong = str(uuid.uuid4())
     msg = one_line(run_module("exo_info", partner_args(lab, "alpha.test", client_id=wrong)))
     assert wrong in msg
+
+
+# -- Google: one service account, a subject per domain --------------------------------------------------------
+GOOGLE = {"g-ok.test": {}, "g-none.test": {"delegation": False}}
+
+
+@pytest.fixture(scope="module")
+def google_lab(tmp_path_factory):
+    domains = [{"name": name, "platform": "google", "dns": {"records": ["@ 3600 IN MX 1 smtp.google.com."]},
+                "google": section} for name, section in GOOGLE.items()]
+    lab = start_lab(tmp_path_factory.mktemp("partner-google"), domains)
+    yield lab
+    stop_lab(lab)
+
+
+def google_args(lab, domain, **extra):
+    v = lab.manifest["domains"][domain]["vars"]
+    args = dict(domain=domain, credentials_file=v["unroute_google_service_account_file"],
+                subject="admin@{domain}", api_endpoint=v["unroute_google_api_endpoint"],
+                ca_path=v["unroute_google_ca_path"])
+    args.update(extra)
+    return args
+
+
+def test_one_service_account_serves_every_customer_with_a_subject_pattern(google_lab):
+    files = {google_args(google_lab, d)["credentials_file"] for d in GOOGLE}
+    assert len(files) == 1, "one key for every customer"
+    result = run_module("google_info", google_args(google_lab, "g-ok.test"))
+    assert not result.get("failed"), result
+
+
+def test_customer_without_delegation_gets_client_id_and_scope_list(google_lab):
+    import json
+    from ansible_collections.mxhero.unroute.plugins.module_utils._google import delegation
+    args = google_args(google_lab, "g-none.test")
+    with open(args["credentials_file"]) as handle:
+        client_id = json.load(handle)["client_id"]
+    msg = one_line(run_module("google_info", args))
+    assert msg.startswith("g-none.test: "), msg
+    assert "Client ID %s" % client_id in msg and delegation.DWD_SCREEN in msg
+    assert delegation.paste_list() in msg, "the exact comma-separated scope list to paste"
+    assert "admin@g-none.test" not in msg or "{domain}" not in msg

@@ -100,7 +100,9 @@ class ExchangeOnlineService(LabService):
             app = self.partner.app
             return {"unroute_exo_client_id": app.client_id, "unroute_exo_certificate_path": str(app.pem_path),
                     "unroute_exo_authority_host": self.base, "unroute_exo_api_endpoint": self.base,
-                    "unroute_exo_ca_path": str(self.ctx.pki.ca_path)}
+                    "unroute_exo_ca_path": str(self.ctx.pki.ca_path),
+                    "unroute_exo_partner_tenant_id": self.partner.home_tenant,
+                    "unroute_exo_partner_center_endpoint": self.base}
         return {"unroute_exo_tenant_id": tid, "unroute_exo_client_id": app.client_id,
                 "unroute_exo_certificate_path": str(app.pem_path),
                 "unroute_exo_client_secret": "{{ lookup('ansible.builtin.file', '%s') }}" % app.secret_path,
