@@ -204,3 +204,52 @@ def test_customer_without_delegation_gets_client_id_and_scope_list(google_lab):
     assert "Client ID %s" % client_id in msg and delegation.DWD_SCREEN in msg
     assert delegation.paste_list() in msg, "the exact comma-separated scope list to paste"
     assert "admin@g-none.test" not in msg or "{domain}" not in msg
+
+
+# -- the playbooks: consent.yml --check, consent.yml, then the audit --------------------------------------------
+@pytest.fixture(scope="module")
+def play_lab(tmp_path_factory):
+    domains = [customer("pb-ready.test"), customer("pb-fresh.test", consent=False),
+               customer("pb-nogdap.test", consent=False, gdap=False)]
+    lab = start_lab(tmp_path_factory.mktemp("partner-play"), domains)
+    yield lab
+    stop_lab(lab)
+
+
+def _play(lab, tmp_path, playbook, *extra):
+    import os
+    import subprocess
+    import sys
+    from helpers import ROOT
+    env = dict(os.environ, PATH="%s:%s" % (os.path.dirname(sys.executable), os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp_path / "reports"))
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           str(lab.dir / "inventory.yml"), str(ROOT / "playbooks" / playbook)] + list(extra),
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_consent_playbook_check_then_real_then_the_audit(play_lab, tmp_path):
+    import json
+    lab = play_lab
+    svc = lab.service("exo")
+    before = lab.state()["exo"]["partner"]
+    check = _play(lab, tmp_path, "consent.yml", "--check")
+    assert "pb-nogdap.test: tenant %s" % svc["partner"]["customers"]["pb-nogdap.test"] in check.stdout
+    assert "adminconsent?client_id=%s" % svc["partner"]["client_id"] in check.stdout
+    assert "pb-fresh.test: tenant %s would_consent" % svc["partner"]["customers"]["pb-fresh.test"] in check.stdout
+    assert lab.state()["exo"]["partner"] == before, "check mode changed a tenant's consents"
+
+    real = _play(lab, tmp_path, "consent.yml")
+    assert real.returncode != 0, "the tenant without GDAP fails, alone"
+    after = lab.state()["exo"]["partner"]
+    assert svc["partner"]["client_id"] in after["pb-fresh.test"]["consents"]
+    assert after["pb-nogdap.test"]["consents"] == {}
+    assert "changed=1" in [line for line in real.stdout.splitlines() if line.startswith("pb-fresh.test")][0]
+
+    audit = _play(lab, tmp_path, "audit.yml", "-e", "unroute_fail_on_error=false")
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-2000:]
+    record = json.loads(sorted((tmp_path / "reports").glob("audit-*.json"))[-1].read_text())
+    status = {d["domain"]: d for d in record["domains"]}
+    assert status["pb-ready.test"]["status"] != "error" and status["pb-fresh.test"]["status"] != "error", status
+    assert status["pb-nogdap.test"]["status"] == "error"
+    assert "adminconsent?client_id=" in json.dumps(status["pb-nogdap.test"])

@@ -46,6 +46,12 @@ class ConsentRun(object):
         return UnrouteError(self.label, "tenant %s, app %s" % (self.client.tenant_id, self.client.client_id),
                             cause, fix)
 
+    def _refused(self, what, resp):
+        url = partner.admin_consent_url(self.client.tenant_id, self.client.client_id, self.client.authority_host)
+        return self._fail("Partner Center refused to %s (HTTP %d): %s" % (what, resp.status_code, _pc_text(resp)),
+                          "without a GDAP relationship that allows it, a Global Administrator of the tenant "
+                          "consents at %s" % url)
+
     def _partner_token(self):
         token = self.params.get("partner_access_token")
         if token:
@@ -100,16 +106,17 @@ class ConsentRun(object):
         body = {"applicationId": self.client.client_id, "displayName": self.params["display_name"],
                 "applicationGrants": [{"enterpriseApplicationId": partner.EXCHANGE_APP_ID,
                                        "scope": ",".join(self.params["scopes"])}]}
+        # A read, so check mode too learns which tenants Partner Center will not consent for.
+        listing = self._request("GET", "")
+        if listing.status_code != 200:
+            raise self._refused("read the tenant's application consents", listing)
         result.update(changed=True, consent=body)
         if self.check_mode:
             result["status"] = "would_consent"
             return result
         resp = self._request("POST", "", body)
         if resp.status_code not in (200, 201):
-            url = partner.admin_consent_url(self.client.tenant_id, self.client.client_id, self.client.authority_host)
-            raise self._fail("Partner Center refused the consent (HTTP %d): %s" % (resp.status_code, _pc_text(resp)),
-                             "without a GDAP relationship that allows it, a Global Administrator of the tenant "
-                             "consents at %s" % url)
+            raise self._refused("consent", resp)
         try:
             result["consent"] = resp.json()
         except ValueError:
