@@ -12,7 +12,7 @@ options:
     description:
       - Directory (tenant) ID of the Microsoft 365 organisation, a GUID (its initial V(*.onmicrosoft.com) name also works).
       - When left out, the tenant of O(domain) is looked up in Entra ID's public OpenID configuration for the domain
-        (partner mode: one multi-tenant app for many customer tenants, see docs/partner.md). A given O(tenant_id)
+        (partner mode, one multi-tenant app for many customer tenants, see docs/partner.md). A given O(tenant_id)
         always wins. One of O(tenant_id) and O(domain) is required.
     type: str
   client_id:

@@ -9,11 +9,11 @@ module: exo_partner_consent
 short_description: Push a partner app's consent into a customer's Microsoft 365 tenant through Partner Center
 version_added: 0.3.0
 description:
-  - For managed-service providers with a GDAP relationship: grants the multi-tenant app O(client_id) the
+  - For managed-service providers with a GDAP relationship, grants the multi-tenant app O(client_id) the
     application permission C(Exchange.ManageAsApp) of Office 365 Exchange Online in the customer tenant of
     O(domain) (or O(tenant_id)), through Partner Center's application-consents API
     (C(POST /v1/customers/{customer-tenant-id}/applicationconsents)).
-  - Reads first: a tenant where the app already gets a token with C(Exchange.ManageAsApp) is left alone
+  - Reads first; a tenant where the app already gets a token with C(Exchange.ManageAsApp) is left alone
     (C(changed=false)). In check mode nothing is sent to Partner Center.
   - A tenant where Partner Center refuses (no GDAP relationship that allows it) fails with one line giving the
     admin-consent URL for that tenant and app. A consent that lacks C(Exchange.ManageAsApp) is not replaced.

@@ -235,5 +235,5 @@ def tenant_status(client, domain=None, check_role=True):
 
 def status_line(status):
     """The one line for a tenant_status() that is not ready: domain: tenant, app: cause; fix."""
-    return "%s: tenant %s, app %s: %s; %s" % (status["domain"], status["tenant_id"], status["client_id"],
-                                             status["cause"], status["fix"])
+    return "%s: tenant %s, app %s: %s; %s" % (
+        status["domain"], status["tenant_id"], status["client_id"], status["cause"], status["fix"])
