@@ -253,3 +253,34 @@ def test_consent_playbook_check_then_real_then_the_audit(play_lab, tmp_path):
     assert status["pb-ready.test"]["status"] != "error" and status["pb-fresh.test"]["status"] != "error", status
     assert status["pb-nogdap.test"]["status"] == "error"
     assert "adminconsent?client_id=" in json.dumps(status["pb-nogdap.test"])
+
+
+def test_partner_center_emulator_answers_the_documented_shapes(lab):
+    """The Control Panel Vendor API's documented request, answered as documented: 201, then 409 for the same
+    consent, GET one, DELETE 204; a token of another audience is refused."""
+    import requests
+    svc = lab.service("exo")
+    home = exo_client.ExoClient(svc["partner"]["home_tenant_id"], svc["partner"]["client_id"],
+                                certificate_path=svc["partner"]["certificate_path"],
+                                authority_host=svc["authority_host"],
+                                api_endpoint="https://api.partnercenter.microsoft.com", ca_path=svc["ca"])
+    token = home._access_token()
+    tid = svc["partner"]["customers"]["beta.test"]
+    url = "%s/v1/customers/%s/applicationconsents" % (svc["partner_center_endpoint"], tid)
+    headers = {"Authorization": "Bearer %s" % token, "Accept": "application/json"}
+    body = {"applicationId": svc["partner"]["client_id"], "displayName": "CPV Web App",
+            "applicationGrants": [{"enterpriseApplicationId": "00000002-0000-0ff1-ce00-000000000000",
+                                   "scope": "Exchange.ManageAsApp"}]}
+    listed = requests.get(url, headers=headers, verify=svc["ca"], timeout=10).json()
+    assert listed["totalCount"] == 1  # the estate's consent
+    gone = requests.delete("%s/%s" % (url, svc["partner"]["client_id"]), headers=headers, verify=svc["ca"], timeout=10)
+    assert gone.status_code == 204
+    created = requests.post(url, json=body, headers=headers, verify=svc["ca"], timeout=10)
+    assert created.status_code == 201 and created.json()["applicationGrants"] == body["applicationGrants"]
+    again = requests.post(url, json=body, headers=headers, verify=svc["ca"], timeout=10)
+    assert again.status_code == 409 and set(again.json()) >= {"code", "description", "errorName"}
+    one = requests.get("%s/%s" % (url, svc["partner"]["client_id"]), headers=headers, verify=svc["ca"], timeout=10)
+    assert one.status_code == 200 and one.json()["customerId"] == tid
+    exo_token = _client(lab, "alpha.test")._access_token()
+    wrong = requests.get(url, headers={"Authorization": "Bearer %s" % exo_token}, verify=svc["ca"], timeout=10)
+    assert wrong.status_code == 401
