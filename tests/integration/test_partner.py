@@ -284,3 +284,16 @@ def test_partner_center_emulator_answers_the_documented_shapes(lab):
     exo_token = _client(lab, "alpha.test")._access_token()
     wrong = requests.get(url, headers={"Authorization": "Bearer %s" % exo_token}, verify=svc["ca"], timeout=10)
     assert wrong.status_code == 401
+
+
+def test_customer_status_for_the_preflight(google_lab):
+    from ansible_collections.mxhero.unroute.plugins.module_utils._google import delegation
+    v = google_lab.manifest["domains"]["g-ok.test"]["vars"]
+    common = dict(credentials_file=v["unroute_google_service_account_file"], subject="admin@{domain}",
+                  token_uri=v["unroute_google_token_uri"], ca_path=v["unroute_google_ca_path"])
+    ok = delegation.customer_status("g-ok.test", **common)
+    assert ok["ready"] and ok["status"] == "ready" and ok["subject"] == "admin@g-ok.test", ok
+    none = delegation.customer_status("g-none.test", **common)
+    assert not none["ready"] and none["status"] == "no_delegation", none
+    assert none["line"].startswith("g-none.test: ") and delegation.paste_list() in none["line"]
+    assert "\n" not in none["line"]

@@ -56,3 +56,34 @@ def delegation_status(domain, client_id, asked, error_text):
         return ("no_delegation", "%s has not authorised client ID %s for %s" % (domain, client_id, ", ".join(asked)),
                 delegation_fix(domain, client_id, asked))
     return None
+
+
+def customer_status(domain, credentials_file=None, subject=None, scopes=None, token_uri=None, ca_path=None,
+                    timeout=30.0, credentials_data=None):
+    """Whether the shared service account may act in ``domain``: one token request for ``scopes`` (every scope
+    the estate needs unless told otherwise), nothing else. A dict with ``ready`` and, when not, ``status``
+    (``no_delegation``, ``no_subject``, ``credential``), ``cause``, ``fix`` and ``line`` (the one line)."""
+    # pylint: disable=import-outside-toplevel  # client imports this module
+    from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+    from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+    asked = list(scopes or ESTATE_SCOPES)
+    out = {"domain": domain, "subject": subject_for(domain, subject), "client_id": None, "ready": False,
+           "status": None, "cause": None, "fix": None, "line": None}
+    try:
+        client = client_mod.GoogleClient(domain, credentials_file=credentials_file, credentials_data=credentials_data,
+                                         subject=subject, scopes=asked, ca_file=ca_path, timeout=timeout,
+                                         token_uri=token_uri)
+        client.credentials()
+    except UnrouteError as err:
+        cause = str(err.cause)
+        if "domain-wide delegation" in cause:
+            status = "no_delegation"
+        elif "no such user" in cause or "needs a subject" in cause:
+            status = "no_subject"
+        else:
+            status = "credential"
+        out.update(status=status, cause=cause, fix=err.fix, line=err.message())
+        return out
+    out["client_id"] = (client._info or {}).get("client_id")  # pylint: disable=protected-access
+    out.update(ready=True, status="ready")
+    return out
