@@ -124,6 +124,14 @@ def test_tenant_status_for_the_preflight(lab):
     assert got["fresh.test"]["status"] == "no_consent" and "adminconsent" in got["fresh.test"]["fix"]
     assert got["noperm.test"]["status"] == "no_permission"
     assert got["norole.test"]["status"] == "no_role" and "Exchange Administrator" in got["norole.test"]["fix"]
+    args = partner_args(lab, "x")
+    whole = {d: partner.status_for_domain(d, args["client_id"], certificate_path=args["certificate_path"],
+                                          authority_host=args["authority_host"], api_endpoint=args["api_endpoint"],
+                                          ca_path=args["ca_path"])
+             for d in ("alpha.test", "noperm.test", "nowhere.test")}
+    assert whole["alpha.test"]["ready"] and whole["alpha.test"]["line"] is None
+    assert whole["noperm.test"]["status"] == "no_permission" and "adminconsent" in whole["noperm.test"]["line"]
+    assert whole["nowhere.test"]["status"] == "unknown_domain" and "AADSTS90002" in whole["nowhere.test"]["line"]
     line = partner.status_line(got["fresh.test"])
     assert line.startswith("fresh.test: tenant ") and "\n" not in line
     with pytest.raises(partner.PartnerError) as err:

@@ -237,3 +237,40 @@ def status_line(status):
     """The one line for a tenant_status() that is not ready: domain: tenant, app: cause; fix."""
     return "%s: tenant %s, app %s: %s; %s" % (
         status["domain"], status["tenant_id"], status["client_id"], status["cause"], status["fix"])
+
+
+def status_for_domain(domain, client_id, certificate_path=None, certificate_password=None, client_secret=None,
+                      tenant_id=None, authority_host="https://login.microsoftonline.com",
+                      api_endpoint="https://outlook.office365.com", ca_path=None, validate_certs=True, timeout=60.0,
+                      check_role=True):
+    """tenant_status() from what a host's variables hold: finds the tenant (``tenant_id`` wins), builds the client.
+
+    Never raises for a domain's own trouble: an unknown domain or an unreadable credential comes back as a status
+    (``unknown_domain``, ``unreachable``, ``credential``) with a ``line``; every status has ``line`` (None when
+    ready). The caller declares ``secrets`` (the client's tokens) to its scrubber.
+    """
+    # pylint: disable=import-outside-toplevel  # the client imports msal, which the caller checked
+    from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import ExoClient, ExoError
+    out = {"domain": domain, "tenant_id": tenant_id, "client_id": client_id, "ready": False, "status": None,
+           "cause": None, "fix": None, "line": None, "secrets": []}
+    try:
+        tenant = tenant_id or tenant_for_domain(domain, authority_host, ca_path=ca_path,
+                                                validate_certs=validate_certs, timeout=timeout)
+    except PartnerError as err:
+        out.update(status=err.status, cause=err.cause, fix=err.fix,
+                   line="%s: tenant of %s: %s; %s" % (domain, domain, err.cause, err.fix))
+        return out
+    out["tenant_id"] = tenant
+    try:
+        client = ExoClient(tenant, client_id, certificate_path=certificate_path,
+                           certificate_password=certificate_password, client_secret=client_secret,
+                           authority_host=authority_host, api_endpoint=api_endpoint, ca_path=ca_path,
+                           validate_certs=validate_certs, timeout=timeout)
+    except ExoError as err:
+        out.update(status="credential", cause=str(err), fix="check certificate_path and certificate_password")
+        out["line"] = status_line(out)
+        return out
+    status = tenant_status(client, domain, check_role=check_role)
+    status["secrets"] = client.secret_values()
+    status["line"] = None if status["ready"] else status_line(status)
+    return status
