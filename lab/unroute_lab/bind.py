@@ -20,8 +20,9 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.zone
 
-from .estate import zone_text
+from .estate import MANUAL_HOSTS, zone_text
 from .ports import free_port
+from .services.base import LabService
 
 KEY_NAME = "unroute"
 KEY_ALGORITHM = "hmac-sha256"
@@ -119,6 +120,24 @@ class Bind:
             "zones": zones,
             "log": str(self.dir / "named.log"),
         }
+
+
+class BindService(LabService):
+    """The lab's public DNS: always runs, primary for every zone of the estate."""
+
+    name = "dns"
+    process = True
+
+    @classmethod
+    def wanted(cls, estate):
+        return True
+
+    def start(self):
+        domains = self.ctx.estate.domains
+        bind = Bind(self.ctx.dir / "bind").write(domains)
+        self.ctx.pids["named"] = bind.start(first_zone=domains[0].name if domains else None)
+        # The zones the lab's BIND hosts for real; the others are only the public delegation.
+        return bind.manifest([d.name for d in domains if d.dns_provider in ("bind",) + MANUAL_HOSTS])
 
 
 def dump_zone(manifest, zone):

@@ -15,10 +15,11 @@ import yaml
 
 from . import estate as estate_mod
 from . import mta as mta_lab
-from .bind import Bind
-from .secondary import Secondary, is_stalled
+from .secondary import is_stalled
 from .manifest import Lab
 from .pki import LabPKI
+from .services import load_services
+from .services.base import LabContext
 
 DEFAULT_ESTATE = Path(__file__).parent / "estates" / "default.yml"
 DEFAULT_DIR = os.environ.get("UNROUTE_LAB_DIR", ".lab")
@@ -53,39 +54,33 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         (directory / stale).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
     pki = LabPKI(directory / "pki")
-    bind = Bind(directory / "bind").write(estate.domains)
-    pids = {"named": bind.start(first_zone=estate.domains[0].name if estate.domains else None)}
-    (directory / "pids.json").write_text(json.dumps(pids))
     zones = [d.name for d in estate.domains]
     manifest = {"dir": str(directory), "estate": str(Path(estate_path).resolve()), "ca": str(pki.ca_path),
-                "services": {"dns": bind.manifest([d.name for d in estate.domains
-                                                    if d.dns_provider in ("bind",) + estate_mod.MANUAL_HOSTS])},
-                "domains": {}}
-    secondary_zones = [d.name for d in estate.domains if d.secondary]
-    if secondary_zones:
-        secondary = Secondary(directory / "bind-secondary").write(
-            secondary_zones, bind.port, bind.secret_file.read_text().strip())
+                "services": {}, "domains": {}}
+    pids = {}
+    ctx = LabContext(estate, directory, pki, services=manifest["services"], pids=pids)
+    host_vars = {d.name: {} for d in estate.domains}
+    supervised = False
+    for cls in load_services():
+        if not cls.wanted(estate):
+            continue
+        if not cls.process:
+            if not supervised:
+                # Every emulator runs in the one supervisor process, started where the first one stands.
+                supervised = True
+                _supervise(directory, estate_path, manifest, pids, host_vars)
+            continue
+        service = cls(ctx)
         try:
-            pids["named_secondary"] = secondary.start()
+            service.publish(manifest["services"], service.start())
         finally:
-            # Written before a failure too, so that 'down' still stops the primary.
-            (directory / "pids.json").write_text(json.dumps(pids))
-        manifest["services"]["dns"]["secondary"] = secondary.manifest()
-    sup = _start_supervisor(directory, estate_path, estate)
-    if sup:
-        pids["supervisor"] = sup["pid"]
-        (directory / "pids.json").write_text(json.dumps(pids))
-        manifest["control_port"] = sup["control_port"]
-        manifest["services"].update(sup["services"])
-    if mta_lab.wanted(estate):
-        try:
-            manifest["services"]["mta"] = mta_lab.start(directory, estate, pids)
-        finally:
-            (directory / "pids.json").write_text(json.dumps(pids))
+            # Written after every start, and after a failed one too, so that 'down' stops what did start.
+            _write_pids(directory, pids)
+        for domain in estate.domains:
+            host_vars[domain.name].update(service.host_vars(domain) or {})
     for domain in estate.domains:
         manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
-                                            "vars": (sup or {}).get("host_vars", {}).get(domain.name, {})}
-        manifest["domains"][domain.name]["vars"].update(mta_lab.host_vars(manifest["services"].get("mta"), domain))
+                                            "vars": host_vars[domain.name]}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
     # The same domains for the estate inventory plugin, which detects each platform from MX through the lab's BIND.
@@ -103,10 +98,21 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
     return manifest
 
 
-def _start_supervisor(directory, estate_path, estate):
-    from .services import load_services
-    if not any(cls.wanted(estate) for cls in load_services()):
-        return None
+def _write_pids(directory, pids):
+    (directory / "pids.json").write_text(json.dumps(pids))
+
+
+def _supervise(directory, estate_path, manifest, pids, host_vars):
+    sup = _start_supervisor(directory, estate_path)
+    pids["supervisor"] = sup["pid"]
+    _write_pids(directory, pids)
+    manifest["control_port"] = sup["control_port"]
+    manifest["services"].update(sup["services"])
+    for name, values in sup["host_vars"].items():
+        host_vars[name].update(values)
+
+
+def _start_supervisor(directory, estate_path):
     log = open(directory / "supervisor.log", "ab")
     # The supervisor must import this very lab package, even from a checkout that is not the installed one.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
@@ -176,7 +182,8 @@ def inventory_yaml(manifest, estate):
 def down(directory):
     directory = Path(directory)
     pids = _pids(directory)
-    mta_lab.stop(directory)
+    for cls in load_services():
+        cls.down(directory)
     for pid in pids.values():
         if _alive(pid):
             try:

@@ -15,13 +15,11 @@ principal through the SPN host name, not through a lookup of 127.0.0.1.
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
-from .ports import free_port
+from .ports import free_port, wait_listening
 
 KRB5KDC = "/usr/sbin/krb5kdc"
 KDB5_UTIL = "/usr/sbin/kdb5_util"
@@ -122,15 +120,8 @@ class KDC(object):
             self.keytab.chmod(0o600)
 
     def _wait(self):
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+        if wait_listening(self.proc, self.port):
+            return
         raise KDCError("kdc: krb5kdc did not start on 127.0.0.1:%d; see %s" % (self.port, self.log))
 
     def stop(self):

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import postfix
 from .smtp_sink import received
-from .sshd import SSHServer
+from .services.base import LabService
 from .ports import free_port
 
 GROUP = "unroute_mail_servers"
@@ -155,10 +155,29 @@ def start(directory, estate, pids):
         for key in ("replacement",):
             if key in instances[domain.name]["entry"]:
                 instances[domain.name]["entry"][key] = _fill(instances[domain.name]["entry"][key], sinks)
-    ssh = SSHServer(base / "sshd", detached=True)
-    pids["sshd"] = ssh.pid
-    return {"port": ssh.port, "ssh": ssh.inventory(), "sinks": sinks, "instances": instances,
-            "python": sys.executable}
+    # The sshd the modules reach these servers through is a service of its own (sshd.SshdService, after this one
+    # in the registry): it adds "port" and "ssh" to this entry.
+    return {"sinks": sinks, "instances": instances, "python": sys.executable}
+
+
+class MailServersService(LabService):
+    """The estate's Postfix instances and the SMTP sinks standing for mxHero and the customer's own relay."""
+
+    name = "mta"
+    section = "mta"
+    process = True
+
+    def start(self):
+        self.entry = start(self.ctx.dir, self.ctx.estate, self.ctx.pids)
+        return self.entry
+
+    def host_vars(self, domain):
+        return host_vars(self.entry, domain)
+
+    @classmethod
+    def down(cls, directory):
+        # Postfix daemonises: its master is in no process group of ours, so pids.json cannot stop it.
+        stop(directory)
 
 
 def host_vars(entry, domain):

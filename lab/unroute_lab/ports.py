@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 
 def free_port(udp_too=False):
@@ -24,3 +25,17 @@ def free_port(udp_too=False):
         finally:
             tcp.close()
     raise RuntimeError("no free loopback port found")
+
+
+def wait_listening(proc, port, timeout=10.0):
+    """True once 127.0.0.1:port accepts a connection; False when ``proc`` exits or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -23,6 +23,7 @@ import dns.rdatatype
 
 from .bind import KEY_ALGORITHM, KEY_NAME, SECONDARY_ADDRESS as ADDRESS, named_binary
 from .ports import free_port
+from .services.base import LabService
 
 PRIMARY = "127.0.0.1"
 # Where a stalled secondary looks for its primary: a loopback address nothing listens on, so every
@@ -105,6 +106,29 @@ class Secondary:
     def manifest(self):
         return {"server": ADDRESS, "port": self.port, "zones": self.zones, "dir": str(self.dir),
                 "conf": str(self.conf), "rndc_conf": str(self.rndc_conf), "log": str(self.dir / "named.log")}
+
+
+class SecondaryService(LabService):
+    """The BIND secondary, for the zones whose estate entry has ``dns: {secondary: true}``; its entry is
+    ``services.dns.secondary`` in lab.json."""
+
+    name = "dns_secondary"
+    process = True
+
+    @classmethod
+    def wanted(cls, estate):
+        return any(d.secondary for d in estate.domains)
+
+    def start(self):
+        primary = self.ctx.services["dns"]
+        secondary = Secondary(self.ctx.dir / "bind-secondary").write(
+            [d.name for d in self.ctx.estate.domains if d.secondary], primary["port"],
+            Path(primary["key_secret_file"]).read_text().strip())
+        self.ctx.pids["named_secondary"] = secondary.start()
+        return secondary.manifest()
+
+    def publish(self, services, entry):
+        services["dns"]["secondary"] = entry
 
 
 def ensure_loopback_address(address):

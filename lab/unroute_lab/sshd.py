@@ -7,13 +7,12 @@ SSH and run by the remote Python (here the lab's own, on this machine).
 from __future__ import annotations
 
 import getpass
-import socket
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
-from .ports import free_port
+from .ports import free_port, wait_listening
+from .services.base import LabService
 
 SSHD = "/usr/sbin/sshd"
 
@@ -54,15 +53,8 @@ class SSHServer(object):
         return self.proc.pid
 
     def _wait(self):
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
+        if wait_listening(self.proc, self.port):
+            return
         raise RuntimeError("sshd did not start on 127.0.0.1:%d; see %s" % (self.port, self.base / "sshd.log"))
 
     def inventory(self):
@@ -75,3 +67,20 @@ class SSHServer(object):
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+class SshdService(LabService):
+    """The sshd through which the modules reach the lab's mail servers; its port and inventory variables
+    complete the ``mta`` entry of lab.json."""
+
+    name = "sshd"
+    section = "mta"
+    process = True
+
+    def start(self):
+        ssh = SSHServer(self.ctx.dir / "mta" / "sshd", detached=True)
+        self.ctx.pids["sshd"] = ssh.pid
+        return {"port": ssh.port, "ssh": ssh.inventory()}
+
+    def publish(self, services, entry):
+        services["mta"].update(entry)

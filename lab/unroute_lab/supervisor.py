@@ -14,13 +14,13 @@ import json
 import signal
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from . import estate as estate_mod
 from .pki import LabPKI
 from .services import load_services
-from .services.base import LabContext
+from .services.base import LabContext, LabHandler
 
 
 def run(directory, estate_path):
@@ -28,7 +28,7 @@ def run(directory, estate_path):
     estate = estate_mod.load(estate_path)
     ctx = LabContext(estate, directory, LabPKI(directory / "pki"))
     services = {}
-    for cls in load_services():
+    for cls in load_services(process=False):
         if cls.wanted(estate):
             services[cls.name] = cls(ctx)
     manifest = {name: svc.start() for name, svc in services.items()}
@@ -40,17 +40,11 @@ def run(directory, estate_path):
         if merged:
             host_vars[domain.name] = merged
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    class Handler(LabHandler):
+        json_options = {"indent": 1, "sort_keys": True, "default": str}
 
         def _send(self, code, body):
-            data = json.dumps(body, indent=1, sort_keys=True, default=str).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_json(code, body)
 
         def do_GET(self):
             if self.path == "/state":
@@ -69,9 +63,8 @@ def run(directory, estate_path):
             return self._send(404, {"error": "unknown path"})
 
         def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self.read_body() or b"{}")
             except ValueError:
                 return self._send(400, {"error": "body is not JSON"})
             svc = services.get(body.get("service"))

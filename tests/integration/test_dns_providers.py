@@ -46,6 +46,9 @@ CASES = {
              "google._domainkey-x 3600 IN CNAME google.dkim.mxhero.com.", "zz 3600 IN A 192.0.2.9",
              "x._domainkey.eu 3600 IN CNAME x.dkim.mxhero.com."],
     "retry": ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.{z}."],
+    "tamper": ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.{z}.", "mail 3600 IN A 192.0.2.10",
+               '@ 3600 IN TXT "v=spf1 include:_spf.google.com include:spf.mxhero.com ~all"',
+               "other 3600 IN MX 20 mail.{z}."],
 }
 
 
@@ -442,6 +445,77 @@ def test_restore_puts_back_what_the_run_removed(lab, provider):
     assert not restored.get("failed"), restored.get("msg")
     assert lab.records(name) == before
     assert not run_module("dns_restore", args)["changed"]
+
+
+def _tampered(name, mx, spf):
+    """Edits an attacker can make to a genuine run record, each with what the restore must refuse."""
+    import copy
+    apex, own = name + ".", "20 mail.%s." % name
+
+    def edit(change):
+        removed, added = copy.deepcopy(mx["removed"] + spf["removed"]), copy.deepcopy(mx["added"] + spf["added"])
+        change(removed, added)
+        return removed, added
+
+    def evil_mx(removed, added):
+        item = next(i for i in removed if i["type"] == "MX")
+        item["rrset"] = sorted([v for v in item["rrset"] if v != item["value"]] + ["10 evil.example."])
+        item["value"] = "10 evil.example."
+
+    def evil_spf(removed, added):
+        item = next(i for i in removed if i["type"] == "TXT")
+        old = item["value"]
+        item["value"] = old.replace("include:spf.mxhero.com", "include:spf.mxhero.com include:evil.example")
+        item["rrset"] = sorted([v for v in item["rrset"] if v != old] + [item["value"]])
+
+    def second_word(removed, added):
+        item = next(i for i in removed if i["type"] == "MX")
+        value = "10 evil.example smtp-in.mxhero.com."
+        item["rrset"] = sorted([v for v in item["rrset"] if v != item["value"]] + [value])
+        item["value"] = value
+
+    def untouched_name(removed, added):
+        removed.append({"record": "other.%s" % apex, "type": "MX", "ttl": 3600, "value": "10 smtp-in.mxhero.com.",
+                        "rrset": sorted(["10 smtp-in.mxhero.com.", own]), "module": "dns_mx"})
+
+    def own_mx_added(removed, added):
+        added.append({"record": apex, "type": "MX", "ttl": 3600, "value": own, "module": "dns_mx"})
+
+    def own_mx_added_and_hidden(removed, added):
+        own_mx_added(removed, added)
+        for item in removed:
+            if item["type"] == "MX":
+                item["rrset"] = [v for v in item["rrset"] if v != own]
+
+    return [(f.__name__,) + edit(f) for f in (evil_mx, second_word, evil_spf, untouched_name, own_mx_added,
+                                              own_mx_added_and_hidden)]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_restore_refuses_a_tampered_record(lab, provider):
+    """Issue 26 (1, 2): an edited record - a foreign MX or SPF term put back, a name the run never touched, the
+    domain's own MX named as added - is refused whole, in check mode (--check --diff) as in a real restore, and
+    nothing is written; the genuine record still restores."""
+    name = zone("tamper", provider)
+    before = lab.records(name)
+    mx = run_module("dns_mx", provider_args(lab, name))
+    spf = run_module("dns_spf", provider_args(lab, name))
+    assert mx["changed"] and spf["changed"]
+    left = lab.records(name)
+    for label, removed, added in _tampered(name, mx, spf):
+        args = provider_args(lab, name, removed=removed, added=added)
+        for check_mode in (True, False):
+            result = run_module("dns_restore", args, check_mode=check_mode, diff=True)
+            assert result.get("failed"), (label, check_mode, result)
+            assert "the run record is refused" in result["msg"], (label, result["msg"])
+            assert "\n" not in result["msg"]
+            assert lab.records(name) == left, (label, check_mode)
+    genuine = provider_args(lab, name, removed=mx["removed"] + spf["removed"], added=mx["added"] + spf["added"])
+    planned = run_module("dns_restore", genuine, check_mode=True, diff=True)
+    done = run_module("dns_restore", genuine, diff=True)
+    assert not done.get("failed"), done.get("msg")
+    assert planned["diff"] == done["diff"]
+    assert lab.records(name) == before
 
 
 def test_restore_refuses_provider_manual(lab):

@@ -38,6 +38,9 @@ def lab(tmp_path_factory):
                + [{"Name": "via mx", "RouteMessageOutboundConnector": "mx out"}]),
         tenant("norole.test", app={"exchange_role": False}),
         tenant("faults.test", transport_rules=[{"Name": "r1"}, {"Name": "r2"}]),
+        tenant("held.test", inbound_connectors=[
+            {"Name": "hybrid in", "ConnectorType": "OnPremises", "Enabled": False, "SenderIPAddresses": ["192.0.2.5"]},
+            {"Name": "partner in", "ConnectorType": "Partner", "Enabled": False, "SenderDomains": ["p.example"]}]),
         tenant("modes.test",
                outbound_connectors=[{"Name": "live out", "SmartHosts": ["a.example"]},
                                     {"Name": "trial out", "SmartHosts": ["smtp.mxhero.com"], "TestMode": True}],
@@ -280,3 +283,25 @@ def test_connection_filter_allow_list_edits(lab):
     assert set_list(None).status_code == 200 and allow_list() == []
     missing = wire.invoke("Set-HostedConnectionFilterPolicy", {"Identity": "Nope", "IPAllowList": []}, token=token)
     assert missing.status_code == 404
+
+
+def test_inbound_hold_keeps_an_onpremises_connector_disabled_with_microsofts_warning(lab):
+    """Microsoft's Inbound connector FAQ: for some service offerings (tenants created after 2023) enabling an
+    OnPremises inbound connector succeeds with the warning "For this service offering, you can't enable an inbound
+    connector. Contact Support to enable it." and the connector stays disabled."""
+    wire = Wire(lab, "held.test")
+    token = wire.token()
+    lab.fault("exo", kind="inbound_hold", tenant="held.test", count=-1)
+
+    def enable(name):
+        reply = wire.invoke("Set-InboundConnector", {"Identity": name, "Enabled": True, "Confirm": False}, token=token)
+        assert reply.status_code == 200, reply.text
+        state = wire.invoke("Get-InboundConnector", {"Identity": name}, token=token).json()["value"][0]["Enabled"]
+        return reply.json(), state
+
+    held, state = enable("hybrid in")
+    assert held["value"] == [] and state is False
+    assert held["@adminapi.warnings"] == ["For this service offering, you can't enable an inbound connector. "
+                                          "Contact Support to enable it."]
+    partner, state = enable("partner in")
+    assert "@adminapi.warnings" not in partner and state is True

@@ -50,9 +50,14 @@ def _exo(lab):
                                             "connection_filter")}) for name, t in tenants.items()}
 
 
+def _google(lab):
+    return {name: sorted((p.get("name"), json.dumps(p["setting"], sort_keys=True)) for p in c["policies"])
+            for name, c in lab.state()["google"]["customers"].items()}
+
+
 def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_factory, tmp_path):
     lab = lab_factory(DEFAULT_ESTATE)
-    dns_before, exo_before = _dns(lab), _exo(lab)
+    dns_before, exo_before, google_before = _dns(lab), _exo(lab), _google(lab)
     record_path, run = _play(lab, tmp_path / "run", "unroute.yml")
     assert run["summary"]["changed"] >= 10
     dns_after_run, exo_after_run = _dns(lab), _exo(lab)
@@ -67,6 +72,7 @@ def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_fact
     restore_path, restored = _play(lab, tmp_path / "restore", "restore.yml", "-e", "unroute_record=%s" % record_path)
     assert _dns(lab) == dns_before
     assert _exo(lab) == exo_before
+    assert _google(lab) == google_before
     done = [f for d in restored["domains"] for f in d["findings"] if f["action"] in ("added", "removed", "enabled")]
     # Check mode planned exactly what the restore then did.
     as_done = {"would_add": "added", "would_remove": "removed", "would_enable": "enabled"}
@@ -83,6 +89,11 @@ def test_restore_returns_the_default_estate_to_its_state_before_the_run(lab_fact
                    and f["action"] in ("removed", "disabled", "changed")]
         steps = [f for f in by_domain[domain["domain"]]["findings"] if f["action"] in ("manual", "reported")]
         for item in changed:
+            if item["kind"] == "gmail_policy":
+                # Changed through the Policy API, put back through it (google_restore), not by hand.
+                assert any(s["object"] == item["object"] and s["action"] == "added"
+                           for s in by_domain[domain["domain"]]["findings"]), item
+                continue
             assert any(s["object"] == item["object"] and (s.get("manual_steps") or s.get("why")) for s in steps), item
     connector_steps = [f["manual_steps"] for d in restored["domains"] for f in d["findings"]
                        if f["kind"] == "send_connector" and f["action"] == "manual"]
@@ -118,3 +129,46 @@ def test_restore_refuses_an_rrset_changed_since_the_run(lab_factory, tmp_path):
     assert domain["status"] == "error"
     assert "later.test: later.test. MX: changed since the run" in domain["errors"][0]["msg"]
     assert zone_snapshot(lab.dns, "later.test") == frozen
+
+
+def test_a_tampered_record_changes_nothing_anywhere(lab_factory, tmp_path):
+    """Issue 26: one forged Exchange Online entry (a customer rule the run never touched, disabled on purpose)
+    stops the domain before any module writes - its DNS records stay as the run left them too - and says why."""
+    lab = lab_factory({"domains": [{"name": "forged.test", "platform": "microsoft365",
+                                    "dns": {"records": ["@ 3600 IN MX 10 smtp-in.mxhero.com.",
+                                                        "@ 3600 IN MX 0 forged-test.mail.protection.outlook.com.",
+                                                        '@ 3600 IN TXT "v=spf1 include:spf.mxhero.com '
+                                                        'include:spf.protection.outlook.com -all"']},
+                                    "microsoft365": {
+                                        "outbound_connectors": [{"Name": "mxHERO Outbound",
+                                                                 "SmartHosts": ["smtp.mxhero.com"]}],
+                                        "transport_rules": [{"Name": "Route through mxHERO",
+                                                             "RouteMessageOutboundConnector": "mxHERO Outbound"},
+                                                            {"Name": "Customer rule kept off", "State": "Disabled",
+                                                             "SetSCL": 5}]}}]})
+    record_path, run = _play(lab, tmp_path / "run", "unroute.yml")
+    assert run["summary"]["changed"] >= 1
+    dns_left, exo_left = _dns(lab), _exo(lab)
+    (domain,) = run["domains"]
+    domain["findings"].append({"platform": "microsoft365", "kind": "transport_rule", "object": "Customer rule kept off",
+                               "evidence": ["routes through connector 'mxHERO Outbound'"], "action": "disabled",
+                               "before": {"Name": "Customer rule kept off", "State": "Enabled"},
+                               "after": {"State": "Disabled"}, "module": "exo_transport_rule"})
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(run))
+    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp_path / "restore"))
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml"),
+                           str(ROOT / "playbooks" / "restore.yml"), "-e", "unroute_fail_on_error=false",
+                           "-e", "unroute_record=%s" % forged], cwd=str(ROOT), env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert _dns(lab) == dns_left and _exo(lab) == exo_left, "a tampered record changed something"
+    reports = sorted((tmp_path / "restore").glob("*.json")) if (tmp_path / "restore").exists() else []
+    if reports:
+        # Without a MAC on the record, the modules themselves refuse it, for the one domain, and say why.
+        (entry,) = json.loads(reports[-1].read_text())["domains"]
+        assert entry["status"] == "error"
+        assert "the run record is refused" in entry["errors"][0]["msg"], entry["errors"]
+    else:
+        # A record whose MAC no longer verifies is refused before any domain is touched.
+        assert done.returncode != 0, done.stdout[-2000:]

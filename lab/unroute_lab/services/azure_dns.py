@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler
+from .base import LabHandler
 from pathlib import Path
 
 import dns.rdata
@@ -99,7 +99,6 @@ def presentation(rdtype, props):
 
 class AzureDnsService(HostedDnsService):
     name = "azure"
-    provider = "azure"
 
     def start(self):
         self.dir = Path(self.ctx.dir) / "azure"
@@ -110,12 +109,7 @@ class AzureDnsService(HostedDnsService):
         self.pages = {}
         for domain in self.domains():
             self.create_zone(domain)
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        port = self.serve_https(Handler, "azure")
+        port = self.serve_https(_Handler, "azure")
         self.base = "https://127.0.0.1:%d" % port
         self.signer = TokenSigner(self.base)
         return {"url": self.base, "endpoint": self.base, "authority_host": self.base,
@@ -185,35 +179,21 @@ class AzureDnsService(HostedDnsService):
                 "unroute_dns_ca_path": str(self.ctx.pki.ca_path)}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    svc = None
-    # As the other lab services: headers and body leave in separate writes, so no waiting on delayed ACKs.
-    disable_nagle_algorithm = True
+class _Handler(LabHandler):
+    json_type = "application/json; charset=utf-8"
 
-    def log_message(self, *args):
-        pass
+    def common_headers(self):
+        return [("x-ms-request-id", str(uuid.uuid4()))]
 
     def _reply(self, status, body=None, headers=None):
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("x-ms-request-id", str(uuid.uuid4()))
-        if data:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, headers or {})
 
     def _error(self, err, headers=None):
         self._reply(err.status, {"error": {"code": err.code, "message": err.message}}, headers)
 
     def _handle(self):
-        url = urllib.parse.urlsplit(self.path)
-        parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        parts, query = self.split_path()
+        raw = self.read_body()
         if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"] and self.command == "GET":
             return self._openid(parts[0])
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"] and self.command == "POST":

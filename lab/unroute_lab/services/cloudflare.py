@@ -17,11 +17,9 @@ import copy
 import json
 import os
 import secrets
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from .base import LabHandler
 
 import dns.rdata
 import dns.rdataclass
@@ -72,11 +70,9 @@ def presentation(record):
 
 class CloudflareService(HostedDnsService):
     name = "cloudflare"
-    provider = "cloudflare"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "cloudflare"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.zones = {}
         for domain in self.domains():
             self.create_zone(domain)
@@ -89,15 +85,7 @@ class CloudflareService(HostedDnsService):
             with os.fdopen(fd, "w") as handle:
                 handle.write(token + "\n")
             self.token_files[scope] = path
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], PREFIX)
+        self.url = "http://127.0.0.1:%d%s" % (self.serve_http(_Handler), PREFIX)
         return {"url": self.url, "endpoint": self.url, "api_token_file": str(self.token_files["edit"]),
                 "read_only_token_file": str(self.token_files["read"]),
                 "zones": {z["name"]: z["id"] for z in self.zones.values()}}
@@ -214,40 +202,21 @@ class CloudflareService(HostedDnsService):
                                                     % self.token_files["edit"]}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    svc = None
-    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive connection waits for the
-    # client's delayed ACK (about 40 ms) between them.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(LabHandler):
     def _error(self, err, headers=()):
-        self._send(err.status, {"success": False, "errors": [{"code": err.code, "message": err.message}],
+        self.send_json(err.status, {"success": False, "errors": [{"code": err.code, "message": err.message}],
                                 "messages": [], "result": None}, headers)
 
     def _ok(self, result, info=None):
         body = {"success": True, "errors": [], "messages": [], "result": result}
         if info is not None:
             body["result_info"] = info
-        self._send(200, body)
+        self.send_json(200, body)
 
     def _handle(self):
         svc = self.svc
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            raw = self.read_body()
             fault = svc.take_fault("429")
             if fault:
                 retry = str(fault.get("retry_after", 1))

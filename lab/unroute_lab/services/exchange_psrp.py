@@ -166,7 +166,7 @@ class PSRPEndpoint(object):
         if command_id is not None and command_id not in shell.queues:
             raise soap.Fault(2150858843, "w:InvalidSelectors", "The command was not found in the shell. ",
                              value="s:Sender")
-        deadline = time.monotonic() + min(_seconds(req.operation_timeout), MAX_LONG_POLL)
+        deadline = time.monotonic() + min(soap.seconds(req.operation_timeout), MAX_LONG_POLL)
         with shell.changed:
             # A long poll: answer with output, or with the operation timeout when there is none.
             while not shell.queues.get(command_id) and command_id not in shell.done:
@@ -271,17 +271,6 @@ def _uuid(text):
         return uuid.UUID(text)
     except ValueError:
         return None
-
-
-def _seconds(text):
-    """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header)."""
-    text = (text or "").upper()
-    if text.startswith("PT") and text.endswith("S"):
-        try:
-            return float(text[2:-1])
-        except ValueError:
-            pass
-    return 60.0
 
 
 def _plain(value):

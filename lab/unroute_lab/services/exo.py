@@ -18,9 +18,8 @@ import secrets
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler
 
-from .base import LabService
+from .base import LabHandler, LabService
 from .exo_auth import EXCHANGE_ROLE, AppRegistration, AuthError, TokenSigner
 from .exo_partner import HOME_DOMAIN, PartnerLab
 from .exo_state import CMDLETS, CmdletError, Tenant
@@ -70,12 +69,7 @@ class ExchangeOnlineService(LabService):
             self.tenants[home] = Tenant(HOME_DOMAIN, {}, home)
             self.apps[home] = self.partner.app
             self.by_name[home] = self.by_name[HOME_DOMAIN] = home
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        port = self.serve_https(Handler, "exo")
+        port = self.serve_https(_Handler, "exo")
         self.base = "https://127.0.0.1:%d" % port
         self.signer = TokenSigner(self.base)
         return {"server": "127.0.0.1", "port": port, "url": self.base, "authority_host": self.base,
@@ -114,12 +108,11 @@ class ExchangeOnlineService(LabService):
         return (tid, self.tenants[tid]) if tid else (None, None)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    svc = None  # set by the subclass made in start()
+class _Handler(LabHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args):
-        pass
+    def common_headers(self):
+        return [("request-id", str(uuid.uuid4()))]
 
     # -- plumbing --------------------------------------------------------------
     def _reply(self, status, body=None, headers=None, content_type="application/json; charset=utf-8"):
@@ -130,26 +123,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = str(body).encode()
             content_type = "text/plain; charset=utf-8"
-        self.send_response(status)
-        self.send_header("request-id", str(uuid.uuid4()))
-        if data:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_bytes(status, data, content_type if data else None, headers or {})
         with self.svc.lock:
             self.svc.requests.append({"method": self.command, "path": self.path.split("?")[0], "status": status,
                                       "cmdlet": getattr(self, "cmdlet", None),
                                       "page": "skiptoken=" in self.path})
 
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self.read_body()
 
     def _parts(self):
-        return [urllib.parse.unquote(p) for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        return self.split_path()[0]
 
     # -- routing ---------------------------------------------------------------
     def do_GET(self):
@@ -321,12 +305,16 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 verb = CMDLETS.get(cmdlet, (None, None))[1]
                 lag = svc.take_fault("lag", tenant=tenant.domain) if verb not in (None, "get") else None
-                items = tenant.run(cmdlet, params, lag=lag)
+                hold = None
+                if cmdlet == "Set-InboundConnector" and params.get("Enabled") is True:
+                    hold = svc.take_fault("inbound_hold", tenant=tenant.domain)
+                items = tenant.run(cmdlet, params, lag=lag, hold=hold)
+                warnings = tenant.take_warnings()
             except CmdletError as err:
                 return self._reply(err.status, err.body())
         if fault:  # the write happened, but the caller hears a server error: unknown outcome
             return self._fault_reply(fault)
-        return self._page(tid, tenant, cmdlet, items, 0)
+        return self._page(tid, tenant, cmdlet, items, 0, warnings=warnings)
 
     def _fault_reply(self, fault):
         if fault["kind"] == "concurrency":
@@ -350,12 +338,15 @@ class _Handler(BaseHTTPRequestHandler):
                 size = min(size, max(1, int(value)))
         return size
 
-    def _page(self, tid, tenant, cmdlet, items, offset, size=None):
+    def _page(self, tid, tenant, cmdlet, items, offset, size=None, warnings=None):
         # The skip token carries the page size chosen for the first page, as OData services do.
         size = size or self._page_size(tenant)
         chunk = items[offset:offset + size]
         body = {"@odata.context": "%s/adminapi/beta/%s/$metadata#Collection(Exchange.GenericHashTable)"
                 % (self.svc.base, tid), "value": chunk}
+        if warnings:
+            # What PowerShell prints as WARNING: lines comes back next to the (empty) value of a write.
+            body["@adminapi.warnings"] = list(warnings)
         if offset + size < len(items):
             token = secrets.token_urlsafe(16)
             with self.svc.lock:

@@ -122,6 +122,8 @@ class Tenant:
                           "ArcTrustedSealers": ",".join(section.get("arc_trusted_sealers") or []) or None}, {})
         # (collection, lower-case name) -> {"reads": n, "mode": "stale"|"missing", "old": object or None}
         self.lag = {}
+        self.warnings = []
+        self.hold = None
 
     def _add(self, kind, item, defaults, **extra):
         obj = copy.deepcopy(defaults)
@@ -172,8 +174,15 @@ class Tenant:
         return lag
 
     # -- cmdlets ---------------------------------------------------------------
-    def run(self, name, params, lag=None):
-        """Run cmdlet ``name``; return a list of objects (empty for writes). ``lag``: fault spec or None."""
+    def take_warnings(self):
+        out, self.warnings = self.warnings, []
+        return out
+
+    def run(self, name, params, lag=None, hold=None):
+        """Run cmdlet ``name``; return a list of objects (empty for writes). ``lag``: fault spec or None;
+        ``hold``: the inbound_hold fault when armed (Microsoft keeps the connector disabled)."""
+        self.warnings = []
+        self.hold = hold
         if name not in CMDLETS:
             raise _bad("The term '%s' is not recognized as a name of a cmdlet, function, script file, or "
                        "executable program." % name, "System.Management.Automation.CommandNotFoundException")
@@ -276,6 +285,16 @@ class Tenant:
         self.collections["outbound"].remove(obj)
 
     def _inbound_set(self, obj, params):
+        hold = getattr(self, "hold", None)
+        types = [str(t).lower() for t in (hold or {}).get("connector_types") or ["OnPremises"]]
+        if hold and params.get("Enabled") is True and not obj["Enabled"] \
+                and str(obj.get("ConnectorType")).lower() in types:
+            # Microsoft's Inbound connector FAQ (learn.microsoft.com, "Inbound connector: FAQ"): for some service
+            # offerings (tenants created after 2023) an OnPremises inbound connector stays disabled until the
+            # customer asks Support; the cmdlet succeeds with this warning and the connector stays off.
+            self.warnings.append("For this service offering, you can't enable an inbound connector. Contact "
+                                 "Support to enable it.")
+            params = dict(params, Enabled=False)
         self._set(obj, params)
 
     def _inbound_remove(self, obj, params):

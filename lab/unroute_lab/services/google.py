@@ -1,6 +1,8 @@
-"""Emulated Google Workspace: OAuth token endpoint, Cloud Identity Policy API v1, the Directory
-API's ``orgunits`` (read), ``users.list`` and ``tokens`` (users' OAuth grants), the Reports API's admin
-activity log, Gmail's ``users.settings.sendAs`` (read), and the legacy Admin Settings API ``email/gateway`` resource, on one HTTPS listener (lab CA).
+"""Emulated Google Workspace on one HTTPS listener (lab CA): the customers of the estate, the OAuth token
+endpoint, and the router to one module per API (``APIS``): Cloud Identity Policy API v1 (google_policy.py),
+the Directory API's ``orgunits``, ``users.list`` and ``tokens`` (google_directory.py), the Reports API's admin
+activity log (google_reports.py), Gmail's ``users.settings.sendAs`` (google_gmail.py) and the legacy Admin
+Settings API ``email/gateway`` resource (google_admin_settings.py).
 
 Wire formats follow /work/shared/reference/google-workspace.md and the v1 discovery
 document (policies.list/get/create/patch/delete, Operation, google.rpc error bodies).
@@ -12,16 +14,11 @@ granted domain-wide delegation for the scopes in ``DELEGATED_SCOPES`` (or a cust
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
 import os
 import secrets
-import time
-import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
@@ -29,49 +26,21 @@ from .. import pki as pki_mod
 from . import google_auth as auth
 from . import google_catalogue as catalogue
 from . import google_directory as directory
+from . import google_admin_settings as admin_settings
 from . import google_gmail as gmail
+from . import google_policy as policy
 from . import google_reports as reports
-from .base import LabService
-from .google_filter import Filter, FilterError
+from .base import LabHandler, LabService
+from .google_policy import ApiError, stable_id as _stable_id
 
-SCOPE_POLICIES = "https://www.googleapis.com/auth/cloud-identity.policies"
-SCOPE_POLICIES_RO = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
-SCOPE_ADMIN_SETTINGS = "https://apps-apis.google.com/a/feeds/domain/"
-DELEGATED_SCOPES = (SCOPE_POLICIES, SCOPE_POLICIES_RO, SCOPE_ADMIN_SETTINGS, directory.SCOPE_ORGUNIT_RO,
-                    directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY, reports.SCOPE_AUDIT_RO,
-                    gmail.SCOPE_SETTINGS_BASIC)
+DELEGATED_SCOPES = (policy.SCOPE_POLICIES, policy.SCOPE_POLICIES_RO, admin_settings.SCOPE_ADMIN_SETTINGS,
+                    directory.SCOPE_ORGUNIT_RO, directory.SCOPE_USER_RO, directory.SCOPE_USER_SECURITY,
+                    reports.SCOPE_AUDIT_RO, gmail.SCOPE_SETTINGS_BASIC)
 KNOWN_SCOPES = DELEGATED_SCOPES + (directory.SCOPE_ORGUNIT, directory.SCOPE_USER)
-ATOM = "http://www.w3.org/2005/Atom"
-APPS = "http://schemas.google.com/apps/2006"
-LEGACY_PREFIX = "/a/feeds/domain/2.0/"
 SA_EMAIL = "unroute-lab@unroute-lab.iam.gserviceaccount.com"
-SMTP_MODES = ("SMTP", "SMTP_TLS")
-
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "UNIMPLEMENTED",
-           503: "UNAVAILABLE"}
-
-
-class ApiError(Exception):
-    def __init__(self, code, message, status=None, reason=None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status or _STATUS.get(code, "UNKNOWN")
-        self.reason = reason
-
-    def body(self):
-        error = {"code": self.code, "message": self.message, "status": self.status}
-        if self.reason:
-            error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.reason,
-                                 "domain": "googleapis.com",
-                                 "metadata": {"service": "cloudidentity.googleapis.com"}}]
-        return {"error": error}
-
-
-def _stable_id(*parts, length=26):
-    digest = hashlib.sha1("/".join(parts).encode()).digest()
-    return base64.b32encode(digest).decode().lower().rstrip("=")[:length]
+# Each API the listener serves: its path router and its module (route(path) -> argument or None).
+APIS = (("policy", policy), ("directory", directory), ("reports", reports), ("gmail", gmail),
+        ("legacy", admin_settings))
 
 
 class GoogleService(LabService):
@@ -126,7 +95,7 @@ class GoogleService(LabService):
             customer["gateway"] = {"smartHost": str(gateway.get("smart_host") or ""),
                                    "smtpMode": str(gateway.get("smtp_mode") or "SMTP")}
         # Google keeps a SYSTEM policy for settings nobody changed; one is enough to be realistic.
-        self._add_policy(customer, "gmail.per_user_outbound_gateway", {"allowUsersToUseExternalSmtpServers": False},
+        policy.add_policy(customer, "gmail.per_user_outbound_gateway", {"allowUsersToUseExternalSmtpServers": False},
                          "/", "SYSTEM")
         for index, item in enumerate(spec.get("policies") or []):
             setting = str(item["setting"])
@@ -135,7 +104,7 @@ class GoogleService(LabService):
                                  "settings (lab/unroute_lab/services/google_catalogue.py)"
                                  % (domain.name, index, setting))
             org_unit = self._ensure_org_unit(customer, str(item.get("org_unit") or "/"))
-            self._add_policy(customer, setting, item.get("value") or {}, org_unit, item.get("type", "ADMIN"))
+            policy.add_policy(customer, setting, item.get("value") or {}, org_unit, item.get("type", "ADMIN"))
         self.customers[cid] = customer
 
     def _load_users(self, customer, spec):
@@ -176,32 +145,9 @@ class GoogleService(LabService):
                 customer["org_units"][sub] = "orgUnits/" + _stable_id(customer["domain"], sub, length=14)
         return path
 
-    def _add_policy(self, customer, setting, value, org_unit="/", policy_type="ADMIN"):
-        bare = setting[len("settings/"):] if setting.startswith("settings/") else setting
-        name = "policies/" + _stable_id(customer["id"], bare, org_unit, str(len(customer["policies"])))
-        same_type = [p for p in customer["policies"].values() if p["setting"]["type"] == "settings/" + bare]
-        ou_id = customer["org_units"].get(org_unit, org_unit)
-        policy = {
-            "name": name,
-            "customer": "customers/" + customer["id"],
-            "policyQuery": {"orgUnit": ou_id,
-                            "query": "entity.org_units.exists(org_unit, org_unit.org_unit_id == orgUnitId('%s'))"
-                                     % ou_id.split("/", 1)[1],
-                            "sortOrder": float(len(same_type) + 1)},
-            "setting": {"type": "settings/" + bare, "value": copy.deepcopy(value)},
-            "type": policy_type,
-        }
-        customer["policies"][name] = policy
-        return policy
-
     # -- lifecycle ---------------------------------------------------------------
     def start(self):
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        port = self.serve_https(Handler, "google")
+        port = self.serve_https(_Handler, "google")
         self.base_url = "https://127.0.0.1:%d/" % port
         self.token_uri = self.base_url + "token"
         self._write_credentials()
@@ -267,14 +213,9 @@ class GoogleService(LabService):
                            for u in c["directory_users"].values() if u["grants"]},
                 "send_as": {u["primaryEmail"]: [dict(a) for a in u["send_as"]]
                             for u in c["directory_users"].values() if u["send_as"]},
-                "audit_events": [reports.activity(c, e, self._profile_id(c, e["actor"]))
+                "audit_events": [reports.activity(c, e, directory.profile_id(c, e["actor"]))
                                  for e in sorted(c["audit_events"], key=lambda e: e["time"], reverse=True)],
             } for c in self.customers.values()}}
-
-    @staticmethod
-    def _profile_id(customer, email):
-        user = customer["directory_users"].get(email)
-        return user["id"] if user else directory.user_id(customer, email)
 
     def host_vars(self, domain):
         customer = self.by_domain(domain.name)
@@ -334,268 +275,17 @@ class GoogleService(LabService):
                 return customer
         return None
 
-    # -- Policy API --------------------------------------------------------------
-    def _caller(self, header, write):
-        grant = self.tokens.lookup(header)
-        if grant is None:
-            raise ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                                "login cookie or other valid authentication credential. See "
-                                "https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                           reason="ACCESS_TOKEN_TYPE_UNSUPPORTED")
-        wanted = {SCOPE_POLICIES} if write else {SCOPE_POLICIES, SCOPE_POLICIES_RO}
-        if not grant["scopes"] & wanted:
-            raise ApiError(403, "Request had insufficient authentication scopes.",
-                           reason="ACCESS_TOKEN_SCOPE_INSUFFICIENT")
-        customer = self.customers[grant["customer"]]
-        if grant["email"] not in customer["super_admins"]:
-            raise ApiError(403, "The caller does not have permission")
-        return customer
-
-    def _resolve_customer(self, customer, name):
-        cid = name.split("/", 1)[1] if name.startswith("customers/") else name
-        if cid in ("my_customer", customer["id"]):
-            return customer
-        raise ApiError(403, "The caller does not have permission")
-
-    def list_policies(self, header, query):
-        customer = self._caller(header, write=False)
-        text = query.get("filter", "")
-        try:
-            parsed = Filter(text)
-        except FilterError as err:
-            raise ApiError(400, str(err))
-        if len(set(parsed.customers)) > 1:
-            raise ApiError(400, "You may only filter on policies for a single customer at a time.")
-        if parsed.customers:
-            customer = self._resolve_customer(customer, parsed.customers[0])
-        try:
-            size = int(query.get("pageSize") or 0)
-        except ValueError:
-            raise ApiError(400, "Invalid value at 'page_size' (TYPE_INT32), \"%s\"" % query.get("pageSize"))
-        size = 50 if size <= 0 else min(size, 100)
-        if customer["page_size"]:
-            size = min(size, int(customer["page_size"]))
-        fingerprint = _stable_id(customer["id"], text, length=10)
-        offset = 0
-        if query.get("pageToken"):
-            try:
-                token_fp, offset_text = base64.urlsafe_b64decode(query["pageToken"].encode()).decode().split(":")
-                offset = int(offset_text)
-            except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "Invalid page token.")
-            if token_fp != fingerprint:
-                raise ApiError(400, "The page token does not match the previous request's parameters.")
-        with self.lock:
-            rows = sorted((p for p in customer["policies"].values() if parsed.match(p)),
-                          key=lambda p: (p["setting"]["type"], p["policyQuery"]["sortOrder"], p["name"]))
-            page = copy.deepcopy(rows[offset:offset + size])
-        body = {"policies": page} if page else {}
-        if offset + size < len(rows):
-            body["nextPageToken"] = base64.urlsafe_b64encode(("%s:%d" % (fingerprint, offset + size)).encode()).decode()
-        return body
-
-    def _policy(self, customer, name):
-        policy = customer["policies"].get(name)
-        if policy is None:
-            raise ApiError(404, "Requested entity was not found.")
-        return policy
-
-    def get_policy(self, header, name):
-        customer = self._caller(header, write=False)
-        with self.lock:
-            return copy.deepcopy(self._policy(customer, name))
-
-    def _check_mutable(self, customer, setting_type):
-        if not catalogue.known(setting_type):
-            raise ApiError(400, "Invalid setting type: %s" % setting_type)
-        if not catalogue.mutate_supported(setting_type, customer["mutate_supported"]):
-            raise ApiError(501, "Setting type %s is not supported in mutate endpoints." % setting_type)
-
-    @staticmethod
-    def _operation(response_type, response):
-        body = {"name": "operations/" + secrets.token_hex(12), "done": True,
-                "response": dict({"@type": response_type}, **response)}
-        return body
-
-    def create_policy(self, header, body):
-        customer = self._caller(header, write=True)
-        setting = (body or {}).get("setting") or {}
-        self._resolve_customer(customer, body.get("customer") or "customers/my_customer")
-        self._check_mutable(customer, setting.get("type"))
-        org_unit = ((body.get("policyQuery") or {}).get("orgUnit")) or ""
-        if org_unit not in customer["org_units"].values():
-            raise ApiError(400, "policy_query.org_unit is required and must name an existing org unit.")
-        if not isinstance(setting.get("value"), dict):
-            raise ApiError(400, "setting.value is required.")
-        with self.lock:
-            path = [k for k, v in customer["org_units"].items() if v == org_unit][0]
-            policy = self._add_policy(customer, setting["type"], setting["value"], path, "ADMIN")
-            return self._operation("type.googleapis.com/google.apps.cloudidentity.policies.v1.Policy",
-                                   copy.deepcopy(policy))
-
-    def patch_policy(self, header, name, body):
-        customer = self._caller(header, write=True)
-        with self.lock:
-            policy = self._policy(customer, name)
-            setting = (body or {}).get("setting") or {}
-            if setting.get("type") and setting["type"] != policy["setting"]["type"]:
-                raise ApiError(400, "setting.type is immutable.")
-            self._check_mutable(customer, policy["setting"]["type"])
-            if policy["type"] == "SYSTEM":
-                raise ApiError(400, "System policies cannot be modified; create an ADMIN policy instead.",
-                               status="FAILED_PRECONDITION")
-            if not isinstance(setting.get("value"), dict):
-                raise ApiError(400, "setting.value is required.")
-            policy["setting"]["value"] = copy.deepcopy(setting["value"])
-            return self._operation("type.googleapis.com/google.apps.cloudidentity.policies.v1.Policy",
-                                   copy.deepcopy(policy))
-
-    def delete_policy(self, header, name):
-        customer = self._caller(header, write=True)
-        with self.lock:
-            policy = self._policy(customer, name)
-            self._check_mutable(customer, policy["setting"]["type"])
-            if policy["type"] == "SYSTEM":
-                raise ApiError(400, "System policies cannot be deleted.", status="FAILED_PRECONDITION")
-            del customer["policies"][name]
-            return self._operation("type.googleapis.com/google.protobuf.Empty", {})
-
-    # -- Directory API orgunits (read) -----------------------------------------------
-    def directory_call(self, header, method, arg, query_text):
-        kind, first, second = arg
-        query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
-        fields = directory.parse_fields(query.get("fields")) if query.get("fields") else None
-        if kind == "users":
-            customer = directory.caller(self.tokens, self.customers, header, None, directory.USER_SCOPES)
-            if method != "GET":
-                raise directory.DirectoryError(405, "Method not allowed in the lab (users are read only here)",
-                                               "methodNotAllowed")
-            with self.lock:
-                return directory.select_fields(directory.list_users(customer, query), fields)
-        if kind == "tokens":
-            customer = directory.caller(self.tokens, self.customers, header, None, directory.TOKEN_SCOPES)
-            with self.lock:
-                if method == "GET" and second is None:
-                    return directory.select_fields(directory.list_tokens(customer, first), fields)
-                if method == "GET":
-                    return directory.select_fields(directory.get_token(customer, first, second), fields)
-                if method == "DELETE" and second is not None:
-                    directory.delete_token(customer, first, second)
-                    return None
-            raise directory.DirectoryError(405, "Method not allowed", "methodNotAllowed")
-        customer = directory.caller(self.tokens, self.customers, header, first)
-        if method != "GET":
-            raise directory.DirectoryError(405, "Method not allowed in the lab (orgunits are read only here)",
-                                           "methodNotAllowed")
-        with self.lock:
-            if second is None:
-                return directory.list_units(customer, query)
-            return directory.get(customer, second)
-
-    # -- Gmail API sendAs (read) ------------------------------------------------------------
-    def gmail_call(self, header, method, arg):
-        user_id, address = arg
-        user = gmail.caller_user(self.tokens, self.customers, header, user_id)
-        if method != "GET":
-            raise directory.DirectoryError(405, "Method not allowed in the lab (sendAs is read only here)",
-                                           "methodNotAllowed")
-        with self.lock:
-            if address is None:
-                return {"sendAs": gmail.send_as_list(user)}
-            return gmail.get(user, address)
-
-    # -- Reports API (admin activity log) ------------------------------------------------
-    def reports_call(self, header, method, arg, query_text):
-        user_key, application = arg
-        customer = directory.caller(self.tokens, self.customers, header, None, {reports.SCOPE_AUDIT_RO})
-        if method != "GET":
-            raise directory.DirectoryError(405, "Method not allowed", "methodNotAllowed")
-        query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
-        with self.lock:
-            return reports.list_activities(customer, user_key, application, query,
-                                           lambda email: self._profile_id(customer, email))
-
-    # -- legacy Admin Settings API -------------------------------------------------
-    def legacy_customer(self, header, domain):
-        grant = self.tokens.lookup(header)
-        if grant is None:
-            raise LegacyError(401, "Token invalid - Invalid token: Token not found")
-        if SCOPE_ADMIN_SETTINGS not in grant["scopes"]:
-            raise LegacyError(403, "Token invalid - AuthSub token has wrong scope")
-        customer = self.by_domain(domain)
-        if customer is not None and not customer["admin_settings_api"]:
-            # What a retired GData feed answers is not documented; a plain 404 is the lab's assumption.
-            raise LegacyError(404, "Not Found")
-        if customer is None or customer["id"] != grant["customer"]:
-            raise LegacyError(403, "You are not authorized to access this API")
-        if grant["email"] not in customer["super_admins"]:
-            raise LegacyError(403, "You are not authorized to access this API")
-        return customer
-
-    def gateway_entry(self, customer):
-        href = "%sa/feeds/domain/2.0/%s/email/gateway" % (self.base_url, customer["domain"])
-        entry = ET.Element("{%s}entry" % ATOM)
-        ET.SubElement(entry, "{%s}id" % ATOM).text = href
-        ET.SubElement(entry, "{%s}updated" % ATOM).text = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        ET.SubElement(entry, "{%s}link" % ATOM, rel="self", type="application/atom+xml", href=href)
-        ET.SubElement(entry, "{%s}link" % ATOM, rel="edit", type="application/atom+xml", href=href)
-        for key in ("smartHost", "smtpMode"):
-            ET.SubElement(entry, "{%s}property" % APPS, name=key, value=customer["gateway"][key])
-        return b"<?xml version='1.0' encoding='UTF-8'?>" + ET.tostring(entry)
-
-    def put_gateway(self, customer, data):
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError:
-            raise LegacyError(400, "Content is not allowed in prolog.")
-        props = {p.get("name"): p.get("value") for p in root.iter("{%s}property" % APPS)}
-        if "smartHost" not in props or "smtpMode" not in props:
-            raise LegacyError(400, _apps_error("1801", "", "InvalidValue"), xml=True)
-        if props["smtpMode"] not in SMTP_MODES:
-            raise LegacyError(400, _apps_error("1801", props["smtpMode"], "InvalidValue"), xml=True)
-        with self.lock:
-            customer["gateway"] = {"smartHost": props["smartHost"], "smtpMode": props["smtpMode"]}
 
 
-class LegacyError(Exception):
-    def __init__(self, code, text, xml=False):
-        super().__init__(text)
-        self.code = code
-        self.text = text
-        self.xml = xml
-
-
-def _apps_error(code, invalid, reason):
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<AppsForYourDomainErrors>\n  <error errorCode="%s" '
-            'invalidInput="%s" reason="%s" />\n</AppsForYourDomainErrors>\n' % (code, invalid, reason))
-
-
-class _Handler(BaseHTTPRequestHandler):
-    svc = None
+class _Handler(LabHandler):
     protocol_version = "HTTP/1.1"
+    json_type = "application/json; charset=UTF-8"
+    json_options = {"indent": 2}
 
-    def log_message(self, *args):
-        pass
-
-    def _send(self, code, data, content_type="application/json; charset=UTF-8", headers=None):
-        if not isinstance(data, bytes):
-            data = json.dumps(data, indent=2).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_empty(self, code):
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    def _send(self, code, data, content_type=None, headers=None):
+        if isinstance(data, bytes):
+            return self.send_bytes(code, data, content_type, headers or {})
+        return self.send_json(code, data, headers or {})
 
     def _fault(self, api):
         spec = self.svc.take_fault("429", "500", "502", "503", "403", api=api, method=self.command)
@@ -624,21 +314,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/token":
             return "token", None
-        if path == "/v1/policies":
-            return "policy", None
-        if path.startswith("/v1/policies/"):
-            return "policy", "policies/" + unquote(path[len("/v1/policies/"):])
-        found = directory.route(path)
-        if found is not None:
-            return "directory", found
-        found = reports.route(path)
-        if found is not None:
-            return "reports", found
-        found = gmail.route(path)
-        if found is not None:
-            return "gmail", found
-        if path.startswith(LEGACY_PREFIX) and path.endswith("/email/gateway"):
-            return "legacy", unquote(path[len(LEGACY_PREFIX):-len("/email/gateway")])
+        for api, module in APIS:
+            found = module.route(path)
+            if found is not None:
+                return api, found
         return None, None
 
     def _handle(self):
@@ -646,56 +325,40 @@ class _Handler(BaseHTTPRequestHandler):
         if api is None:
             return self._send(404, ApiError(404, "Not Found").body())
         if self._fault(api):
-            self._body()
+            self.read_body()
             return None
         auth_header = self.headers.get("Authorization")
+        query_text = urlsplit(self.path).query
         try:
             if api == "token":
                 if self.command != "POST":
                     return self._send(405, {"error": "invalid_request", "error_description": "POST only"})
-                form = {k: v[0] for k, v in parse_qs(self._body().decode()).items()}
+                form = {k: v[0] for k, v in parse_qs(self.read_body().decode()).items()}
                 return self._send(200, self.svc.token(form))
             if api == "legacy":
-                customer = self.svc.legacy_customer(auth_header, arg)
+                customer = admin_settings.customer_of(self.svc, auth_header, arg)
                 if self.command == "PUT":
-                    self.svc.put_gateway(customer, self._body())
+                    admin_settings.put(self.svc, customer, self.read_body())
                 elif self.command != "GET":
-                    raise LegacyError(405, "Method not allowed")
-                return self._send(200, self.svc.gateway_entry(customer), "application/atom+xml; charset=UTF-8")
-            if api == "directory":
-                body = self.svc.directory_call(auth_header, self.command, arg, urlsplit(self.path).query)
-                if body is None:
-                    return self._send_empty(204)
-                return self._send(200, body)
-            if api == "gmail":
-                return self._send(200, self.svc.gmail_call(auth_header, self.command, arg))
-            if api == "reports":
-                return self._send(200, self.svc.reports_call(auth_header, self.command, arg,
-                                                             urlsplit(self.path).query))
-            query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-            body = self._body()
+                    raise admin_settings.LegacyError(405, "Method not allowed")
+                return self._send(200, admin_settings.entry(self.svc, customer), "application/atom+xml; charset=UTF-8")
+            if api != "policy":
+                body = dict(APIS)[api].call(self.svc, auth_header, self.command, arg, query_text)
+                return self.send_bytes(204) if body is None else self._send(200, body)
+            query = {k: v[0] for k, v in parse_qs(query_text).items()}
+            body = self.read_body()
             try:
                 payload = json.loads(body) if body else {}
             except ValueError:
                 raise ApiError(400, "Invalid JSON payload received.")
-            if arg is None and self.command == "GET":
-                return self._send(200, self.svc.list_policies(auth_header, query))
-            if arg is None and self.command == "POST":
-                return self._send(200, self.svc.create_policy(auth_header, payload))
-            if arg is not None and self.command == "GET":
-                return self._send(200, self.svc.get_policy(auth_header, arg))
-            if arg is not None and self.command == "PATCH":
-                return self._send(200, self.svc.patch_policy(auth_header, arg, payload))
-            if arg is not None and self.command == "DELETE":
-                return self._send(200, self.svc.delete_policy(auth_header, arg))
-            raise ApiError(404, "Not Found")
+            return self._send(200, policy.call(self.svc, auth_header, self.command, arg, query, payload))
         except auth.OAuthError as err:
             return self._send(err.status, err.body())
         except ApiError as err:
             return self._send(err.code, err.body())
         except directory.DirectoryError as err:
             return self._send(err.code, err.body())
-        except LegacyError as err:
+        except admin_settings.LegacyError as err:
             if err.xml:
                 return self._send(err.code, err.text.encode(), "text/xml; charset=UTF-8")
             page = "<HTML>\n<HEAD>\n<TITLE>%s</TITLE>\n</HEAD>\n<BODY>\n<H1>%s</H1>\n</BODY>\n</HTML>\n" % (

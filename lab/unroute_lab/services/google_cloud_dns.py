@@ -24,8 +24,7 @@ import os
 import secrets
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
+from .base import LabHandler
 
 import dns.rdata
 import dns.rdataclass
@@ -62,21 +61,14 @@ def _canonical(rdtype, value):
 
 class GoogleCloudDnsService(HostedDnsService):
     name = "google_cloud_dns"
-    provider = "google_cloud_dns"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "google_cloud_dns"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.tokens = auth.TokenStore()
         self.zones = {}     # managed zone name -> {"dnsName", "id", "sets": {(name, type): rrset}, "changes"}
         for domain in self.domains():
             self.create_zone(domain)
-        service = self
-
-        class Handler(_Handler):
-            svc = service
-
-        port = self.serve_https(Handler, "google-cloud-dns")
+        port = self.serve_https(_Handler, "google-cloud-dns")
         self.base = "https://127.0.0.1:%d/" % port
         self.token_uri = self.base + "token"
         self._write_key()
@@ -191,29 +183,16 @@ class GoogleCloudDnsService(HostedDnsService):
         return mine == theirs
 
 
-class _Handler(BaseHTTPRequestHandler):
-    svc = None
-    # As the other lab services: headers and body leave in separate writes, so no waiting on delayed ACKs.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
+class _Handler(LabHandler):
+    json_type = "application/json; charset=UTF-8"
 
     def _reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body)
 
     def _handle(self):
         svc = self.svc
-        url = urllib.parse.urlsplit(self.path)
-        parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        parts, query = self.split_path()
+        raw = self.read_body()
         if parts == ["token"] and self.command == "POST":
             form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             try:

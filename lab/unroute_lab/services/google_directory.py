@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 SCOPE_ORGUNIT = "https://www.googleapis.com/auth/admin.directory.orgunit"
 SCOPE_ORGUNIT_RO = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly"
@@ -369,3 +369,43 @@ def select_fields(body, tree):
     if not isinstance(body, dict):
         return body
     return dict((k, select_fields(body[k], sub)) for k, sub in tree.items() if k in body)
+
+
+def read_only(method, message="Method not allowed"):
+    """The 405 every read-only resource of the lab answers to a write."""
+    if method != "GET":
+        raise DirectoryError(405, message, "methodNotAllowed")
+
+
+def profile_id(customer, email):
+    user = customer["directory_users"].get(email)
+    return user["id"] if user else user_id(customer, email)
+
+
+def call(svc, header, method, arg, query_text):
+    """One Directory API request (``arg`` from route()); None for an answer with no body (204)."""
+    kind, first, second = arg
+    query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
+    fields = parse_fields(query.get("fields")) if query.get("fields") else None
+    if kind == "users":
+        customer = caller(svc.tokens, svc.customers, header, None, USER_SCOPES)
+        read_only(method, "Method not allowed in the lab (users are read only here)")
+        with svc.lock:
+            return select_fields(list_users(customer, query), fields)
+    if kind == "tokens":
+        customer = caller(svc.tokens, svc.customers, header, None, TOKEN_SCOPES)
+        with svc.lock:
+            if method == "GET" and second is None:
+                return select_fields(list_tokens(customer, first), fields)
+            if method == "GET":
+                return select_fields(get_token(customer, first, second), fields)
+            if method == "DELETE" and second is not None:
+                delete_token(customer, first, second)
+                return None
+        raise DirectoryError(405, "Method not allowed", "methodNotAllowed")
+    customer = caller(svc.tokens, svc.customers, header, first)
+    read_only(method, "Method not allowed in the lab (orgunits are read only here)")
+    with svc.lock:
+        if second is None:
+            return list_units(customer, query)
+        return get(customer, second)

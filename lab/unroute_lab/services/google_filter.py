@@ -59,17 +59,17 @@ class Filter:
         return self.tokens[self._pos] if self._pos < len(self.tokens) else None
 
     def _expr(self):
-        node = self._term()
-        while self._peek() == ("op", "||"):
-            self._pos += 1
-            node = ("or", node, self._term())
-        return node
+        return self._chain("||", "or", self._term)
 
     def _term(self):
-        node = self._atom()
-        while self._peek() == ("op", "&&"):
+        return self._chain("&&", "and", self._atom)
+
+    def _chain(self, op, tag, operand):
+        """``operand (op operand)*``, left-associative: && binds tighter than || by calling this twice."""
+        node = operand()
+        while self._peek() == ("op", op):
             self._pos += 1
-            node = ("and", node, self._atom())
+            node = (tag, node, operand())
         return node
 
     def _atom(self):

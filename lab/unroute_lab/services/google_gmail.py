@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from .google_directory import DirectoryError
+from .google_directory import DirectoryError, read_only
 
 SCOPE_SETTINGS_BASIC = "https://www.googleapis.com/auth/gmail.settings.basic"
 READ_SCOPES = {"https://mail.google.com/", "https://www.googleapis.com/auth/gmail.modify",
@@ -90,3 +90,14 @@ def get(user, address):
         if alias["sendAsEmail"].lower() == address.lower():
             return alias
     raise DirectoryError(404, "Requested entity was not found.", "notFound", status="NOT_FOUND")
+
+
+def call(svc, header, method, arg, query_text=None):
+    """One sendAs request (``arg`` from route())."""
+    user_id, address = arg
+    user = caller_user(svc.tokens, svc.customers, header, user_id)
+    read_only(method, "Method not allowed in the lab (sendAs is read only here)")
+    with svc.lock:
+        if address is None:
+            return {"sendAs": send_as_list(user)}
+        return get(user, address)

@@ -31,9 +31,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
-from .google_directory import DirectoryError, page_offset, page_token, _etag
+from .google_directory import DirectoryError, _etag, caller, page_offset, page_token, profile_id, read_only
 
 SCOPE_AUDIT_RO = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
 PREFIX = "/admin/reports/v1/activity/users/"
@@ -139,3 +139,13 @@ def list_activities(customer, user_key, application, query, profile_of, now=None
     if offset + size < len(rows):
         body["nextPageToken"] = page_token(binding, offset + size)
     return body
+
+
+def call(svc, header, method, arg, query_text):
+    """One activities.list request (``arg`` from route())."""
+    user_key, application = arg
+    customer = caller(svc.tokens, svc.customers, header, None, {SCOPE_AUDIT_RO})
+    read_only(method)
+    query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
+    with svc.lock:
+        return list_activities(customer, user_key, application, query, lambda email: profile_id(customer, email))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import dns.name
 import dns.rdatatype
 import dns.zone
@@ -36,9 +39,20 @@ class HostedDnsService(LabService):
 
     provider = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The estate's dns.provider value for this service: its name unless the subclass says otherwise.
+        cls.provider = cls.__dict__.get("provider") or cls.name
+
     @classmethod
     def wanted(cls, estate):
         return any(d.dns_provider == cls.provider for d in estate.domains)
+
+    def workdir(self):
+        """The service's folder in the lab (named after it), created."""
+        path = Path(self.ctx.dir) / self.name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def domains(self):
         return [d for d in self.ctx.estate.domains if d.dns_provider == self.provider]
@@ -49,3 +63,16 @@ class HostedDnsService(LabService):
 
     def records(self, zone):
         raise NotImplementedError
+
+    def wait_answering(self, probe, what, timeout):
+        """Wait until ``probe()`` stops raising OSError (the provider's child process answers its API)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("%s exited at start; see %s" % (what, self.log.name))
+            try:
+                probe()
+                return
+            except OSError:  # urllib's URLError is one
+                time.sleep(0.1)
+        raise RuntimeError("%s did not answer within %.0fs; see %s" % (what, timeout, self.log.name))

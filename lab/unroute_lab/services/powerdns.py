@@ -14,8 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -36,7 +34,6 @@ def pdns_binary():
 
 class PowerDnsService(HostedDnsService):
     name = "powerdns"
-    provider = "powerdns"
     # Zones written through dns-lexicon's powerdns provider live on the same real server.
     holds = ("powerdns", "lexicon")
 
@@ -106,16 +103,7 @@ class PowerDnsService(HostedDnsService):
         return self.short_dir
 
     def _wait(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("pdns_server exited at start; see %s" % (self.dir / "pdns.log"))
-            try:
-                self.api("GET", "")
-                return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        raise RuntimeError("pdns_server did not answer within %.0fs; see %s" % (timeout, self.dir / "pdns.log"))
+        self.wait_answering(lambda: self.api("GET", ""), "pdns_server", timeout)
 
     def api(self, method, path, body=None):
         req = urllib.request.Request("%s/api/v1/servers/localhost%s" % (self.url, path), method=method,

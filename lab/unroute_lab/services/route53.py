@@ -22,17 +22,14 @@ import string
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..ports import free_port
+from .base import LabHandler
 from .hosted_dns import HostedDnsService, dump_lines, rrsets
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -49,11 +46,9 @@ def error_xml(code, message):
 
 class Route53Service(HostedDnsService):
     name = "route53"
-    provider = "route53"
 
     def start(self):
-        self.dir = Path(self.ctx.dir) / "route53"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = self.workdir()
         self.batch_lock = threading.Lock()
         self.access_key = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
         self.secret_key = secrets.token_urlsafe(30)[:40]
@@ -77,31 +72,15 @@ class Route53Service(HostedDnsService):
         self.zone_ids = {}
         for domain in self.domains():
             self.create_zone(domain)
-        service = self
-
-        class Handler(_StrictLayer):
-            svc = service
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.serve_http(_StrictLayer)
         return {"url": self.url, "endpoint": self.url, "moto_url": self.moto_url, "region": "us-east-1",
                 "aws_access_key_id": self.access_key, "secret_key_file": str(self.secret_file),
                 "credentials_file": str(self.credentials_file), "hosted_zones": dict(self.zone_ids),
                 "zones": sorted(self.zone_ids)}
 
     def _wait(self, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("moto_server exited at start; see %s" % (self.dir / "moto.log"))
-            try:
-                urllib.request.urlopen(self.moto_url + "/moto-api/", timeout=2).read()
-                return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not answer within %.0fs; see %s" % (timeout, self.dir / "moto.log"))
+        self.wait_answering(lambda: urllib.request.urlopen(self.moto_url + "/moto-api/", timeout=2).read(),
+                            "moto_server", timeout)
 
     def _client(self, url):
         import boto3
@@ -213,27 +192,15 @@ class Route53Service(HostedDnsService):
         return None
 
 
-class _StrictLayer(BaseHTTPRequestHandler):
-    svc = None
+class _StrictLayer(LabHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive connection waits for the
-    # client's delayed ACK (about 40 ms) between them.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
 
     def _reply(self, status, body, headers=()):
-        self.send_response(status)
-        for key, value in headers:
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_bytes(status, body, headers=[(k, v) for k, v in headers if k.lower() not in (
+            "content-length", "transfer-encoding", "connection", "date", "server")])
 
     def _handle(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.read_body()
         parsed = urllib.parse.urlsplit(self.path)
         refused = self.svc.verify_signature(self.command, parsed.path, parsed.query, self.headers, body)
         if refused:

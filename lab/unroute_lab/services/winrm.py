@@ -41,10 +41,10 @@ import threading
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from ..kdc import KDC
-from .base import LabService
+from .base import LabHandler, LabService
 from . import winrm_soap as soap
 from .exchange_psrp import PSRPEndpoint
 from .winrm_exchange import (COMMAND_LINE_LIMIT, Organization, Runner, clixml, parse_command_line,
@@ -105,17 +105,16 @@ class WinRMService(LabService):
             for server in org.servers.values():
                 server.fqdn = "%s.%s" % (server.name.lower(), domain.name)
             self.orgs[domain.name] = org
-        # pyspnego's NTLM acceptor reads its accounts from this file when a context is created.
         user_file = self.base / "ntlm_users"
         user_file.write_text("".join("%s:%s:%s\n" % (o.name, o.username, o.password) for o in self.orgs.values()))
         user_file.chmod(0o600)
-        os.environ["NTLM_USER_FILE"] = str(user_file)
         self.scripts = shipped_scripts()
         self.psrp = PSRPEndpoint(self.lock, self.history, self.cmdlet_fault)
         manifest = {"ca": str(self.ctx.pki.ca_path), "ntlm_user_file": str(user_file), "organizations": {}}
         kerberos = [o for o in self.orgs.values() if o.kerberos]
         if kerberos:
             manifest["kerberos"] = self._start_kdc(kerberos)
+        self._acceptor_environment(user_file)
         sans = ["localhost", "127.0.0.1"] + [s.fqdn for o in kerberos for s in o.servers.values()]
         tls = self.ctx.pki.server_context("winrm", sans)
         # Channel binding token of the HTTPS listeners (RFC 5929 tls-server-end-point): the hash of the DER
@@ -148,13 +147,27 @@ class WinRMService(LabService):
                             "services": [s.fqdn for s in o.servers.values()]} for o in orgs}
         # In the supervisor's process group: 'unroute-lab down' ends it with the services.
         self.kdc = KDC(self.base / "kdc", realms, detached=False).start()
-        # MIT's acceptor finds the service keys through KRB5_KTNAME. No replay cache: the Extended Protection
-        # check presents a client's AP-REQ twice (see WinRMHandler._kerberos_without_bindings).
-        os.environ.update(self.kdc.env())
-        os.environ["KRB5_KTNAME"] = "FILE:%s" % self.kdc.keytab
-        os.environ["KRB5RCACHETYPE"] = "none"
         return {"krb5_config": str(self.kdc.krb5_conf), "kdc": "127.0.0.1:%d" % self.kdc.port,
                 "keytab": str(self.kdc.keytab), "realms": sorted(realms)}
+
+    def _acceptor_environment(self, user_file):
+        """The lab's only process-wide setting, made here alone and undone by stop().
+
+        The in-process acceptors read their configuration from the environment and from nowhere else:
+        pyspnego's NTLM acceptor takes its accounts from NTLM_USER_FILE (it has no parameter for them), and
+        MIT's GSSAPI acceptor, which pyspnego's Negotiate creates with default credentials (it passes no
+        acceptor credential, so no cred store, to its Kerberos context), finds the service keys through
+        KRB5_KTNAME and the realms through KRB5_CONFIG. No replay cache (KRB5RCACHETYPE): the Extended
+        Protection check presents a client's AP-REQ twice (see WinRMHandler._kerberos_without_bindings).
+        The supervisor is a process of its own, so nothing else of the lab sees these; the KDC and its tools
+        get their configuration through env= (kdc.py).
+        """
+        values = {"NTLM_USER_FILE": str(user_file)}
+        if self.kdc is not None:
+            values.update(KRB5_CONFIG=str(self.kdc.krb5_conf), KRB5_KTNAME="FILE:%s" % self.kdc.keytab,
+                          KRB5RCACHETYPE="none")
+        self.saved_environment = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
 
     def _listen(self, org, server, tls, psrp=False):
         service = self
@@ -185,6 +198,11 @@ class WinRMService(LabService):
             httpd.server_close()
         if self.kdc is not None:
             self.kdc.stop()
+        for key, value in getattr(self, "saved_environment", {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def state(self):
         with self.lock:
@@ -355,7 +373,7 @@ class WinRMService(LabService):
         if entry["result"] is None:
             # A long poll: the process waits for the rest of stdin, and WinRM holds the Receive until there is
             # output or the OperationTimeout has passed, then answers with the timeout fault.
-            deadline = time.monotonic() + min(_seconds(req.operation_timeout), MAX_LONG_POLL)
+            deadline = time.monotonic() + min(soap.seconds(req.operation_timeout), MAX_LONG_POLL)
             while entry["result"] is None and time.monotonic() < deadline and not self.stopping.is_set():
                 self.stopping.wait(0.05)
             if entry["result"] is None:
@@ -392,18 +410,7 @@ def _end_point_hash(cert_path):
     return cert.fingerprint(algorithm)
 
 
-def _seconds(text):
-    """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header; 60 s when absent)."""
-    text = (text or "").upper()
-    if text.startswith("PT") and text.endswith("S"):
-        try:
-            return float(text[2:-1])
-        except ValueError:
-            pass
-    return 60.0
-
-
-class WinRMHandler(BaseHTTPRequestHandler):
+class WinRMHandler(LabHandler):
     """One TCP connection: NTLM authenticates the connection and seals each message on it."""
 
     protocol_version = "HTTP/1.1"
@@ -433,40 +440,28 @@ class WinRMHandler(BaseHTTPRequestHandler):
         self.user = None
 
     def handle(self):
-        if self.request is None:
-            return
-        try:
-            super().handle()
-        except (ConnectionError, OSError):
-            pass
+        self._quietly(super().handle)
 
     def finish(self):
+        self._quietly(super().finish)
+
+    def _quietly(self, step):
+        # No request: the TLS handshake failed in setup(). A client that hangs up mid-answer is no error either.
         if self.request is None:
             return
         try:
-            super().finish()
+            step()
         except (ConnectionError, OSError):
             pass
-
-    def log_message(self, *args):
-        pass
 
     # -- HTTP ------------------------------------------------------------------
     def _reply(self, code, body=b"", content_type="application/soap+xml;charset=UTF-8", headers=()):
-        self.send_response(code)
         final, self.final_token = getattr(self, "final_token", None), None
         if final and code != 401:
             # SPNEGO's last leg (mechListMIC) rides on the first answer after the handshake; the client's
             # NTLM sequence numbers count it, so withholding it breaks every sealed message after.
-            self.send_header("WWW-Authenticate", "Negotiate %s" % base64.b64encode(final).decode())
-        for name, value in headers:
-            self.send_header(name, value)
-        if body:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+            headers = [("WWW-Authenticate", "Negotiate %s" % base64.b64encode(final).decode())] + list(headers)
+        self.send_bytes(code, body, content_type if body else None, headers)
 
     def _unauthorized(self):
         self.gss = None
@@ -477,8 +472,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
         self._reply(401, headers=headers)
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         path = self.path.split("?")[0].lower()
         if path not in (("/powershell", "/powershell/") if self.psrp else ("/wsman",)):
             return self._reply(404)

@@ -160,3 +160,14 @@ def fault_response(fault, relates_to, machine):
             "</s:Detail></s:Fault>" % (fault.value, fault.subcode, escape(fault.text), NS["f"], fault.code,
                                        quoteattr(machine), escape(fault.text)))
     return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to or "", body)
+
+
+def seconds(text):
+    """xs:duration 'PT20.000S' -> 20.0 (the WS-Man OperationTimeout header; 60 s when absent)."""
+    text = (text or "").upper()
+    if text.startswith("PT") and text.endswith("S"):
+        try:
+            return float(text[2:-1])
+        except ValueError:
+            pass
+    return 60.0

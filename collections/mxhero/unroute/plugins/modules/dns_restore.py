@@ -12,9 +12,16 @@ description:
   - Takes the C(removed) and C(added) lists of one domain from a run record (what M(mxhero.unroute.dns_mx) and
     M(mxhero.unroute.dns_spf) recorded) and returns each touched RRset to its state before the run - the old
     values exactly as recorded (TXT strings split as they were) and their TTL.
-  - An RRset is changed only while it is as the run left it (the run's additions present, its removals absent);
-    the update carries the RRset as read as its prerequisite. Anything else is refused with one line and nothing
-    written for that RRset; the domain stops there.
+  - A run record is a file that can be edited, so nothing in it is written only because it is there. Before
+    anything is read, every entry is checked against what a run of this collection can have done
+    (docs/report.md, "What a restore accepts"); the first one that fails refuses the whole task, one line, nothing
+    written. A value put back must be one the fingerprint matches (a run removes only mxHero's), at a name in
+    O(records), in the RRset the run read (C(rrset)); a value taken out must be one the run added (not in that
+    RRset and one of O(replacement)); an SPF record put back must differ from the one
+    taken out by the fingerprint's terms only.
+  - Then every RRset is read, and must hold exactly what the run left (its read RRset without the removed values,
+    with the added ones), or already be as before the run. Only when all pass is anything written, each update
+    carrying the RRset as read as its prerequisite. Check mode computes the same plan and diff and skips the writes.
   - An RRset already back as it was is left alone, so a second restore changes nothing.
   - C(playbooks/restore.yml) runs it for every domain of a run record, in reverse order (SPF before MX).
 author:
@@ -36,8 +43,10 @@ attributes:
 options:
   removed:
     description:
-      - What the run removed, as its record lists it (C(record), C(type), C(ttl), C(value) per entry; other keys are
-        ignored). These values are put back.
+      - What the run removed, as its record lists it (C(record), C(type), C(ttl), C(value) and C(rrset), the RRset as
+        the run read it, per entry; other keys are ignored). These values are put back.
+      - Every entry is checked before anything is read or written (see the description); one entry a run cannot have
+        recorded refuses the whole list.
     type: list
     elements: dict
     default: []
@@ -46,6 +55,30 @@ options:
     type: list
     elements: dict
     default: []
+  records:
+    description:
+      - The owner names the run worked on (the O(mxhero.unroute.dns_mx#module:records) it was given); an entry for
+        any other name is refused. Default the zone apex (or O(record)).
+    type: list
+    elements: str
+    version_added: 0.3.0
+  replacement:
+    description:
+      - The MX replacement the run was given (O(mxhero.unroute.dns_mx#module:replacement)). Every MX value the
+        record says the run added must be one of these, or the record is refused; without it, a record that says
+        the run added an MX record is refused.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+    suboptions:
+      preference:
+        description: MX preference, 0 to 65535.
+        type: int
+        required: true
+      exchange:
+        description: Host name of the mail exchanger.
+        type: str
+        required: true
 """
 
 EXAMPLES = r"""
@@ -89,23 +122,33 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import record_name
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.restore import restore
 
 ARGSPEC = dns_module.ARGSPEC.extend(dict(
     removed=dict(type="list", elements="dict", default=[]),
     added=dict(type="list", elements="dict", default=[]),
-))
+    records=dict(type="list", elements="str"),
+    replacement=dict(type="list", elements="dict", options=dict(
+        preference=dict(type="int", required=True),
+        exchange=dict(type="str", required=True),
+    )),
+), mutually_exclusive=[("record", "records")])
 
 
 def _entries(params, option):
-    items = [i for i in params[option] if str(i.get("type", "")).upper() in ("MX", "TXT")]
-    for index, item in enumerate(items):
-        if not item.get("record") or not item.get("value"):
-            raise UnrouteError(params["zone"].rstrip("."), "option %s[%d]" % (option, index),
-                               "an entry needs record, type and value (as the run record lists them)",
+    zone = params["zone"].rstrip(".")
+    for index, item in enumerate(params[option]):
+        where = "option %s[%d]" % (option, index)
+        if not item.get("record") or not item.get("value") or not item.get("type"):
+            raise UnrouteError(zone, where, "an entry needs record, type and value (as the run record lists them)",
                                "pass the domain's removed/added lists from the run record unchanged")
+        if str(item["type"]).upper() not in ("MX", "TXT"):
+            raise UnrouteError(zone, where, "the run record is refused: a run changes only MX and TXT records, "
+                               "not %s" % item["type"], "restore it by hand if the record is genuine; nothing "
+                               "was written")
         record_name(params["zone"], item["record"])
-    return items
+    return params[option]
 
 
 def execute(params, ctx):
@@ -114,8 +157,12 @@ def execute(params, ctx):
                            "this module can put back", "restore the records by hand from the run record's "
                            "removed and added lists")
     removed, added = _entries(params, "removed"), _entries(params, "added")
-    return dns_module.execute(params, ctx, lambda engine: restore(
-        engine.provider, engine.zone, removed, added, check_mode=ctx.check_mode, done=ctx.done))
+    names = validate.check_records(params["zone"], params.get("record") or None, params.get("records"))
+
+    def operation(engine):
+        return restore(engine.provider, engine.zone, removed, added, engine.fp, names,
+                       replacement=params.get("replacement"), check_mode=ctx.check_mode, done=ctx.done)
+    return dns_module.execute(params, ctx, operation)
 
 
 def main():

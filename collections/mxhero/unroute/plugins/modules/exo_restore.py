@@ -12,10 +12,19 @@ description:
   - Takes one tenant's findings from a run record and, in the reverse order of the run, adds the removed entries
     back to the connection filter's IP allow list, enables the connectors, then enables the mail flow rules the run
     disabled (Exchange refuses to enable a rule whose connector is disabled).
+  - The findings are checked whole before anything is read or written (docs/report.md, "What a restore accepts") -
+    a rule or connector is enabled only when its finding says the run disabled it, its C(before) shows it enabled
+    and its C(after) disabled, and it is still mxHero's by the fingerprint as it reads now; an allow-list entry
+    goes back only when it is an mxHero address the finding shows the run removing. Anything else refuses the whole
+    task in one line, nothing written. Check mode computes the same plan.
   - An object is changed only while it reads as the run left it; one already enabled is left alone, so a second
     restore changes nothing. Each change is read back like a forward change.
-  - Rules and connectors the run removed (C(state=absent)) are not recreated; they come back as manual actions that
-    point at the properties kept in the run record.
+  - In tenants created after 2023 Exchange Online may hold an inbound connector disabled until the customer asks
+    Microsoft to allow it (the cmdlet warns "Contact Support to enable it"). Such a connector comes back as a
+    C(manual) finding saying so and what to ask for; every restored or re-created inbound connector carries that
+    note.
+  - Rules and connectors the run removed (C(state=absent)) are not recreated; M(mxhero.unroute.restore_steps)
+    returns them as manual steps that point at the properties kept in the run record.
   - C(playbooks/restore.yml) runs it for every Microsoft 365 domain of a run record.
 author:
   - mxhero-unroute developers (@mxhero-unroute)

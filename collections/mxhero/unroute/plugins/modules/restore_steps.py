@@ -10,14 +10,23 @@ short_description: Say exactly how to put back what a run changed where no modul
 version_added: 0.2.0
 description:
   - For one domain of a run record, returns a C(manual) finding with the exact step for every Google Workspace,
-    Exchange Server and mail server (Postfix C(postconf -e), map lines) change the run made - the recorded
-    C(New-SendConnector) or C(Install-TransportAgent) command, C(Set-SendConnector -Enabled $true), the Gmail
-    setting and the entries to add back, the outbound gateway value.
+    Exchange Server and mail server (Postfix C(postconf -e), map lines) change the run made - C(New-SendConnector)
+    or C(Install-TransportAgent) built from the recorded properties, C(Set-SendConnector -Enabled $true), the
+    outbound gateway value, and the C(New-*) step for an Exchange Online rule or connector the run removed.
+  - In tenants created after 2023 Exchange Online may create an inbound connector disabled until the customer asks
+    Microsoft to allow it; the step to re-create one says so and what to ask for.
+  - Gmail settings the run changed through the Policy API are put back through it by
+    M(mxhero.unroute.google_restore), not here.
+  - Every command is built from the recorded properties with each argument quoted for the shell the step names
+    (POSIX sh for mail servers, PowerShell single quotes for Exchange); a command string in the record is never
+    passed on. The value a step puts back must be one the fingerprint matches; otherwise the record is refused in
+    one line.
   - What cannot be put back at all (a revoked OAuth grant, which needs the user's consent again) is C(reported) with why.
   - Changes nothing; C(playbooks/restore.yml) runs it after M(mxhero.unroute.dns_restore) and M(mxhero.unroute.exo_restore).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
 extends_documentation_fragment:
+  - mxhero.unroute.fingerprint
   - mxhero.unroute.attributes
 attributes:
   check_mode:
@@ -60,9 +69,13 @@ findings:
 """
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
+    fingerprint_argument_spec, fingerprint_from_params)
 from ansible_collections.mxhero.unroute.plugins.module_utils._restore_steps import steps
 
 ARGSPEC = _runner.ArgSpec(dict(
+    fingerprint_argument_spec(),
     domain=dict(type="str", required=True),
     findings=dict(type="list", elements="dict", default=[]),
     removed=dict(type="list", elements="dict", default=[]),
@@ -70,7 +83,11 @@ ARGSPEC = _runner.ArgSpec(dict(
 
 
 def execute(params, ctx):
-    return dict(changed=False, findings=steps(params["findings"], params["removed"]))
+    try:
+        fp = fingerprint_from_params(params)
+    except ValueError as err:
+        raise UnrouteError(params["domain"], None, str(err), "fix the fingerprint options")
+    return dict(changed=False, findings=steps(params["findings"], params["removed"], fp, params["domain"]))
 
 
 def main():

@@ -101,6 +101,7 @@ class ExoClient(object):
         self._token = None
         self.token_requests = 0
         self.calls = 0
+        self.last_warnings = []
 
     # -- credentials -----------------------------------------------------------
     def _load_credential(self, path, password, secret):
@@ -201,6 +202,8 @@ class ExoClient(object):
         """Run ``cmdlet``; return all objects across all pages, or raise. Never a partial list."""
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
         items = []
+        # What the cmdlet warned (PowerShell's WARNING: lines), for the caller to read after a write.
+        self.last_warnings = []
         url = self.url
         pages = 0
         while url:
@@ -213,6 +216,8 @@ class ExoClient(object):
                 raise ExoError("%s failed: %s" % (cmdlet, err), transient=True)
             pages += 1
             items.extend(reply.get("value") or [])
+            warned = reply.get("@adminapi.warnings") or []
+            self.last_warnings.extend(str(w) for w in (warned if isinstance(warned, list) else [warned]))
             url = reply.get("@odata.nextLink")
             if url and not self._same_origin(url):
                 raise ExoError("%s: the reply's @odata.nextLink points at another host (%s); refusing to follow it "

@@ -40,14 +40,14 @@ def google_argument_spec():
     return spec
 
 
-def _require_libraries(params):
+def require_libraries(params):
     if client_mod.IMPORT_ERROR is not None:
         raise UnrouteError(params["domain"], None, missing_required_lib(
             "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
 
 
 def execute_gateway(params, ctx):
-    _require_libraries(params)
+    require_libraries(params)
     result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
@@ -58,7 +58,7 @@ def execute_gateway(params, ctx):
 
 
 def execute_info(params, ctx):
-    _require_libraries(params)
+    require_libraries(params)
     result = engine.info(params)
     if params.get("app_grants"):
         _info_grants(params, result)
@@ -86,12 +86,12 @@ def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=Non
 
 
 def execute_app_grants(params, ctx):
-    _require_libraries(params)
+    require_libraries(params)
     return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
 
 
 def execute_send_as(params, ctx):
-    _require_libraries(params)
+    require_libraries(params)
     client = engine.make_client(params, [client_mod.SCOPE_USER_RO])
     return send_as.SendAsRun(params, client).run()
 
