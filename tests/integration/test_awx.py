@@ -96,9 +96,13 @@ SAMPLES = {
     "dns_google_cloud.yml": {"project": "dns-proj", "service_account_json": '{"type": "service_account"}'},
     "dns_lexicon.yml": {"lexicon_provider": "godaddy", "lexicon_options": '{"auth_key": "k", "auth_secret": "s"}'},
     "record_key.yml": {"record_key": "0123456789abcdef0123456789abcdef-record-key"},
+    "exchange_online_partner_app.yml": {"client_id": "app-1", "partner_tenant_id": "partner-1",
+                                        "certificate": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"},
+    "google_shared_service_account.yml": {"service_account_json": '{"type": "service_account"}',
+                                          "subject_pattern": "it-admin@{domain}"},
 }
 # Read by the playbooks rather than the role (the record key signs and checks run records).
-PLAYBOOK_VARS = {"unroute_record_key"}
+PLAYBOOK_VARS = {"unroute_record_key", "unroute_exo_partner_tenant_id"}
 
 
 def test_every_credential_type_has_a_sample():

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import serialization
 
 from helpers import run_module
 from microsoft365_fixtures import by_name, exo_args, requests_log, start_lab, stop_lab, tenant, tenant_state
+
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import partner as exo_partner
 from unroute_lab.pki import cert_pem, key_pem, self_signed
 
 pytestmark = pytest.mark.lab
@@ -277,6 +279,8 @@ def test_a_change_that_never_shows_is_not_reported_done(lab):
 
 def test_expired_token_is_renewed_once(lab):
     domain = "expired.test"
+    # Tokens are cached per process (partner mode, issue 25): start from none, as a fresh task process does.
+    exo_partner.clear_caches()
     lab.fault("exo", kind="expired_token", count=1, tenant=domain)
     log_start = len(requests_log(lab))
     result = run_module("exo_info", exo_args(lab, domain))
@@ -284,6 +288,7 @@ def test_expired_token_is_renewed_once(lab):
     tokens = [r for r in requests_log(lab)[log_start:] if r["path"].endswith("/oauth2/v2.0/token")]
     assert len(tokens) == 2
     lab.fault("exo", kind="expired_token", count=-1, tenant=domain)
+    exo_partner.clear_caches()
     try:
         failed = run_module("exo_info", exo_args(lab, domain))
     finally:

@@ -21,6 +21,7 @@ import uuid
 
 from .base import LabHandler, LabService
 from .exo_auth import EXCHANGE_ROLE, AppRegistration, AuthError, TokenSigner
+from .exo_partner import HOME_DOMAIN, PartnerLab
 from .exo_state import CMDLETS, CmdletError, Tenant
 
 RESOURCE = "https://outlook.office365.com"
@@ -44,6 +45,7 @@ class ExchangeOnlineService(LabService):
         self.server = None
         self.base = None
         self.signer = None
+        self.partner = PartnerLab(ctx.dir / "exo" / "partner")
 
     # -- lifecycle -------------------------------------------------------------
     def start(self):
@@ -60,18 +62,26 @@ class ExchangeOnlineService(LabService):
             self.apps[tenant_id] = app
             self.by_name[tenant_id.lower()] = tenant_id
             self.by_name[domain.name.lower()] = tenant_id
+            self.partner.load(tenant_id, domain.name, section)
+        if self.partner.enabled:
+            # The partner's own tenant, home of the multi-tenant app (and caller of Partner Center).
+            home = self.partner.home_tenant
+            self.tenants[home] = Tenant(HOME_DOMAIN, {}, home)
+            self.apps[home] = self.partner.app
+            self.by_name[home] = self.by_name[HOME_DOMAIN] = home
         port = self.serve_https(_Handler, "exo")
         self.base = "https://127.0.0.1:%d" % port
         self.signer = TokenSigner(self.base)
         return {"server": "127.0.0.1", "port": port, "url": self.base, "authority_host": self.base,
                 "api_endpoint": self.base, "ca": str(self.ctx.pki.ca_path),
                 "tenants": {t.domain: dict(self.apps[tid].manifest(), tenant_id=tid)
-                            for tid, t in self.tenants.items()}}
+                            for tid, t in self.tenants.items()},
+                "partner": self.partner.manifest(), "partner_center_endpoint": self.base}
 
     def state(self):
         with self.lock:
             return {"tenants": {t.domain: t.state() for t in self.tenants.values()},
-                    "faults": [dict(f) for f in self.faults],
+                    "faults": [dict(f) for f in self.faults], "partner": self.partner.state(),
                     "requests": list(self.requests[-500:])}
 
     def host_vars(self, domain):
@@ -79,6 +89,14 @@ class ExchangeOnlineService(LabService):
             return {}
         tid = self.by_name[domain.name]
         app = self.apps[tid]
+        if tid in self.partner.customers:
+            # Partner mode: the one app, and no tenant id (the modules look the domain's tenant up).
+            app = self.partner.app
+            return {"unroute_exo_client_id": app.client_id, "unroute_exo_certificate_path": str(app.pem_path),
+                    "unroute_exo_authority_host": self.base, "unroute_exo_api_endpoint": self.base,
+                    "unroute_exo_ca_path": str(self.ctx.pki.ca_path),
+                    "unroute_exo_partner_tenant_id": self.partner.home_tenant,
+                    "unroute_exo_partner_center_endpoint": self.base}
         return {"unroute_exo_tenant_id": tid, "unroute_exo_client_id": app.client_id,
                 "unroute_exo_certificate_path": str(app.pem_path),
                 "unroute_exo_client_secret": "{{ lookup('ansible.builtin.file', '%s') }}" % app.secret_path,
@@ -126,7 +144,21 @@ class _Handler(LabHandler):
         if len(parts) == 4 and parts[:2] == ["adminapi", "beta"] and parts[3] == "InvokeCommand":
             return self._reply(405, {"error": {"code": "MethodNotAllowed",
                                                "message": "InvokeCommand accepts POST only."}})
+        if parts[:2] == ["v1", "customers"]:
+            return self._partner_center(parts)
         return self._reply(404, {"error": {"code": "NotFound", "message": "No such endpoint: %s" % self.path}})
+
+    def do_DELETE(self):
+        self.cmdlet = None
+        parts = self._parts()
+        if parts[:2] == ["v1", "customers"]:
+            return self._partner_center(parts)
+        return self._reply(404, {"error": {"code": "NotFound", "message": "No such endpoint: %s" % self.path}})
+
+    def _partner_center(self, parts, raw=b""):
+        with self.svc.lock:
+            status, body = self.svc.partner.handle(self.command, parts, self.headers, raw, self.svc.signer)
+        return self._reply(status, body)
 
     def do_POST(self):
         self.cmdlet = None
@@ -136,6 +168,8 @@ class _Handler(LabHandler):
             return self._token(parts[0], body)
         if len(parts) == 4 and parts[:2] == ["adminapi", "beta"] and parts[3] == "InvokeCommand":
             return self._invoke(parts[2], body)
+        if parts[:2] == ["v1", "customers"]:
+            return self._partner_center(parts, body)
         return self._reply(404, {"error": {"code": "NotFound", "message": "No such endpoint: %s" % self.path}})
 
     # -- identity --------------------------------------------------------------
@@ -170,7 +204,11 @@ class _Handler(LabHandler):
             return self._unknown_tenant(name)
         form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
         app = svc.apps[tid]
+        roles = None
         try:
+            partner = svc.partner.app_for(tid, form.get("client_id"), name)
+            if partner is not None:
+                app, roles = partner
             if form.get("grant_type") != "client_credentials":
                 raise AuthError(400, "unsupported_grant_type", 70003,
                                 "The app requested an unsupported grant type '%s'." % form.get("grant_type"))
@@ -180,7 +218,7 @@ class _Handler(LabHandler):
                                 % (form.get("client_id"), name))
             scope = form.get("scope", "")
             resource = scope[:-len("/.default")] if scope.endswith("/.default") else None
-            if resource not in (RESOURCE, svc.base):
+            if resource not in (RESOURCE, svc.base) + svc.partner.resources(tid):
                 raise AuthError(400, "invalid_scope", 500011,
                                 "The resource principal named %s was not found in the tenant named %s."
                                 % (resource or scope, name))
@@ -202,7 +240,8 @@ class _Handler(LabHandler):
         if svc.take_fault("expired_token", tenant=svc.tenants[tid].domain):
             lifetime = -60  # already expired, though expires_in below promises an hour
         # Entra puts only the application permissions an admin consented to in the roles claim.
-        roles = [EXCHANGE_ROLE] if app.manage_as_app else []
+        if roles is None:
+            roles = [EXCHANGE_ROLE] if app.manage_as_app else []
         token = svc.signer.issue(tid, app.client_id, resource, roles, lifetime=lifetime)
         return self._reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                  "access_token": token})

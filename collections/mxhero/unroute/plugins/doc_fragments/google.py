@@ -45,6 +45,10 @@ options:
     description:
       - The super administrator a service account acts for (domain-wide delegation). Required with a
         service-account key. The Policy API answers only super admins.
+      - V({domain}) in it is replaced by O(domain), so one value (V(admin@{domain})) serves every customer of a
+        shared service account.
+      - A customer that has not authorised the service account's client ID fails with one line giving the client ID
+        and the comma-separated scope list to paste into its domain-wide delegation.
     type: str
   access_token:
     description:

@@ -11,8 +11,10 @@ options:
   tenant_id:
     description:
       - Directory (tenant) ID of the Microsoft 365 organisation, a GUID (its initial V(*.onmicrosoft.com) name also works).
+      - When left out, the tenant of O(domain) is looked up in Entra ID's public OpenID configuration for the domain
+        (partner mode, one multi-tenant app for many customer tenants, see docs/partner.md). A given O(tenant_id)
+        always wins. One of O(tenant_id) and O(domain) is required.
     type: str
-    required: true
   client_id:
     description:
       - Application (client) ID of the Entra app registration.
@@ -38,7 +40,8 @@ options:
     type: str
   domain:
     description:
-      - Domain the task works for; used only to name it in messages. Defaults to O(tenant_id).
+      - Domain the task works for; names it in messages (defaults to O(tenant_id)) and, without O(tenant_id), finds
+        its tenant.
     type: str
   authority_host:
     description:
@@ -76,7 +79,10 @@ notes:
   - Throttling (HTTP 429) and server errors (5xx) are retried with exponential backoff, honouring C(Retry-After).
   - An authentication or authorisation refusal names the tenant and the app, and says what to fix for its cause
     (wrong or expired client secret, expired or unregistered certificate, unknown tenant or app, missing
-    C(Exchange.ManageAsApp) consent, missing Exchange role).
+    C(Exchange.ManageAsApp) consent, missing Exchange role); a tenant that never consented to a multi-tenant app
+    gets the admin-consent URL for that tenant and app.
+  - Access tokens are fetched once per tenant, app and credential in a controller process and reused by every
+    task of that process until shortly before they expire.
 """
 
     ACTIONGROUP = r"""

@@ -14,6 +14,11 @@ _AADSTS = re.compile(r"AADSTS(\d+)")
 _PORTAL = "Entra admin center > App registrations > %s"
 
 
+def admin_consent_url(tenant, client_id, authority_host):
+    """Where a tenant's Global Administrator consents to a multi-tenant app (Entra ID's admin-consent endpoint)."""
+    return "%s/%s/adminconsent?client_id=%s" % (str(authority_host).rstrip("/"), tenant, client_id)
+
+
 def aadsts_code(text):
     found = _AADSTS.search(str(text or ""))
     return int(found.group(1)) if found else None
@@ -46,15 +51,20 @@ def auth_fix(err, client):
         return ("tenant_id %s is not a tenant at %s: use the Directory (tenant) ID from Entra admin center > "
                 "Overview, or its *.onmicrosoft.com name, and the authority_host of that tenant's cloud"
                 % (tenant, client.authority_host))
+    consent = admin_consent_url(tenant, app, client.authority_host)
+    if code == 7000229:
+        return ("app %s has no service principal in tenant %s (never consented there): have a Global Administrator "
+                "of the tenant consent at %s, or push the consent with playbooks/consent.yml where a GDAP "
+                "relationship exists" % (app, tenant, consent))
     if code in (700016, 7000112):
         return ("app %s is not an enabled application in tenant %s: check client_id, and that the app is registered "
-                "in this tenant or, if multitenant, consented to by its administrator" % (app, tenant))
+                "in this tenant or, if multitenant, consented to by its administrator (%s)" % (app, tenant, consent))
     if code in (500011, 500014):
         return ("tenant %s has no Office 365 Exchange Online for %s: authority_host and api_endpoint must be the same "
                 "cloud (for example both .us for GCC High)" % (tenant, client.api_endpoint))
-    if code in (65001, 650057, 7000229):
+    if code in (65001, 650057):
         return ("app %s lacks admin consent in tenant %s: grant admin consent for the Exchange.ManageAsApp "
-                "application permission (%s > API permissions)" % (app, tenant, portal))
+                "application permission (%s > API permissions, or %s)" % (app, tenant, portal, consent))
     if "cannot reach" in low:
         return "check authority_host, the network path (proxy, firewall) to it and ca_path, then re-run"
     if "cannot sign" in low or "certificate_path" in low:
@@ -62,7 +72,8 @@ def auth_fix(err, client):
     if getattr(err, "status", None) == 403 or "http 403" in low:
         if "manageasapp" in low:
             return ("grant app %s the application permission Exchange.ManageAsApp of Office 365 Exchange Online with "
-                    "admin consent in tenant %s (%s > API permissions)" % (app, tenant, portal))
+                    "admin consent in tenant %s (%s > API permissions; a customer tenant consents at %s)"
+                    % (app, tenant, portal, consent))
         return ("assign app %s's service principal an Entra role such as Exchange Administrator in tenant %s "
                 "(Entra admin center > Roles and administrators); the application permission Exchange.ManageAsApp "
                 "with admin consent is needed too" % (app, tenant))

@@ -21,6 +21,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity imports this file
     from urlparse import urlsplit  # type: ignore
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import partner as _partner
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import (
     RetryExhausted, RetryPolicy, TransientError)
 
@@ -155,9 +156,23 @@ class ExoClient(object):
                                                                           self._clean(_reason(err))))
         return self._app
 
+    def _cache_key(self):
+        return (self.authority_host, str(self.tenant_id).lower(), self.client_id,
+                _partner.credential_id(self._credential), self.api_endpoint)
+
     def _access_token(self, fresh=False):
         if self._token and not fresh:
             return self._token
+        # One token per tenant, app and credential for the whole process (partner mode: many domains, one tenant).
+        key = self._cache_key()
+        if fresh:
+            _partner.forget_token(key)
+        else:
+            cached = _partner.cached_token(key)
+            if cached:
+                self._token = cached
+                self._secrets.append(cached)
+                return cached
         app = self._msal_app()
         if fresh:
             app.remove_tokens_for_client()
@@ -175,6 +190,7 @@ class ExoClient(object):
                                % (self.client_id, self._clean(_first_line(text))), code=reply.get("error"))
         self._token = reply["access_token"]
         self._secrets.append(self._token)
+        _partner.store_token(key, self._token, reply.get("expires_in"))
         return self._token
 
     # -- the endpoint ----------------------------------------------------------

@@ -8,6 +8,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import client as exo_client
+from ansible_collections.mxhero.unroute.plugins.module_utils._exo import partner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import ExoEngine
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import (
     fingerprint_argument_spec, fingerprint_from_params)
@@ -16,13 +17,14 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgS
 # Passed to AnsibleModule and to the in-process action plugin alike.
 CONSTRAINTS = dict(
     mutually_exclusive=[("certificate_path", "client_secret")],
-    required_one_of=[("certificate_path", "client_secret")],
+    required_one_of=[("certificate_path", "client_secret"), ("tenant_id", "domain")],
 )
 
 
 def exo_argument_spec():
     spec = dict(
-        tenant_id=dict(type="str", required=True),
+        # Partner mode: without tenant_id, the domain's tenant is looked up (module_utils/_exo/partner.py).
+        tenant_id=dict(type="str"),
         client_id=dict(type="str", required=True),
         certificate_path=dict(type="path"),
         certificate_password=dict(type="str", no_log=True),
@@ -39,7 +41,7 @@ def exo_argument_spec():
 
 
 def _label(params):
-    return params.get("domain") or params["tenant_id"]
+    return params.get("domain") or params.get("tenant_id")
 
 
 def build_engine(params, check_mode, warn=None):
@@ -54,6 +56,13 @@ def build_engine(params, check_mode, warn=None):
     for option in ("authority_host", "api_endpoint"):
         if not str(params[option]).lower().startswith("https://"):
             raise UnrouteError(_label(params), None, "%s must be an https:// URL, got %r" % (option, params[option]))
+    if not params.get("tenant_id"):
+        try:
+            params["tenant_id"] = partner.tenant_for_domain(
+                params["domain"], params["authority_host"], ca_path=params.get("ca_path"),
+                validate_certs=params["validate_certs"], timeout=params["timeout"])
+        except partner.PartnerError as err:
+            raise UnrouteError(_label(params), "tenant of %s" % params["domain"], err.cause, err.fix)
     try:
         client = exo_client.ExoClient(
             params["tenant_id"], params["client_id"], certificate_path=params.get("certificate_path"),

@@ -16,6 +16,7 @@ import ssl
 import xml.etree.ElementTree as ET
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
+from ansible_collections.mxhero.unroute.plugins.module_utils._google import delegation
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import (
     RetryExhausted, RetryPolicy, TransientError)
 
@@ -53,7 +54,7 @@ SEED_GATEWAY_PAYLOAD = (
     '<apps:property name="smartHost" value="" />\n'
     '<apps:property name="smtpMode" value="SMTP" />\n'
     '</atom:entry>\n')
-DWD_PATH = "Admin console > Security > Access and data control > API controls > Manage domain wide delegation"
+DWD_PATH = delegation.DWD_SCREEN
 
 
 class MutateUnsupported(Exception):
@@ -73,7 +74,8 @@ class GoogleClient(object):
                  scopes=(), api_endpoint=None, admin_settings_endpoint=None, ca_file=None, timeout=30,
                  retry=None, token_uri=None):
         self.domain = domain
-        self.subject = subject
+        # An estate-wide pattern (admin@{domain}) serves every customer of one service account.
+        self.subject = delegation.subject_for(domain, subject)
         self.scopes = list(scopes)
         self.api_endpoint = api_endpoint
         self.admin_settings_endpoint = admin_settings_endpoint or DEFAULT_ADMIN_SETTINGS_ENDPOINT
@@ -181,7 +183,7 @@ class GoogleClient(object):
             return UnrouteError(self.domain, "service account %s" % self._info.get("client_email"),
                                 "domain-wide delegation does not cover client ID %s for scopes %s"
                                 % (self._info.get("client_id"), ", ".join(self.scopes)),
-                                "a super admin must add them in %s" % DWD_PATH)
+                                delegation.delegation_fix(self.domain, self._info.get("client_id"), self.scopes))
         if "Invalid email or User ID" in text or "valid email" in text:
             return UnrouteError(self.domain, "subject %s" % who, "Google knows no such user to act for",
                                 "set subject to an existing super administrator of %s" % self.domain)
@@ -312,8 +314,9 @@ class GoogleClient(object):
         except auth_exceptions.RefreshError as err:
             text = scrub(err.args[0] if err.args else err, self._secrets)
             if text.startswith("unauthorized_client"):
-                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
-                                   "add it in %s" % (", ".join(scopes), info.get("client_id"), DWD_PATH))
+                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; %s"
+                                   % (", ".join(scopes), info.get("client_id"),
+                                      delegation.delegation_fix(self.domain, info.get("client_id"), scopes)))
             if text.startswith("invalid_scope"):
                 raise NotPermitted("the authorized user did not consent to %s; sign in again with that scope"
                                    % ", ".join(scopes))
@@ -410,8 +413,10 @@ class GoogleClient(object):
         except auth_exceptions.RefreshError as err:
             text = scrub(err.args[0] if err.args else err, self._secrets)
             if text.startswith("unauthorized_client"):
-                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; a super admin can "
-                                   "add it in %s" % (SCOPE_GMAIL_SETTINGS, info.get("client_id"), DWD_PATH))
+                raise NotPermitted("domain-wide delegation does not grant %s to client ID %s; %s"
+                                   % (SCOPE_GMAIL_SETTINGS, info.get("client_id"),
+                                      delegation.delegation_fix(self.domain, info.get("client_id"),
+                                                                [SCOPE_GMAIL_SETTINGS])))
             if text.startswith("invalid_grant"):
                 raise NoMailbox(_short(text))
             raise self._refresh_error(err)
