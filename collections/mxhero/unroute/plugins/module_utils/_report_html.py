@@ -296,8 +296,8 @@ def render(record, colours, labels, cards):
                       "state": {k: 1 for k in _STATE_COLOURS}},
             "digest_title": _DIGEST_TITLE,
             # The file name comes from the run's mode and id, stripped to safe characters.
-            "csv_name": re.sub(r"[^A-Za-z0-9_.-]", "", "findings-%s-%s.csv" % (run.get("mode", "run"),
-                                                                              run.get("id") or "record")),
+            "csv_name": re.sub(r"[^A-Za-z0-9_.-]", "",
+                               "findings-%s-%s.csv" % (run.get("mode", "run"), run.get("id") or "record")),
             "domains": [_view(d, run.get("check_mode")) for d in record["domains"]]}
     csp = ("default-src 'none'; script-src %s; style-src %s; img-src data:; base-uri 'none'; form-action 'none'"
            % (_hash(_SCRIPT), _hash(css)))
