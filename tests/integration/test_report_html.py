@@ -4,7 +4,6 @@ import csv
 import io
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
