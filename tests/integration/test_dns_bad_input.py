@@ -308,4 +308,5 @@ def test_role_stops_the_domain_at_a_record_outside_the_zone(lab, tmp_path):
     assert mx["failed"] and mx["msg"].startswith("role.test: option records[1] 'www.other.test': the record is not "
                                                   "inside zone role.test")
     assert entry["errors"] and lab.tsig_secret not in json.dumps(entry)
+    assert entry["dns_provider"] == "rfc2136", "the report filters by the domain's DNS provider"
     assert zone_snapshot(lab.dns, zone) == before

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-import html
 import json
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _report_html
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
 from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
@@ -85,6 +85,8 @@ def domain_record(entry):
     else:
         status = "clean"
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
+            # Which DNS provider the domain's zone is at, for the report's filter (None before 0.3.0).
+            "dns_provider": entry.get("dns_provider"),
             "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
             "added": added, "manual_actions": manual, "verification": verification,
             "warnings": warnings, "errors": errors, "modules": modules}
@@ -120,117 +122,18 @@ def to_json(record):
     return json.dumps(record, indent=2, sort_keys=True, default=str)
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2530;background:#f7f8fa}
-h1{font-size:1.5rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin:0} .sub{color:#5b6675;margin-bottom:1.2rem}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0 1.6rem}
-.card{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:.6rem .9rem;min-width:7.5rem}
-.card b{display:block;font-size:1.5rem} .card span{color:#5b6675;font-size:.85rem}
-section.domain{background:#fff;border:1px solid #dde2e8;border-left:6px solid #9aa5b1;border-radius:8px;
- padding:.8rem 1rem;margin:0 0 1rem}
-.head{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap;margin-bottom:.5rem}
-.badge{border-radius:999px;padding:.1rem .6rem;font-size:.8rem;font-weight:600;color:#fff}
-.platform{color:#5b6675;font-size:.9rem}
-table{border-collapse:collapse;width:100%;font-size:.88rem;margin:.3rem 0}
-th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #edf0f3;vertical-align:top}
-th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
-.manual{background:#fff7e6;border:1px solid #f0c36d;border-radius:6px;padding:.5rem .7rem;margin:.4rem 0}
-.error{background:#fdecec;border:1px solid #e59a9a;border-radius:6px;padding:.5rem .7rem;margin:.4rem 0}
-.warn{background:#fffbe6;border:1px solid #e6d47a;border-radius:6px;padding:.4rem .7rem;margin:.4rem 0}
-.none{color:#5b6675;font-style:italic}
-"""
 _COLOURS = {"error": "#c62828", "drifted": "#ad1457", "manual": "#d98b00", "would_change": "#1565c0",
             "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080"}
 _LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "manual action needed",
            "would_change": "would change", "changed": "changed", "reported": "reported only",
            "skipped": "not in the reviewed plan", "clean": "clean"}
-_ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
-                   "enabled": "#2e7d32", "would_enable": "#1565c0",
-                   "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
-                   "would_change": "#1565c0", "manual": "#d98b00", "reported": "#6a4fb3", "kept": "#607080"}
-
-
-def _e(value):
-    return html.escape("" if value is None else str(value))
+# The summary cards at the top of the page: (summary key, label).
+_CARDS = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
+          ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
+          ("skipped", "not in plan"), ("clean", "clean"), ("removed", "objects removed"),
+          ("planned", "changes planned")]
 
 
 def to_html(record):
-    run, summary = record["run"], record["summary"]
-    if run.get("mode") == "restore":
-        # The restore view: what was put back, and what a person must still put back by hand.
-        title = "mxHero unroute restore%s" % (" plan (check mode, nothing changed)" if run["check_mode"] else "")
-    else:
-        title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
-    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-           "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-           "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
-           "<h1>%s</h1>" % _e(title),
-           "<div class='sub'>%s to %s &middot; %d domains%s</div>"
-           % (_e(run["started"]), _e(run["finished"]), summary["domains"],
-              # Names the JSON record this page shows, so a reviewer can tell which file to apply.
-              " &middot; run <code class='run-id'>%s</code>" % _e(run["id"]) if run.get("id") else "")]
-    out.append("<div class='cards' id='summary'>")
-    cards = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
-             ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
-             ("skipped", "not in plan"), ("clean", "clean"), ("removed", "objects removed"),
-             ("planned", "changes planned")]
-    for key, label in cards:
-        colour = _COLOURS.get(key, "#1d2530")
-        out.append("<div class='card' data-key='%s'><b style='color:%s'>%d</b><span>%s</span></div>"
-                   % (key, colour, summary.get(key, 0), _e(label)))
-    out.append("</div>")
-    for dom in record["domains"]:
-        colour = _COLOURS[dom["status"]]
-        out.append("<section class='domain' id='%s' data-status='%s' style='border-left-color:%s'>"
-                   % (_e(dom["domain"]), dom["status"], colour))
-        out.append("<div class='head'><h2>%s</h2><span class='badge' style='background:%s'>%s</span>"
-                   "<span class='platform'>%s</span>%s</div>" % (
-                       _e(dom["domain"]), colour, _e(_LABELS[dom["status"]]), _e(dom["platform"]),
-                       "<code class='digest' title='plan digest: unroute.yml -e unroute_plan=... applies this domain "
-                       "only while its fresh plan has this digest'>plan %s</code>" % _e(dom["plan_digest"][:12])
-                       if dom.get("plan_digest") and run["check_mode"] else ""))
-        for err in dom["errors"]:
-            out.append("<div class='error'><b>Error</b> (%s): %s</div>" % (_e(err["module"]), _e(err["msg"])))
-        for item in dom["manual_actions"]:
-            out.append("<div class='manual'><b>Do by hand</b> &ndash; %s: %s</div>"
-                       % (_e(item.get("object")), _e(item.get("steps") or item.get("manual_steps"))))
-        for warning in dom["warnings"]:
-            out.append("<div class='warn'>Warning: %s</div>" % _e(warning))
-        if dom["findings"]:
-            out.append("<table><thead><tr><th>Object</th><th>Kind</th><th>Evidence</th><th>Action</th></tr>"
-                       "</thead><tbody>")
-            for f in dom["findings"]:
-                action = f.get("action", "")
-                out.append("<tr><td><code>%s</code></td><td>%s</td><td>%s</td>"
-                           "<td><span class='badge' style='background:%s'>%s</span>%s</td></tr>"
-                           % (_e(f.get("object")), _e(f.get("kind")), _e("; ".join(f.get("evidence") or [])),
-                              _ACTION_COLOURS.get(action, "#607080"), _e(action),
-                              (" <small>%s</small>" % _e(f["why"])) if f.get("why") else ""))
-            out.append("</tbody></table>")
-        elif not dom["errors"]:
-            out.append("<p class='none'>No mxHero leftovers found.</p>")
-        out.extend(_verification_html(dom.get("verification") or []))
-        out.append("</section>")
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
-_STATE_COLOURS = {"current": "#2e7d32", "stale": "#c62828", "unreachable": "#d98b00"}
-
-
-def _verification_html(rows):
-    """The domain's authoritative servers after the change: which serve it, which do not (yet)."""
-    if not rows:
-        return []
-    out = ["<table class='verification'><thead><tr><th>Nameserver</th><th>Address</th><th>Serves the change"
-           "</th><th>Waited</th><th>RRsets</th></tr></thead><tbody>"]
-    for row in rows:
-        state = row.get("state", "")
-        out.append("<tr data-state='%s'><td><code>%s</code></td><td><code>%s</code></td>"
-                   "<td><span class='badge' style='background:%s'>%s</span>%s</td><td>%ss</td><td>%s</td></tr>"
-                   % (_e(state), _e(row.get("server")), _e(row.get("address") or "-"),
-                      _STATE_COLOURS.get(state, "#607080"), _e(state),
-                      (" <small>%s</small>" % _e(row["detail"])) if row.get("detail") else "",
-                      _e(row.get("waited")), _e(", ".join(row.get("rrsets") or []))))
-    out.append("</tbody></table>")
-    return out
+    """The report page (module_utils/_report_html.py draws it)."""
+    return _report_html.render(record, _COLOURS, _LABELS, _CARDS)

@@ -44,6 +44,7 @@ options:
     description:
       - One entry per domain, with keys C(domain), C(platform), C(results) (the registered results of the role's
         module tasks) and C(errors) (task name and message of a failure).
+      - Since 0.3.0 also C(dns_provider) (the role's C(unroute_dns_provider)), which the report filters by.
       - Exactly one of O(domains) and O(record) is required.
     type: list
     elements: dict
