@@ -1,6 +1,9 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the Google modules share: argument spec, constraints, and their ``execute``."""
+"""The Google Workspace platform (docs/conventions.md, "Platform contract"): ARGSPEC and run(operation, params, ctx).
+
+The options every google_* module shares and the operations they hand to ``run``.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +49,32 @@ def require_libraries(params):
             "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
 
 
-def execute_gateway(params, ctx):
-    require_libraries(params)
+class Google(object):
+    """The engine every Google operation gets: the task's parameters and clients made from them on demand.
+
+    Each operation asks for the scopes it needs (a token per scope set), so nothing is built up front; the
+    libraries are checked when an operation first needs them.
+    """
+
+    def __init__(self, params, ctx):
+        self.params = params
+        self.ctx = ctx
+
+    def require(self):
+        require_libraries(self.params)
+
+    def client(self, scopes):
+        self.require()
+        return engine.make_client(self.params, scopes)
+
+
+def run(operation, params, ctx):
+    """The platform contract's run: ``operation(Google(params, ctx), params, ctx)``."""
+    return operation(Google(params, ctx), params, ctx)
+
+
+def gateway(google, params, ctx):
+    google.require()
     result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
@@ -57,25 +84,24 @@ def execute_gateway(params, ctx):
     return result
 
 
-def execute_info(params, ctx):
-    require_libraries(params)
-    result = engine.info(params)
+def info(google, params, ctx):
+    google.require()
+    result = engine.info(params, warn=ctx.warn)
     if params.get("app_grants"):
-        _info_grants(params, result)
+        _info_grants(params, result, ctx)
     return result
 
 
-def _info_grants(params, result):
+def _info_grants(params, result, ctx):
     """google_info's read-only look at mxHero's OAuth grants; a refusal is a caution, not a failure."""
     try:
-        found = grants_run(params, check_mode=True, diff_mode=False, apply=False)
+        found = grants_run(params, check_mode=True, diff_mode=False, apply=False, warn=ctx.warn)
     except UnrouteError as err:
-        result["warnings"].append("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
-                                  + ("; " + err.fix if err.fix else "")))
+        ctx.warn("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
+                 + ("; " + err.fix if err.fix else "")))
         return
     result["findings"].extend(found["findings"])
     result["manual_actions"].extend(found["manual_actions"])
-    result["warnings"].extend(found["warnings"])
     result["oauth_grants"] = list(found["removed"])
     result["users_read"] = found["users_read"]
 
@@ -85,15 +111,13 @@ def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=Non
     return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply, warn=warn).run()
 
 
-def execute_app_grants(params, ctx):
-    require_libraries(params)
+def app_grants(google, params, ctx):
+    google.require()
     return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
 
 
-def execute_send_as(params, ctx):
-    require_libraries(params)
-    client = engine.make_client(params, [client_mod.SCOPE_USER_RO])
-    return send_as.SendAsRun(params, client).run()
+def send_as_relays(google, params, ctx):
+    return send_as.SendAsRun(params, google.client([client_mod.SCOPE_USER_RO]), warn=ctx.warn).run()
 
 
 ARGSPEC = ArgSpec(google_argument_spec(), **CONSTRAINTS)

@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, exim_host, refuse_transport
 
 DEFAULT_DIR = "/etc/exim4"
@@ -25,7 +25,7 @@ def _host_of(item):
     return item.strip().split("::", 1)[0].strip().strip("[]")
 
 
-class Exim(_base.Engine):
+class Exim(engine.Engine):
     name = "exim"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup, configtype=None):

@@ -17,7 +17,7 @@ import tempfile
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
     evidence, postfix_nexthop, postfix_problem, resolve_problem, split_nexthop)
 
@@ -42,7 +42,7 @@ _INDEX_SUFFIXES = (".db", ".lmdb", ".cdb", ".dir", ".pag")
 _LIST_SPLIT = re.compile(r"[\s,]+")
 
 
-class Postfix(_base.Engine):
+class Postfix(engine.Engine):
     name = "postfix"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):

@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, refuse_transport, sendmail_host
 
 DEFAULT_DIR = "/etc/mail"
@@ -30,7 +30,7 @@ def _split(value):
     return mailer, host.split("@")[-1]
 
 
-class Sendmail(_base.Engine):
+class Sendmail(engine.Engine):
     name = "sendmail"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
