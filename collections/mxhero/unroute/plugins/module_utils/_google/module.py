@@ -19,6 +19,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgS
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
 CONSTRAINTS = dict(mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
+GRANT_SCOPES = [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY]
 
 
 def google_argument_spec():
@@ -56,26 +57,35 @@ class Google(object):
     libraries are checked when an operation first needs them.
     """
 
-    def __init__(self, params, ctx):
+    def __init__(self, params):
         self.params = params
-        self.ctx = ctx
+        self.clients = []
 
     def require(self):
         require_libraries(self.params)
 
     def client(self, scopes):
         self.require()
-        return engine.make_client(self.params, scopes)
+        made = engine.make_client(self.params, scopes)
+        self.clients.append(made)
+        return made
 
 
 def run(operation, params, ctx):
-    """The platform contract's run: ``operation(Google(params, ctx), params, ctx)``."""
-    return operation(Google(params, ctx), params, ctx)
+    """The platform contract's run: ``operation(Google(params), params, ctx)``; client secrets go to ctx."""
+    google = Google(params)
+    try:
+        return operation(google, params, ctx)
+    finally:
+        for made in google.clients:
+            for value in made.secret_values():
+                ctx.secret(value)
 
 
 def gateway(google, params, ctx):
-    google.require()
-    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
+    write = not ctx.check_mode
+    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn,
+                        client=google.client(engine.scopes_for(params.get("api") or "policy", write)))
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
         if msg:
@@ -85,17 +95,18 @@ def gateway(google, params, ctx):
 
 
 def info(google, params, ctx):
-    google.require()
-    result = engine.info(params, warn=ctx.warn)
+    result = engine.info(params, warn=ctx.warn,
+                         client=google.client(engine.scopes_for(params.get("api") or "policy", False)))
     if params.get("app_grants"):
-        _info_grants(params, result, ctx)
+        _info_grants(google, params, result, ctx)
     return result
 
 
-def _info_grants(params, result, ctx):
+def _info_grants(google, params, result, ctx):
     """google_info's read-only look at mxHero's OAuth grants; a refusal is a caution, not a failure."""
     try:
-        found = grants_run(params, check_mode=True, diff_mode=False, apply=False, warn=ctx.warn)
+        found = grants_run(params, check_mode=True, diff_mode=False, apply=False, warn=ctx.warn,
+                           client=google.client(GRANT_SCOPES))
     except UnrouteError as err:
         ctx.warn("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
                  + ("; " + err.fix if err.fix else "")))
@@ -107,13 +118,12 @@ def _info_grants(params, result, ctx):
 
 
 def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=None, warn=None):
-    client = client or engine.make_client(params, [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY])
+    client = client or engine.make_client(params, GRANT_SCOPES)
     return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply, warn=warn).run()
 
 
 def app_grants(google, params, ctx):
-    google.require()
-    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
+    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn, client=google.client(GRANT_SCOPES))
 
 
 def send_as_relays(google, params, ctx):

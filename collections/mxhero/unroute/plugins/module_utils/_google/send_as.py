@@ -15,6 +15,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params, normalize_host
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google.grants import read_users
 
 WHAT = "send-as addresses (Gmail API)"
 WHY = ("only the user can point a send-as address at another SMTP server (it needs that server's credentials), and "
@@ -49,16 +50,10 @@ class SendAsRun(object):
         self.aliases = []
 
     def run(self):
-        try:
-            users = self.client.list_users(self.customer, limit=self.max_users)
-        except client_mod.NotPermitted as err:
-            raise UnrouteError(self.domain, WHAT, "listing users was refused: %s" % err, None)
-        if self.max_users is not None and len(users) > self.max_users:
-            raise UnrouteError(self.domain, WHAT, "the customer has more than %d users (max_users), and each one "
-                               "costs a token and a sendAs.list call; nothing was read" % self.max_users,
-                               "raise max_users above the number of users to go through all of them")
+        users = read_users(self.client, self.domain, WHAT, self.customer, self.max_users,
+                           "a token and a sendAs.list call; nothing was read")
         self.users_read = len(users)
-        for user in sorted(users, key=lambda u: str(u.get("primaryEmail") or "").lower()):
+        for user in users:
             email = user.get("primaryEmail")
             if user.get("suspended"):
                 self.skipped.append(email)

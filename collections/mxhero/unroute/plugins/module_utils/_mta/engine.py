@@ -1,9 +1,10 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every MTA engine shares: the action word of a finding, and refusals that an audit only reports."""
+"""What every MTA engine shares: the action word of a finding, refusals that an audit only reports, the undo."""
 
 from __future__ import annotations
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import planned
 
 
@@ -11,6 +12,15 @@ class Engine(object):
     """``audit`` (mta_info): findings read ``reported`` and a refusal is kept for the caller to say, not raised."""
 
     audit = False
+
+    def __init__(self, host, fingerprint, replacement, check_mode, backup):
+        self.host = host
+        self.fp = fingerprint
+        # A relay.Relay, parsed and checked; the text an MTA gets is built from it, never taken as typed.
+        self.replacement = replacement
+        self.check_mode = check_mode
+        self.backup = backup
+        self.refusals = []
 
     def action(self, new):
         if self.audit:
@@ -22,3 +32,22 @@ class Engine(object):
             raise err
         if str(err) not in self.refusals:
             self.refusals.append(str(err))
+
+    # What rebuilds the configuration an MTA reads from the restored files, and the word for its reload.
+    reloaded_text = "reloaded"
+
+    def rebuild(self):
+        """Build what the MTA reads from the restored source files (nothing to do by default)."""
+
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
+        journal.restore()
+        again = ""
+        try:
+            self.rebuild()
+            if reloaded:
+                again = " and %s" % self.reloaded_text if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")

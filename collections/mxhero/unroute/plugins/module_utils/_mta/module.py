@@ -7,6 +7,7 @@ Picks the MTA, plans its findings, applies them (or not, in check mode) and relo
 
 from __future__ import annotations
 
+import functools
 import socket
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -113,15 +114,20 @@ def _postfix(engine, ctx):
     if ctx.check_mode or not result["changed"]:
         _caution_unresolved(engine, result, ctx, engine.nexthop)
         return result
-    journal = engine.apply(ops, tables)
+    # Only once Postfix itself reads the new next hop back and it resolves is the change done (else undone).
+    return _reload(engine, result, ctx, engine.apply(ops, tables),
+                   lambda journal, reloaded: engine.verify(findings, journal, reloaded))
+
+
+def _reload(engine, result, ctx, journal, verify):
+    """After the files are written: reload, ``verify(journal, reloaded)`` (it undoes what fails), then done."""
     edited = "edited %s" % ", ".join(result["files"])
     try:
         reloaded = engine.reload()
     except UnrouteError as err:
         err.partial.append(edited)
         raise
-    # Only once Postfix itself reads the new next hop back and it resolves is the change done (else undone).
-    engine.verify(findings, journal, reloaded)
+    verify(journal, reloaded)
     ctx.done(edited)
     result["backup_files"] = journal.backup_files
     result["reloaded"] = reloaded
@@ -151,18 +157,11 @@ def _files_engine(engine, ctx):
                      % (engine.host, engine.mc, ", ".join(missing)))
         _caution_unresolved(engine, result, ctx, _written(engine))
         return result
-    journal = engine.apply(files)
-    edited = "edited %s" % ", ".join(result["files"])
-    try:
-        reloaded = engine.reload()
-    except UnrouteError as err:
-        err.partial.append(edited)
-        raise
-    # The new smarthost must resolve here before the change counts (Postfix is asked in more detail).
+    return _reload(engine, result, ctx, engine.apply(files), functools.partial(_resolves, engine))
+
+
+def _resolves(engine, journal, reloaded):
+    """The new smarthost must resolve here before the change counts (Postfix is asked in more detail)."""
     problem = resolve_problem(engine.replacement) if engine.replacement else None
     if problem:
         engine.undo(journal, reloaded, "replacement %s" % _written(engine), problem)
-    ctx.done(edited)
-    result["backup_files"] = journal.backup_files
-    result["reloaded"] = reloaded
-    return result

@@ -46,18 +46,12 @@ class Postfix(engine.Engine):
     name = "postfix"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
-        self.host = host
-        self.fp = fingerprint
-        # A relay.Relay, parsed and checked; the text Postfix gets is built from it, never taken as typed.
-        self.replacement = replacement
+        engine.Engine.__init__(self, host, fingerprint, replacement, check_mode, backup)
         self.nexthop = postfix_nexthop(replacement) if replacement else None
         if postfix_problem(replacement):
             raise UnrouteError(host, "replacement %s" % self.nexthop, postfix_problem(replacement),
                                "write the replacement as [%s]%s" % (replacement.host,
                                                                     ":%s" % replacement.port if replacement.port else ""))
-        self.check_mode = check_mode
-        self.backup = backup
-        self.refusals = []
         self.postconf = _cmd.which("postconf")
         if not self.postconf:
             raise UnrouteError(host, "postconf", "Postfix's postconf command is not installed",
