@@ -116,15 +116,20 @@ ARGSPEC = exo_module.ARGSPEC.extend(dict(
 ))
 
 
+def _consent(engine, params, ctx):
+    run = consent_mod.ConsentRun(params, engine.client, ctx.check_mode, ctx.warn)
+    try:
+        return run.run()
+    finally:
+        for value in run.secrets:
+            ctx.secret(value)
+
+
+OPERATION = _runner.Operation(_consent)
+
+
 def execute(params, ctx):
-    def action(engine):
-        run = consent_mod.ConsentRun(params, engine.client, ctx.check_mode, ctx.warn)
-        try:
-            return run.run()
-        finally:
-            for value in run.secrets:
-                ctx.secret(value)
-    return exo_module.execute(params, ctx, action)
+    return exo_module.run(OPERATION, params, ctx)
 
 
 def main():
