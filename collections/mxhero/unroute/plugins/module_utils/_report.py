@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import both_forms, to_alabel, to_unicode
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
 from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
@@ -84,10 +85,28 @@ def domain_record(entry):
         status = "reported"
     else:
         status = "clean"
-    return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
+    record = {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
             "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
             "added": added, "manual_actions": manual, "verification": verification,
             "warnings": warnings, "errors": errors, "modules": modules}
+    record.update(_name_forms(entry.get("domain")))
+    if entry.get("dry_run_only"):
+        # unroute_dry_run_only: planned in check mode on purpose, never changed (the status says what would be).
+        record["dry_run_only"] = True
+    mail = [f.get("mail_zone_check") for f in _flatten(entry.get("results") or []) if f.get("mail_zone_check")]
+    if mail:
+        record["mail_zone_check"] = mail[-1]
+    return record
+
+
+def _name_forms(domain):
+    """Both forms of a unicode domain (bücher.test and xn--bcher-kva.test), whichever the inventory gave."""
+    try:
+        alabel = to_alabel(str(domain or "")).rstrip(".")
+    except ValueError:
+        return {}
+    shown = to_unicode(alabel)
+    return {"domain_alabel": alabel, "domain_unicode": shown} if shown != alabel else {}
 
 
 def _evidence_rank(findings):
@@ -184,11 +203,17 @@ def to_html(record):
         out.append("<section class='domain' id='%s' data-status='%s' style='border-left-color:%s'>"
                    % (_e(dom["domain"]), dom["status"], colour))
         out.append("<div class='head'><h2>%s</h2><span class='badge' style='background:%s'>%s</span>"
-                   "<span class='platform'>%s</span>%s</div>" % (
-                       _e(dom["domain"]), colour, _e(_LABELS[dom["status"]]), _e(dom["platform"]),
+                   "<span class='platform'>%s</span>%s%s</div>" % (
+                       _e(both_forms(dom["domain"])), colour, _e(_LABELS[dom["status"]]), _e(dom["platform"]),
                        "<code class='digest' title='plan digest: unroute.yml -e unroute_plan=... applies this domain "
                        "only while its fresh plan has this digest'>plan %s</code>" % _e(dom["plan_digest"][:12])
-                       if dom.get("plan_digest") and run["check_mode"] else ""))
+                       if dom.get("plan_digest") and run["check_mode"] else "",
+                       "<span class='badge dry-run-only' style='background:#5b6675' title='unroute_dry_run_only: "
+                       "always audited, never changed'>dry run only</span>" if dom.get("dry_run_only") else ""))
+        mail_check = dom.get("mail_zone_check")
+        if mail_check:
+            out.append("<div class='%s mail-zone-check'><b>Mail zone check</b>: %s</div>"
+                       % ("none" if mail_check.get("ok") else "warn", _e(mail_check.get("summary"))))
         for err in dom["errors"]:
             out.append("<div class='error'><b>Error</b> (%s): %s</div>" % (_e(err["module"]), _e(err["msg"])))
         for item in dom["manual_actions"]:
@@ -203,7 +228,7 @@ def to_html(record):
                 action = f.get("action", "")
                 out.append("<tr><td><code>%s</code></td><td>%s</td><td>%s</td>"
                            "<td><span class='badge' style='background:%s'>%s</span>%s</td></tr>"
-                           % (_e(f.get("object")), _e(f.get("kind")), _e("; ".join(f.get("evidence") or [])),
+                           % (_e(_object_forms(f.get("object"))), _e(f.get("kind")), _e("; ".join(f.get("evidence") or [])),
                               _ACTION_COLOURS.get(action, "#607080"), _e(action),
                               (" <small>%s</small>" % _e(f["why"])) if f.get("why") else ""))
             out.append("</tbody></table>")
@@ -213,6 +238,15 @@ def to_html(record):
         out.append("</section>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _object_forms(text):
+    """A finding's object with its unicode name beside any A-label it holds (xn--bcher-kva.test. MX 10 ...)."""
+    text = "" if text is None else str(text)
+    if "xn--" not in text.lower():
+        return text
+    shown = " ".join(to_unicode(word) if "xn--" in word.lower() else word for word in text.split(" "))
+    return text if shown == text else "%s [%s]" % (text, shown)
 
 
 _STATE_COLOURS = {"current": "#2e7d32", "stale": "#c62828", "unreachable": "#d98b00"}
