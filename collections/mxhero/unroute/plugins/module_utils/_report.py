@@ -99,6 +99,15 @@ def domain_record(entry):
     return record
 
 
+def would_change(entry):
+    """Whether a domain's check-mode results plan a change (the estate brake counts these). A domain in error
+    changes nothing, and a dry-run-only one is never changed."""
+    if entry.get("dry_run_only"):
+        return False
+    record = domain_record(entry)
+    return not record["errors"] and any(f.get("action") in _PLANNED for f in record["findings"])
+
+
 def _name_forms(domain):
     """Both forms of a unicode domain (bücher.test and xn--bcher-kva.test), whichever the inventory gave."""
     try:
