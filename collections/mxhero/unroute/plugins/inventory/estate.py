@@ -18,6 +18,8 @@ description:
     can hold one set of credentials shared by many domains.
   - Every host gets C(ansible_connection=local) and C(ansible_python_interpreter) set to the controller's Python,
     because every module of the collection runs on the controller.
+  - A domain may be given in unicode (C(bücher.example)) or A-label (C(xn--bcher-kva.example)) form (IDNA 2008 with
+    UTS 46 mapping); its host is named by the A-label, and a name IDNA refuses fails the inventory in one line.
   - The inventory file must end in C(estate.yml) or C(estate.yaml).
 author:
   - mxhero-unroute developers (@mxhero-unroute)

@@ -86,9 +86,9 @@ def domain_record(entry):
     else:
         status = "clean"
     record = {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
-            "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
-            "added": added, "manual_actions": manual, "verification": verification,
-            "warnings": warnings, "errors": errors, "modules": modules}
+              "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings,
+              "removed": removed, "added": added, "manual_actions": manual, "verification": verification,
+              "warnings": warnings, "errors": errors, "modules": modules}
     record.update(_name_forms(entry.get("domain")))
     if entry.get("dry_run_only"):
         # unroute_dry_run_only: planned in check mode on purpose, never changed (the status says what would be).

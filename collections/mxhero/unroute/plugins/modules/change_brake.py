@@ -73,7 +73,7 @@ allowed:
   returned: always
   type: int
 exceeded:
-  description: Whether O(count) is above O(allowed) (the task fails unless O(force)).
+  description: Whether RV(count) is above RV(allowed) (the task fails unless O(force)).
   returned: always
   type: bool
 domains:
