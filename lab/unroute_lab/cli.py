@@ -79,8 +79,10 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         for domain in estate.domains:
             host_vars[domain.name].update(service.host_vars(domain) or {})
     for domain in estate.domains:
-        manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
-                                            "vars": host_vars[domain.name]}
+        # Keyed as the inventory names the host (a unicode domain as written); "zone" is what DNS serves.
+        manifest["domains"][domain.display or domain.name] = {
+            "platform": domain.platform, "dns_provider": domain.dns_provider, "zone": domain.name,
+            "vars": host_vars[domain.name]}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
     # The same domains for the estate inventory plugin, which detects each platform from MX through the lab's BIND.
@@ -145,7 +147,7 @@ def inventory_yaml(manifest, estate):
         # A unicode domain is written as a customer writes it (bücher.test); the role works on its A-label.
         shown = domain.display or domain.name
         host = {"unroute_domain": shown, "unroute_platform": domain.platform}
-        host.update(manifest["domains"][domain.name]["vars"])
+        host.update(manifest["domains"][shown]["vars"])
         if domain.dns_provider in estate_mod.MANUAL_HOSTS:
             # No API: the modules read the public view (the lab's BIND) and say what to click.
             host.update(unroute_dns_provider="manual", unroute_dns_host=domain.dns_provider)
