@@ -79,8 +79,10 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         for domain in estate.domains:
             host_vars[domain.name].update(service.host_vars(domain) or {})
     for domain in estate.domains:
-        manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
-                                            "vars": host_vars[domain.name]}
+        # Keyed as the inventory names the host (a unicode domain as written); "zone" is what DNS serves.
+        manifest["domains"][domain.display or domain.name] = {
+            "platform": domain.platform, "dns_provider": domain.dns_provider, "zone": domain.name,
+            "vars": host_vars[domain.name]}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (directory / "inventory.yml").write_text(inventory_yaml(manifest, estate))
     # The same domains for the estate inventory plugin, which detects each platform from MX through the lab's BIND.
@@ -88,7 +90,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         "plugin": "mxhero.unroute.estate", "nameservers": [manifest["services"]["dns"]["server"]],
         # The lab's PowerDNS names are its own, as a customer's self-hosted servers would be.
         "ns_providers": {"ns*.pdns-lab.test": "powerdns"},
-        "port": manifest["services"]["dns"]["port"], "domains": zones}, sort_keys=False))
+        "port": manifest["services"]["dns"]["port"],
+        "domains": [d.display or d.name for d in estate.domains]}, sort_keys=False))
     if inventory_copy:
         Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
         Path(inventory_copy).write_text((directory / "inventory.yml").read_text())
@@ -141,8 +144,10 @@ def inventory_yaml(manifest, estate):
     dns = manifest["services"]["dns"]
     groups = {}
     for domain in estate.domains:
-        host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
-        host.update(manifest["domains"][domain.name]["vars"])
+        # A unicode domain is written as a customer writes it (bücher.test); the role works on its A-label.
+        shown = domain.display or domain.name
+        host = {"unroute_domain": shown, "unroute_platform": domain.platform}
+        host.update(manifest["domains"][shown]["vars"])
         if domain.dns_provider in estate_mod.MANUAL_HOSTS:
             # No API: the modules read the public view (the lab's BIND) and say what to click.
             host.update(unroute_dns_provider="manual", unroute_dns_host=domain.dns_provider)
@@ -151,10 +156,10 @@ def inventory_yaml(manifest, estate):
             # the lab's provider NS names (awsdns, cloudflare, pdns-lab.test) resolve nowhere.
             host.update(unroute_dns_verify="none")
         host.update(domain.host_vars)
-        groups.setdefault(domain.platform, {"hosts": {}})["hosts"][domain.name] = host
+        groups.setdefault(domain.platform, {"hosts": {}})["hosts"][shown] = host
         if domain.expect_error:
             # Cases built to be refused (REFUSED zone, two SPF records...): the demo expects them in error.
-            groups.setdefault("expected_errors", {"hosts": {}})["hosts"][domain.name] = {
+            groups.setdefault("expected_errors", {"hosts": {}})["hosts"][shown] = {
                 "unroute_lab_expected_error": domain.expect_error}
     if "mta" in manifest["services"]:
         # Mail servers are hosts of their own (reached over SSH), not domains: the playbooks leave this group out.

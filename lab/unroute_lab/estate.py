@@ -9,6 +9,7 @@ from pathlib import Path
 import dns.exception
 import dns.name
 import dns.zone
+import idna
 import yaml
 
 PLATFORMS = ("google", "microsoft365", "exchange", "mta", "other")
@@ -36,6 +37,26 @@ class EstateError(ValueError):
     pass
 
 
+def _alabel(name):
+    """The A-label of a unicode domain (IDNA 2008 + UTS 46, as registrars convert it), or None when invalid."""
+    try:
+        name.encode("ascii")
+        return name.lower()
+    except UnicodeEncodeError:
+        pass
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
+def _unicode(name):
+    try:
+        return idna.decode(name) if "xn--" in name else name
+    except idna.IDNAError:
+        return name
+
+
 @dataclass
 class Domain:
     name: str
@@ -45,6 +66,8 @@ class Domain:
     sections: dict = field(default_factory=dict)
     host_vars: dict = field(default_factory=dict)
     expect_error: str = ""
+    # How a person writes the domain (bücher.test); ``name`` is the A-label BIND serves (xn--bcher-kva.test).
+    display: str = ""
 
     @property
     def records(self):
@@ -113,8 +136,9 @@ def parse(data, source="<estate>"):
         where = "%s: domains[%d]" % (source, index)
         if not isinstance(item, dict) or "name" not in item:
             raise EstateError("%s: each domain needs a 'name'" % where)
-        name = str(item["name"]).lower().rstrip(".")
-        if not all(_LABEL.match(label) for label in name.split(".")) or "." not in name:
+        given = str(item["name"]).rstrip(".")
+        name = _alabel(given)
+        if name is None or not all(_LABEL.match(label) for label in name.split(".")) or "." not in name:
             raise EstateError("%s: %r is not a domain name" % (where, item["name"]))
         if name in seen:
             raise EstateError("%s: domain %s is listed twice" % (where, name))
@@ -129,7 +153,7 @@ def parse(data, source="<estate>"):
         if not isinstance(host_vars, dict):
             raise EstateError("%s (%s): vars must be a mapping of inventory variables" % (where, name))
         domain = Domain(name=name, platform=platform, description=str(item.get("description", "")),
-                        dns=dns_section, sections=sections, host_vars=host_vars,
+                        display=_unicode(name), dns=dns_section, sections=sections, host_vars=host_vars,
                         expect_error=str(item.get("expect_error") or ""))
         if domain.dns_provider not in DNS_PROVIDERS:
             raise EstateError("%s (%s): dns.provider must be one of %s" % (where, name, ", ".join(DNS_PROVIDERS)))

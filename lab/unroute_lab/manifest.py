@@ -42,7 +42,9 @@ class Lab:
     def provider_of(self, zone):
         """Where the lab hosts ``zone``: bind, route53, cloudflare, powerdns, azure, google_cloud_dns or lexicon
         (a PowerDNS zone written through dns-lexicon)."""
-        return self.manifest["domains"].get(zone, {}).get("dns_provider", "bind")
+        domains = self.manifest["domains"]
+        entry = domains.get(zone) or next((d for d in domains.values() if d.get("zone") == zone), {})
+        return entry.get("dns_provider", "bind")
 
     def records(self, zone):
         """Every record of ``zone`` but the apex SOA/NS, as ``name ttl IN TYPE value`` lines, from whichever

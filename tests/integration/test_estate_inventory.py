@@ -79,3 +79,33 @@ def test_platform_mta_is_a_platform_group(tmp_path):
     data = json.loads(proc.stdout)
     assert data["mta"]["hosts"] == ["a.test"]
     assert plain(data["_meta"]["hostvars"]["a.test"])["unroute_platform"] == "mta"
+
+
+def test_csv_unicode_domain_is_one_host_by_its_alabel(default_lab, tmp_path):
+    # Issue 24: a customer list holds the name as people write it; the host is the A-label DNS carries.
+    (tmp_path / "customers.csv").write_text("domain,platform,credentials\nbücher.test,,dns-a\n", encoding="utf-8")
+    dns = default_lab.dns
+    (tmp_path / "u.estate.yml").write_text(
+        "plugin: mxhero.unroute.estate\nsource: customers.csv\nnameservers: [%s]\nport: %d\n" % (dns["server"],
+                                                                                              dns["port"]))
+    proc = inventory(tmp_path / "u.estate.yml")
+    assert proc.returncode == 0, proc.stderr
+    data = plain(json.loads(proc.stdout))
+    # Detected through the lab's BIND, which serves the A-label zone: mxHero MX next to the customer's own.
+    assert data["other"]["hosts"] == ["xn--bcher-kva.test"]
+    assert data["_meta"]["hostvars"]["xn--bcher-kva.test"]["unroute_detected_mx"] == [
+        "mail.xn--bcher-kva.test.", "smtp-in.mxhero.com."]
+    assert data["credentials_dns_a"]["hosts"] == ["xn--bcher-kva.test"]
+    assert data["_meta"]["hostvars"]["xn--bcher-kva.test"]["unroute_domain"] == "xn--bcher-kva.test"
+
+
+def test_unicode_and_alabel_spellings_are_one_domain_and_bad_names_one_line(tmp_path):
+    (tmp_path / "dup.estate.yml").write_text(
+        "plugin: mxhero.unroute.estate\ndetect_platform: false\ndomains: [bücher.test, XN--BCHER-KVA.test]\n",
+        encoding="utf-8")
+    proc = inventory(tmp_path / "dup.estate.yml")
+    assert "domain xn--bcher-kva.test is listed twice" in proc.stderr
+    (tmp_path / "bad.estate.yml").write_text(
+        "plugin: mxhero.unroute.estate\ndetect_platform: false\ndomains: [☃.test]\n", encoding="utf-8")
+    proc = inventory(tmp_path / "bad.estate.yml")
+    assert "estate: ☃.test: the domain name is no valid internationalised domain name" in proc.stderr

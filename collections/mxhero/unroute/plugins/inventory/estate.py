@@ -18,6 +18,8 @@ description:
     can hold one set of credentials shared by many domains.
   - Every host gets C(ansible_connection=local) and C(ansible_python_interpreter) set to the controller's Python,
     because every module of the collection runs on the controller.
+  - A domain may be given in unicode (C(bücher.example)) or A-label (C(xn--bcher-kva.example)) form (IDNA 2008 with
+    UTS 46 mapping); its host is named by the A-label, and a name IDNA refuses fails the inventory in one line.
   - The inventory file must end in C(estate.yml) or C(estate.yaml).
 author:
   - mxhero-unroute developers (@mxhero-unroute)
@@ -114,6 +116,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import Fingerprint
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import name_problem, to_alabel
 
 try:
     import dns.exception
@@ -215,7 +218,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         if not isinstance(item, dict) or not item.get("domain"):
             raise AnsibleParserError("estate: each entry needs a 'domain' (got %r)" % (item,))
         entry = dict(item)
-        entry["domain"] = str(entry["domain"]).strip().lower().rstrip(".")
+        given = str(entry["domain"]).strip()
+        problem = name_problem(given)
+        if problem:
+            raise AnsibleParserError("estate: %s: the domain name %s; give the domain as a registrar shows it, "
+                                     "in unicode (bücher.example) or A-label (xn--bcher-kva.example) form"
+                                     % (given, problem))
+        # One host per domain, named by the A-label DNS carries (a unicode and an A-label spelling of one
+        # domain are the same host, and a duplicate); reports show the unicode form beside it.
+        entry["domain"] = to_alabel(given).rstrip(".")
         platform = str(entry.get("platform") or "").strip().lower()
         if platform and platform not in PLATFORMS:
             raise AnsibleParserError("estate: %s: platform %r is not one of %s"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _report_html
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import to_alabel, to_unicode
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
 from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
@@ -84,12 +85,39 @@ def domain_record(entry):
         status = "reported"
     else:
         status = "clean"
-    return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
-            # Which DNS provider the domain's zone is at, for the report's filter (None before 0.3.0).
-            "dns_provider": entry.get("dns_provider"),
-            "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
-            "added": added, "manual_actions": manual, "verification": verification,
-            "warnings": warnings, "errors": errors, "modules": modules}
+    record = {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
+              # Which DNS provider the domain's zone is at, for the report's filter (None before 0.3.0).
+              "dns_provider": entry.get("dns_provider"),
+              "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings,
+              "removed": removed, "added": added, "manual_actions": manual, "verification": verification,
+              "warnings": warnings, "errors": errors, "modules": modules}
+    record.update(_name_forms(entry.get("domain")))
+    if entry.get("dry_run_only"):
+        # unroute_dry_run_only: planned in check mode on purpose, never changed (the status says what would be).
+        record["dry_run_only"] = True
+    mail = [f.get("mail_zone_check") for f in _flatten(entry.get("results") or []) if f.get("mail_zone_check")]
+    if mail:
+        record["mail_zone_check"] = mail[-1]
+    return record
+
+
+def would_change(entry):
+    """Whether a domain's check-mode results plan a change (the estate brake counts these). A domain in error
+    changes nothing, and a dry-run-only one is never changed."""
+    if entry.get("dry_run_only"):
+        return False
+    record = domain_record(entry)
+    return not record["errors"] and any(f.get("action") in _PLANNED for f in record["findings"])
+
+
+def _name_forms(domain):
+    """Both forms of a unicode domain (bücher.test and xn--bcher-kva.test), whichever the inventory gave."""
+    try:
+        alabel = to_alabel(str(domain or "")).rstrip(".")
+    except ValueError:
+        return {}
+    shown = to_unicode(alabel)
+    return {"domain_alabel": alabel, "domain_unicode": shown} if shown != alabel else {}
 
 
 def _evidence_rank(findings):

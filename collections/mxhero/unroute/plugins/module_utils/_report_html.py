@@ -18,6 +18,8 @@ import html
 import json
 import re
 
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import both_forms, to_unicode
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._record import STATUSES
 
 # Domains drawn at once; the next page is drawn when the end of the list scrolls into view.
@@ -45,6 +47,7 @@ th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
 .error{background:#fdecec;border:1px solid #e59a9a;border-radius:6px;padding:.5rem .7rem;margin:.4rem 0}
 .warn{background:#fffbe6;border:1px solid #e6d47a;border-radius:6px;padding:.4rem .7rem;margin:.4rem 0}
 .none{color:#5b6675;font-style:italic}
+.badge.dry-run-only{background:#5b6675}
 #more{display:block;margin:1rem auto;font:inherit;padding:.4rem 1rem}
 """
 _ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
@@ -76,7 +79,7 @@ function el(tag, cls, text) {
 }
 function tone(prefix, value, known) { return prefix + (has(known, str(value)) ? str(value) : "other"); }
 // Most serious first whatever order the record came in; the record's own order breaks ties.
-var all = data.domains.map(function (d, i) { d.i = i; d.k = str(d.d).toLowerCase(); return d; });
+var all = data.domains.map(function (d, i) { d.i = i; d.k = (str(d.d) + " " + str(d.h)).toLowerCase(); return d; });
 all.sort(function (a, b) { return rank(a.s) - rank(b.s) || a.i - b.i; });
 
 function table(cls, heads, rows) {
@@ -99,11 +102,13 @@ function section(d) {
   s.id = str(d.d);
   s.setAttribute("data-status", str(d.s));
   var head = s.appendChild(el("div", "head"));
-  head.appendChild(el("h2", "", d.d));
+  head.appendChild(el("h2", "", d.h || d.d));
   head.appendChild(el("span", "badge " + tone("bg-", d.s, K.status), has(data.labels, d.s) ? data.labels[d.s] : d.s));
   head.appendChild(el("span", "platform", d.p));
   if (d.n) { head.appendChild(el("span", "dns", "DNS: " + str(d.n))); }
   if (d.g) { head.appendChild(el("code", "digest", "plan " + str(d.g))).title = data.digest_title; }
+  if (d.y) { head.appendChild(el("span", "badge dry-run-only", "dry run only")).title = "unroute_dry_run_only: always audited, never changed"; }
+  if (d.z) { s.appendChild(note((d.z[0] ? "none" : "warn") + " mail-zone-check", "Mail zone check", ": " + str(d.z[1]))); }
   (d.e || []).forEach(function (x) { s.appendChild(note("error", "Error", " (" + str(x[0]) + "): " + str(x[1]))); });
   (d.m || []).forEach(function (x) {
     s.appendChild(note("manual", "Do by hand", " \u2013 " + str(x[0]) + ": " + str(x[1])));
@@ -253,14 +258,19 @@ def _text(value):
 def _view(dom, check_mode):
     """What the page shows of a domain, as compact arrays (the JSON record keeps everything else)."""
     digest = dom.get("plan_digest")
+    shown = both_forms(_text(dom.get("domain")))
+    mail = dom.get("mail_zone_check")
     return {
+        # Both forms of a unicode domain (bücher.test (xn--bcher-kva.test)); dry run only; the mail zone check.
+        "h": shown if shown != _text(dom.get("domain")) else "", "y": bool(dom.get("dry_run_only")),
+        "z": [bool(mail.get("ok")), _text(mail.get("summary"))] if isinstance(mail, dict) else None,
         "d": _text(dom.get("domain")), "s": _text(dom.get("status")), "p": _text(dom.get("platform")),
         "n": _text(dom.get("dns_provider")), "g": _text(digest)[:12] if digest and check_mode else "",
         "e": [[_text(e.get("module")), _text(e.get("msg"))] for e in dom.get("errors") or []],
         "m": [[_text(m.get("object")), _text(m.get("steps") or m.get("manual_steps"))]
               for m in dom.get("manual_actions") or []],
         "w": [_text(w) for w in dom.get("warnings") or []],
-        "f": [[_text(f.get("object")), _text(f.get("kind")), "; ".join(_text(x) for x in f.get("evidence") or []),
+        "f": [[_object_forms(f.get("object")), _text(f.get("kind")), "; ".join(_text(x) for x in f.get("evidence") or []),
                _text(f.get("action")), _text(f.get("why")), _text(f.get("module"))]
               for f in dom.get("findings") or []],
         "v": [[_text(v.get("server")), _text(v.get("address")), _text(v.get("state")), _text(v.get("detail")),
@@ -329,3 +339,12 @@ def render(record, colours, labels, cards):
     out.append("<script>%s</script>" % _SCRIPT)
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _object_forms(text):
+    """A finding's object with its unicode name beside any A-label it holds (xn--bcher-kva.test. MX 10 ...)."""
+    text = _text(text)
+    if "xn--" not in text.lower():
+        return text
+    shown = " ".join(to_unicode(word) if "xn--" in word.lower() else word for word in text.split(" "))
+    return text if shown == text else "%s [%s]" % (text, shown)

@@ -35,10 +35,22 @@ options:
     description:
       - What to look at. V(dkim) alone is what the C(mxhero.unroute.unroute) role adds to M(mxhero.unroute.dns_mx)
         and M(mxhero.unroute.dns_spf), which already report MX and SPF.
+      - V(mail_zone) (added in 0.3.0) checks the zone as a mail zone, as the role does once after a real run
+        changed it - the apex and O(mail_zone_names) - and returns RV(mail_zone_check). The apex needs at least
+        one MX (a null MX only where it stands alone; this collection never writes one), every name at most one
+        SPF record, and each SPF record at most 10 DNS lookups of its own (RFC 7208 4.6.4). What is wrong is
+        also a warning; nothing fails.
     type: list
     elements: str
-    choices: [mx, spf, dkim]
+    choices: [mx, spf, dkim, mail_zone]
     default: [mx, spf, dkim]
+  mail_zone_names:
+    description:
+      - Names inside the zone a run changed, checked with the apex when O(checks) holds V(mail_zone).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   dkim_selectors:
     description:
       - DKIM selectors to look up under C(_domainkey) of O(record).
@@ -82,6 +94,14 @@ records:
   returned: always
   type: dict
   sample: {mx: ["10 smtp-in.mxhero.com.", "20 mail.example.com."], spf: ["v=spf1 include:spf.mxhero.com ~all"]}
+mail_zone_check:
+  description:
+    - With V(mail_zone) in O(checks) - C(ok), C(problems) (one line each), C(notes), the C(names) read, and a
+      one-line C(summary).
+  returned: when O(checks) holds V(mail_zone)
+  type: dict
+  version_added: 0.3.0
+  sample: {ok: true, problems: [], notes: [], names: [example.com.], summary: "ok: example.com (...)"}
 removed:
   description: Always empty.
   returned: always
@@ -96,17 +116,31 @@ added:
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DEFAULT_DKIM_SELECTORS
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import mail_zone
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DEFAULT_DKIM_SELECTORS, txt_policy
 
 ARGSPEC = dns_module.ARGSPEC.extend(dict(
     dkim_selectors=dict(type="list", elements="str", default=list(DEFAULT_DKIM_SELECTORS)),
-    checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim"], default=["mx", "spf", "dkim"]),
+    checks=dict(type="list", elements="str", choices=["mx", "spf", "dkim", "mail_zone"],
+                default=["mx", "spf", "dkim"]),
+    mail_zone_names=dict(type="list", elements="str", default=[]),
 ))
 
 
 def execute(params, ctx):
-    return dns_module.execute(params, ctx, lambda engine: engine.info(
-        record=params["record"], dkim_selectors=params["dkim_selectors"], checks=params["checks"]), read_only=True)
+    checks = [c for c in params["checks"] if c != "mail_zone"]
+
+    def operation(engine):
+        outcome = engine.info(record=params["record"], dkim_selectors=params["dkim_selectors"], checks=checks)
+        if "mail_zone" in params["checks"]:
+            names = validate.check_records(engine.zone, records=[engine.zone] + list(params["mail_zone_names"]))
+            report = mail_zone.check(engine.provider.read, txt_policy, engine.zone, names)
+            for problem in report["problems"]:
+                ctx.warn("%s: mail zone check: %s" % (engine.zone, problem))
+            outcome = dict(outcome, mail_zone_check=report)
+        return outcome
+    return dns_module.execute(params, ctx, operation, read_only=True)
 
 
 def main():

@@ -169,6 +169,8 @@ def execute(params, ctx, operation, read_only=False):
     """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing).
 
     Whatever escapes the engine leaves here as the one-line error, never as a library's bare message."""
+    # A unicode zone or record name (bücher.test) is worked on as its A-label, as dig and nsupdate do.
+    params = validate.normalise(params)
     if (params.get("verify_timeout") or 0) < 0:
         # Refused before anything is read or written, like every other option.
         raise UnrouteError(validate.domain_of(params.get("zone")), "option verify_timeout",

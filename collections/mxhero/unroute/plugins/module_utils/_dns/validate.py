@@ -16,7 +16,7 @@ import math
 import socket
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._names import ip_address, name_problem
+from ansible_collections.mxhero.unroute.plugins.module_utils._names import ip_address, name_problem, to_alabel
 
 ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
 _ZONE_FIX = "give the zone's domain name, for example example.com"
@@ -25,6 +25,28 @@ _ZONE_FIX = "give the zone's domain name, for example example.com"
 def domain_of(zone):
     text = str(zone or "").strip().rstrip(".")
     return text or "(no zone)"
+
+
+def alabel_or_same(name):
+    """``name`` as its A-label when it converts; as given otherwise, so that the check refuses it in one line."""
+    if not isinstance(name, str):
+        return name
+    try:
+        return to_alabel(name.strip())
+    except ValueError:
+        return name
+
+
+def normalise(params):
+    """The DNS modules' name options in the form DNS carries them (bücher.test -> xn--bcher-kva.test): a
+    unicode name is what a person types into dig, nsupdate or a provider console, which convert it too."""
+    out = dict(params)
+    for key in ("zone", "record"):
+        if isinstance(out.get(key), str):
+            out[key] = alabel_or_same(out[key])
+    if isinstance(out.get("records"), list):
+        out["records"] = [alabel_or_same(item) for item in out["records"]]
+    return out
 
 
 def refuse(zone, option, value, cause, fix, secret=False):
@@ -36,7 +58,7 @@ def refuse(zone, option, value, cause, fix, secret=False):
 
 
 def fqdn(name):
-    return name.strip().rstrip(".").lower() + "."
+    return alabel_or_same(name.strip()).rstrip(".").lower() + "."
 
 
 def check_zone(zone):
