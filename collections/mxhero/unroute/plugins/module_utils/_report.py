@@ -8,7 +8,8 @@ import html
 import json
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
-from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
+from ansible_collections.mxhero.unroute.plugins.module_utils._record import (  # noqa: F401
+    FORMAT, PREFLIGHT_STATUSES, STATUSES)
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
 _PLANNED = {"would_remove", "would_disable", "would_change", "would_add", "would_enable"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
@@ -34,7 +35,7 @@ def _flatten(results):
 def domain_record(entry):
     """Fold one domain's module results into its record (what was found, done, planned, left to a person)."""
     findings, removed, added, manual, warnings, errors, modules = [], [], [], [], [], [], []
-    verification = []
+    verification, checks, preflight = [], [], []
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
         step = {"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
@@ -52,6 +53,10 @@ def domain_record(entry):
         manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
         # What each authoritative server served after the change (verify=authoritative, issue 14).
         verification.extend(dict(v, module=name) for v in result.get("verification") or [])
+        # A preflight's checks and the status they give the domain (module_utils/_preflight).
+        checks.extend(result.get("checks") or [])
+        if result.get("checks") is not None and result.get("status") in PREFLIGHT_STATUSES:
+            preflight.append(result["status"])
         # `cautions` is what a module has to say besides its findings (the runner keeps it apart from the
         # Ansible warnings, which also repeat each manual action for the console).
         warnings.extend(str(w) for w in result.get("cautions") or [] if str(w) not in warnings)
@@ -74,6 +79,8 @@ def domain_record(entry):
         status = "drifted"
     elif errors:
         status = "error"
+    elif preflight:
+        status = min(preflight, key=PREFLIGHT_STATUSES.index)
     elif manual:
         status = "manual"
     elif actions & _PLANNED:
@@ -87,7 +94,7 @@ def domain_record(entry):
     return {"domain": entry.get("domain"), "platform": entry.get("platform", "other"), "status": status,
             "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings, "removed": removed,
             "added": added, "manual_actions": manual, "verification": verification,
-            "warnings": warnings, "errors": errors, "modules": modules}
+            "warnings": warnings, "errors": errors, "modules": modules, "checks": checks}
 
 
 def _evidence_rank(findings):
@@ -140,10 +147,14 @@ th{color:#5b6675;font-weight:600} code{font-size:.85rem;word-break:break-all}
 .none{color:#5b6675;font-style:italic}
 """
 _COLOURS = {"error": "#c62828", "drifted": "#ad1457", "manual": "#d98b00", "would_change": "#1565c0",
-            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080"}
+            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080",
+            "ready": "#2e7d32", "unreachable": "#c62828", "needs_credentials": "#c62828", "needs_consent": "#d98b00",
+            "needs_role": "#d98b00", "needs_delegation": "#d98b00", "unproven": "#8d99a6"}
 _LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "manual action needed",
            "would_change": "would change", "changed": "changed", "reported": "reported only",
-           "skipped": "not in the reviewed plan", "clean": "clean"}
+           "skipped": "not in the reviewed plan", "clean": "clean", "ready": "ready", "unreachable": "unreachable",
+           "needs_credentials": "needs credentials", "needs_consent": "needs consent", "needs_role": "needs a role",
+           "needs_delegation": "needs delegation", "unproven": "unproven"}
 _ACTION_COLOURS = {"removed": "#2e7d32", "disabled": "#2e7d32", "added": "#2e7d32", "changed": "#2e7d32",
                    "enabled": "#2e7d32", "would_enable": "#1565c0",
                    "would_remove": "#1565c0", "would_disable": "#1565c0", "would_add": "#1565c0",
@@ -156,7 +167,9 @@ def _e(value):
 
 def to_html(record):
     run, summary = record["run"], record["summary"]
-    if run.get("mode") == "restore":
+    if run.get("mode") == "preflight":
+        title = "mxHero unroute preflight (nothing changed)"
+    elif run.get("mode") == "restore":
         # The restore view: what was put back, and what a person must still put back by hand.
         title = "mxHero unroute restore%s" % (" plan (check mode, nothing changed)" if run["check_mode"] else "")
     else:
@@ -174,6 +187,9 @@ def to_html(record):
              ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
              ("skipped", "not in plan"), ("clean", "clean"), ("removed", "objects removed"),
              ("planned", "changes planned")]
+    if run.get("mode") == "preflight":
+        cards = [("domains", "domains"), ("ready", "ready")] + [(s, _LABELS[s]) for s in PREFLIGHT_STATUSES[:-1]] \
+            + [("error", "errors")]
     for key, label in cards:
         colour = _COLOURS.get(key, "#1d2530")
         out.append("<div class='card' data-key='%s'><b style='color:%s'>%d</b><span>%s</span></div>"
@@ -207,9 +223,10 @@ def to_html(record):
                               _ACTION_COLOURS.get(action, "#607080"), _e(action),
                               (" <small>%s</small>" % _e(f["why"])) if f.get("why") else ""))
             out.append("</tbody></table>")
-        elif not dom["errors"]:
+        elif not dom["errors"] and run.get("mode") != "preflight":
             out.append("<p class='none'>No mxHero leftovers found.</p>")
         out.extend(_verification_html(dom.get("verification") or []))
+        out.extend(_checks_html(dom.get("checks") or []))
         out.append("</section>")
     out.append("</body></html>")
     return "\n".join(out)
@@ -232,5 +249,21 @@ def _verification_html(rows):
                       _STATE_COLOURS.get(state, "#607080"), _e(state),
                       (" <small>%s</small>" % _e(row["detail"])) if row.get("detail") else "",
                       _e(row.get("waited")), _e(", ".join(row.get("rrsets") or []))))
+    out.append("</tbody></table>")
+    return out
+
+
+def _checks_html(rows):
+    """A preflight's checks: what was proven, what is missing and its fix, what could not be proven."""
+    if not rows:
+        return []
+    out = ["<table class='checks'><thead><tr><th>Platform</th><th>Object</th><th>Check</th><th>Result</th>"
+           "<th>Detail</th><th>Fix</th></tr></thead><tbody>"]
+    for row in rows:
+        state = "ok" if row.get("ok") and row.get("proven") else "unproven" if row.get("ok") else row.get("status")
+        out.append("<tr data-state='%s'><td>%s</td><td><code>%s</code></td><td>%s</td>"
+                   "<td><span class='badge' style='background:%s'>%s</span></td><td>%s</td><td>%s</td></tr>"
+                   % (_e(state), _e(row.get("platform")), _e(row.get("object")), _e(row.get("check")),
+                      _COLOURS.get(state, "#2e7d32"), _e(state), _e(row.get("detail")), _e(row.get("fix"))))
     out.append("</tbody></table>")
     return out
