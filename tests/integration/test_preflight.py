@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import requests
 
 from helpers import ROOT
 from microsoft365_fixtures import tenant
@@ -151,3 +153,37 @@ def test_each_broken_case_names_what_is_missing_and_the_fix(lab_factory, tmp_pat
     assert done.returncode == 0, done.stdout[-3000:]
     assert dict((d["domain"], d["status"]) for d in again["domains"]) == {"fine.test": "ready",
                                                                           "norole.test": "needs_role"}
+
+
+def test_cloudflare_emulator_token_endpoints_answer_as_documented(lab_factory):
+    """From Cloudflare's API reference (Verify Token, Token Details) and its troubleshooting page's example:
+    verify answers the token's id and ``"status": "active"``; an unknown token is refused with 401; a token's
+    details (policies: permission groups and resources) need API Tokens Read, otherwise 403 code 9109."""
+    lab = lab_factory({"domains": [{"name": "cf-api.test", "dns": {
+        "provider": "cloudflare", "records": ["@ 300 IN MX 5 mail.cf-api.test."]}}]})
+    svc = lab.service("cloudflare")
+
+    def get(path, token):
+        return requests.get(svc["url"] + path, headers={"Authorization": "Bearer " + token}, timeout=10)
+
+    edit = Path(svc["api_token_file"]).read_text().strip()
+    read = Path(svc["read_only_token_file"]).read_text().strip()
+    resp = get("/user/tokens/verify", edit)
+    body = resp.json()
+    assert resp.status_code == 200 and body["success"] is True and body["errors"] == []
+    assert set(body["result"]) >= {"id", "status"} and body["result"]["status"] == "active"
+    assert len(body["result"]["id"]) == 32
+
+    resp = get("/user/tokens/verify", "not-a-token")
+    assert resp.status_code == 401 and resp.json()["success"] is False
+
+    details = get("/user/tokens/%s" % body["result"]["id"], edit).json()["result"]
+    assert details["id"] == body["result"]["id"] and details["status"] == "active"
+    groups = [g["name"] for p in details["policies"] for g in p["permission_groups"]]
+    assert "DNS Write" in groups and "Zone Read" in groups
+    assert any(key.startswith("com.cloudflare.api.account.zone.") for p in details["policies"]
+               for key in p["resources"])
+
+    own = get("/user/tokens/verify", read).json()["result"]["id"]
+    resp = get("/user/tokens/%s" % own, read)
+    assert resp.status_code == 403 and [e["code"] for e in resp.json()["errors"]] == [9109]
