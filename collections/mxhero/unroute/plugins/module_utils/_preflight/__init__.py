@@ -104,9 +104,8 @@ def preflight(params, ctx):
         if not item["ok"]:
             ctx.warn(line(domain, item))
     unproven = [line(domain, c) for c in checks if c["ok"] and not c["proven"]]
-    return {"changed": False, "status": status, "checks": checks, "missing": [line(domain, c) for c in checks
-                                                                               if not c["ok"]],
-            "unproven": unproven}
+    missing = [line(domain, c) for c in checks if not c["ok"]]
+    return {"changed": False, "status": status, "checks": checks, "missing": missing, "unproven": unproven}
 
 
 def options(domain, platform, argspec, given, ctx):

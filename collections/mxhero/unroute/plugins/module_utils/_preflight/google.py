@@ -60,7 +60,7 @@ def probe(domain, given, ctx, features):
             else:
                 fix = "sign in again as a super admin of %s consenting to: %s" % (domain, " ".join(wanted))
                 status = "needs_consent"
-            out.append(check(P, obj, "scope %s" % scope, False, True, str(err).split(";")[0], fix, status))
+            out.append(check(P, obj, "scope %s" % scope, False, True, str(err).split(";", 1)[0], fix, status))
             continue
         except UnrouteError as err:
             out.append(failed(P, obj, "scope %s" % scope, err, classify(err.cause, "needs_credentials")))
