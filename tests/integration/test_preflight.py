@@ -57,8 +57,12 @@ def test_every_domain_of_the_default_lab_is_ready(default_lab, tmp_path):
     assert rfc and not rfc[0]["proven"] and "cannot be read over DNS" in rfc[0]["detail"]
     tsig = [c for c in domains["mx-partial.test"]["checks"] if c["check"] == "TSIG key"]
     assert tsig and tsig[0]["ok"] and tsig[0]["proven"]
-    cf = dict((c["check"], c) for c in domains["cf-mixed.test"]["checks"])
-    assert cf["write permission"]["ok"] and cf["write permission"]["proven"]
+    for name in ("cf-mixed.test", "azure-mixed.test", "pdns-mixed.test"):
+        write = [c for c in domains[name]["checks"] if c["check"] == "write permission"][0]
+        assert write["ok"] and write["proven"], (name, write)
+    # Route 53 cannot tell without writing: ready, and the check says what was not proven.
+    write = [c for c in domains["aws-mixed.test"]["checks"] if c["check"] == "write permission"][0]
+    assert write["ok"] and not write["proven"] and write["detail"].startswith("not proven")
     # Nothing changed.
     assert zone_snapshot(default_lab.dns, "mx-partial.test") == before
     html = paths[-1].with_suffix(".html").read_text()
@@ -88,6 +92,9 @@ BROKEN = {"domains": [
                                      "https://www.googleapis.com/auth/admin.reports.audit.readonly",
                                      "https://www.googleapis.com/auth/admin.directory.user.readonly",
                                      "https://www.googleapis.com/auth/gmail.settings.basic"]}},
+    # Azure DNS: the identity holds Reader on the zone, not DNS Zone Contributor.
+    {"name": "az-reader.test", "platform": "other",
+     "dns": {"provider": "azure", "azure_role": "reader", "records": ["@ 3600 IN MX 10 smtp-in.mxhero.com."]}},
     {"name": "fine.test", "platform": "other", "dns": {"records": ["@ 3600 IN MX 10 smtp-in.mxhero.com."]}},
 ]}
 
@@ -115,6 +122,11 @@ def test_each_broken_case_names_what_is_missing_and_the_fix(lab_factory, tmp_pat
     assert readonly["status"] == "ready"
     write = [c for c in readonly["checks"] if c["check"] == "write permission"][0]
     assert write["ok"] and not write["proven"] and "API Tokens Read" in write["detail"]
+
+    reader = domains["az-reader.test"]
+    assert reader["status"] == "needs_role"
+    (check,) = _failed(reader)
+    assert "Microsoft.Network/dnszones/MX/write" in check["detail"] and "DNS Zone Contributor" in check["fix"]
 
     noconsent = domains["noconsent.test"]
     assert noconsent["status"] == "needs_consent"
@@ -187,3 +199,40 @@ def test_cloudflare_emulator_token_endpoints_answer_as_documented(lab_factory):
     own = get("/user/tokens/verify", read).json()["result"]["id"]
     resp = get("/user/tokens/%s" % own, read)
     assert resp.status_code == 403 and [e["code"] for e in resp.json()["errors"]] == [9109]
+
+
+def test_azure_emulator_lists_the_callers_permissions_on_a_zone(lab_factory):
+    """Permissions - List For Resource (Microsoft.Authorization, api-version 2022-04-01), as the REST reference's
+    example shows it: ``{"value": [{"actions": [...], "notActions": [], "dataActions": [], "notDataActions": []}]}``
+    for the caller; a write the caller's role does not allow answers 403 AuthorizationFailed."""
+    lab = lab_factory({"domains": [
+        {"name": "az-rw.test", "dns": {"provider": "azure", "records": ["@ 3600 IN MX 10 mail.az-rw.test."]}},
+        {"name": "az-ro.test", "dns": {"provider": "azure", "azure_role": "reader",
+                                       "records": ["@ 3600 IN MX 10 mail.az-ro.test."]}}]})
+    svc = lab.service("azure")
+    token = requests.post("%s/%s/oauth2/v2.0/token" % (svc["url"], svc["tenant_id"]), data={
+        "grant_type": "client_credentials", "client_id": svc["client_id"],
+        "client_secret": Path(svc["client_secret_file"]).read_text().strip(),
+        "scope": "https://management.azure.com/.default"}, verify=svc["ca"], timeout=10).json()["access_token"]
+    http = requests.Session()
+    http.headers["Authorization"] = "Bearer " + token
+    http.verify = svc["ca"]
+
+    def zone(name):
+        return "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s" % (
+            svc["url"], svc["subscription_id"], svc["zones"][name], name)
+
+    for name, expected in (("az-rw.test", "Microsoft.Network/dnsZones/*"), ("az-ro.test", "*/read")):
+        resp = http.get(zone(name) + "/providers/Microsoft.Authorization/permissions",
+                        params={"api-version": "2022-04-01"}, timeout=10)
+        assert resp.status_code == 200
+        (entry,) = resp.json()["value"]
+        assert set(entry) == {"actions", "notActions", "dataActions", "notDataActions"}
+        assert expected in entry["actions"]
+    resp = http.get(zone("az-rw.test") + "/providers/Microsoft.Authorization/permissions",
+                    params={"api-version": "2018-05-01"}, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "InvalidApiVersionParameter"
+    resp = http.put(zone("az-ro.test") + "/MX/@", params={"api-version": "2018-05-01"},
+                    json={"properties": {"TTL": 3600, "MXRecords": [{"preference": 10, "exchange": "mx.example."}]}},
+                    timeout=10)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "AuthorizationFailed"

@@ -6,6 +6,8 @@ RFC 2136 server, PowerDNS's API key) and said to be unproven elsewhere."""
 
 from __future__ import annotations
 
+import fnmatch
+
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._preflight import check, failed, options
@@ -20,8 +22,6 @@ _UNPROVEN_WRITE = {
     "google_cloud_dns": "the run's service account may lack resourcemanager permissions to test its own; "
                         "dns.changes.create shows only when the run writes",
     "lexicon": "dns-lexicon can list records but has no way to ask a provider for write permission",
-    "azure": "the permissions of the identity on the zone were not asked for (Microsoft.Authorization/permissions "
-             "is not read by this version); Microsoft.Network/dnszones/*/write shows only when the run writes",
 }
 
 
@@ -78,6 +78,8 @@ def _write_permission(kind, provider, obj, params, zone):
         return _rfc2136(provider, obj, params)
     if kind == "cloudflare":
         return _cloudflare(provider, obj, zone)
+    if kind == "azure":
+        return _azure(provider, obj, params, zone)
     if kind == "powerdns":
         return [check(P, obj, "write permission", True, True, "a PowerDNS API key is not scoped: the key that read "
                       "the zone may change it")]
@@ -149,3 +151,51 @@ def _covers(resources, zone_id):
         if isinstance(value, dict) and set(value) & wanted:
             return True
     return False
+
+
+# What the run does to a zone at Azure: MX and TXT record sets are written, and deleted when emptied.
+_AZURE_ACTIONS = ["Microsoft.Network/dnszones/%s/%s" % (t, v) for t in ("MX", "TXT") for v in ("write", "delete")]
+_AZURE_PERMISSIONS = "/providers/Microsoft.Authorization/permissions"
+_AZURE_API = "2022-04-01"
+
+
+def _azure(provider, obj, params, zone):
+    """The identity's own permissions on the zone (Permissions - List For Resource), matched as Azure matches
+    actions: case-insensitive, ``*`` a wildcard, ``notActions`` taken away."""
+    try:
+        from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - the provider itself needs azure-core
+        HttpRequest = None
+    zone_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s" % (
+        params.get("azure_subscription_id"), getattr(provider, "group", None), zone.lower())
+    url = "%s%s%s" % (getattr(provider, "arm", "").rstrip("/"), zone_id, _AZURE_PERMISSIONS)
+    client = getattr(provider, "client", None)
+    # The management client's own pipeline (credential, TLS, timeouts): azure-mgmt-dns 9 names it _send_request.
+    send = getattr(client, "send_request", None) or getattr(client, "_send_request", None)
+    if HttpRequest is None or send is None:
+        return [check(P, obj, "write permission", True, False, "not proven: the Azure client cannot list "
+                      "permissions", "nothing to do before the run; a refusal then names the role")]
+    try:
+        resp = send(HttpRequest("GET", url, params={"api-version": _AZURE_API}))
+        status = resp.status_code
+        body = resp.json() if status == 200 else None
+    except Exception as err:  # pylint: disable=broad-exception-caught
+        return [check(P, obj, "write permission", True, False, "not proven: the permissions list failed (%s: %s)"
+                      % (type(err).__name__, str(err).splitlines()[0] if str(err) else ""),
+                      "nothing to do before the run; a refusal then names the role")]
+    if status != 200 or not isinstance((body or {}).get("value"), list):
+        return [check(P, obj, "write permission", True, False, "not proven: Azure answered HTTP %d to the "
+                      "permissions list" % status, "nothing to do before the run; a refusal then names the role")]
+    missing = [a for a in _AZURE_ACTIONS if not _azure_allows(body["value"], a)]
+    if missing:
+        return [check(P, obj, "write permission", False, True, "the identity may not %s on zone %s"
+                      % (", ".join(missing), zone), "give the identity the DNS Zone Contributor role on zone %s (or "
+                      "its resource group %s)" % (zone, getattr(provider, "group", "")), "needs_role")]
+    return [check(P, obj, "write permission", True, True, "the identity's permissions on the zone include %s"
+                  % ", ".join(_AZURE_ACTIONS))]
+
+
+def _azure_allows(permissions, action):
+    def matches(patterns):
+        return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns or [])
+    return any(matches(p.get("actions")) and not matches(p.get("notActions")) for p in permissions)
