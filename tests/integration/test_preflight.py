@@ -216,7 +216,8 @@ def test_azure_emulator_lists_the_callers_permissions_on_a_zone(lab_factory):
         "scope": "https://management.azure.com/.default"}, verify=svc["ca"], timeout=10).json()["access_token"]
     http = requests.Session()
     http.headers["Authorization"] = "Bearer " + token
-    http.verify = svc["ca"]
+    # Per request: REQUESTS_CA_BUNDLE in the environment would replace a session-level CA.
+    ca = svc["ca"]
 
     def zone(name):
         return "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/dnszones/%s" % (
@@ -224,15 +225,15 @@ def test_azure_emulator_lists_the_callers_permissions_on_a_zone(lab_factory):
 
     for name, expected in (("az-rw.test", "Microsoft.Network/dnsZones/*"), ("az-ro.test", "*/read")):
         resp = http.get(zone(name) + "/providers/Microsoft.Authorization/permissions",
-                        params={"api-version": "2022-04-01"}, timeout=10)
+                        params={"api-version": "2022-04-01"}, timeout=10, verify=ca)
         assert resp.status_code == 200
         (entry,) = resp.json()["value"]
         assert set(entry) == {"actions", "notActions", "dataActions", "notDataActions"}
         assert expected in entry["actions"]
     resp = http.get(zone("az-rw.test") + "/providers/Microsoft.Authorization/permissions",
-                    params={"api-version": "2018-05-01"}, timeout=10)
+                    params={"api-version": "2018-05-01"}, timeout=10, verify=ca)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "InvalidApiVersionParameter"
     resp = http.put(zone("az-ro.test") + "/MX/@", params={"api-version": "2018-05-01"},
                     json={"properties": {"TTL": 3600, "MXRecords": [{"preference": 10, "exchange": "mx.example."}]}},
-                    timeout=10)
+                    timeout=10, verify=ca)
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "AuthorizationFailed"
