@@ -10,7 +10,7 @@ import fnmatch
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._preflight import check, failed, options
+from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check, failed, options
 
 P = "dns"
 # Cloudflare's permission group that lets a token change records (dashboard: Zone > DNS > Edit).

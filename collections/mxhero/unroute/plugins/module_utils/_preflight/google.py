@@ -9,7 +9,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import engine
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
-from ansible_collections.mxhero.unroute.plugins.module_utils._preflight import check, classify, failed, options
+from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check, classify, failed, options
 
 P = "google"
 

@@ -9,7 +9,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import client as exo_client
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.auth_advice import aadsts_code, auth_fix
-from ansible_collections.mxhero.unroute.plugins.module_utils._preflight import check, classify, failed, options
+from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check, classify, failed, options
 
 P = "microsoft365"
 ROLE = "Exchange.ManageAsApp"

@@ -5,7 +5,7 @@ its answer proves SSH, become and the MTA found. This file reads those answers i
 
 from __future__ import annotations
 
-from ansible_collections.mxhero.unroute.plugins.module_utils._preflight import check
+from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check
 
 P = "mta"
 _BECOME_PASSWORD = ("a password is required", "missing sudo password", "incorrect sudo password",
