@@ -86,3 +86,29 @@ def test_missing_options_are_a_credentials_need_and_no_secret_leaves():
     (item,) = out["checks"]
     assert item["check"] == "connection options" and "tenant_id" in item["detail"]
     assert "s3cr3t-value" in ctx.secrets and "s3cr3t-value" not in str(out)
+
+
+class _Provider(object):
+    """A Cloudflare provider that reads the zone and then cannot reach the token endpoints."""
+    zone_id = "0" * 32
+
+    def check_zone(self, zone):
+        return None
+
+    def read(self, name, rdtype):
+        return None
+
+    def call(self, method, path, what):
+        raise UnrouteError("a.test", what, "cannot reach the Cloudflare API: connection refused", "check the URL")
+
+
+def test_a_failed_permission_question_after_the_zone_was_read_leaves_it_unproven(monkeypatch):
+    class Engine(object):
+        provider = _Provider()
+
+    monkeypatch.setattr(dns.dns_module, "execute", lambda params, ctx, operation, read_only=False: operation(Engine))
+    out = dns.probe("a.test", {"zone": "a.test", "provider": "cloudflare", "cloudflare_api_token": "t0k3n-value"},
+                    RunContext())
+    assert [(c["check"], c["ok"], c["proven"]) for c in out] == [("credentials and zone", True, True),
+                                                                 ("write permission", True, False)]
+    assert "connection refused" in out[1]["detail"]

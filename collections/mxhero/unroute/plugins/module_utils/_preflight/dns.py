@@ -46,7 +46,14 @@ def probe(domain, given, ctx):
             checks.append(failed(P, obj, "credentials and zone", _explain(err, params)))
             return {}
         checks.append(check(P, obj, "credentials and zone", True, True, "the credentials read the zone's MX"))
-        checks.extend(_write_permission(kind, provider, obj, params, zone))
+        try:
+            checks.extend(_write_permission(kind, provider, obj, params, zone))
+        except Exception as err:  # pylint: disable=broad-exception-caught
+            # The zone was read: a failed extra question leaves the write permission unknown, nothing more.
+            err = _explain(err, params)
+            checks.append(check(P, obj, "write permission", True, False, "not proven: %s"
+                                % getattr(err, "cause", err), "nothing to do before the run; a refusal then "
+                                "names the permission"))
         return {}
 
     try:
