@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/estate_bench.py --domains 1000 --forks 10
     .venv/bin/python benchmarks/estate_bench.py --domains 400 --mixed-providers
+    .venv/bin/python benchmarks/estate_bench.py --domains 1000 --mixed-providers --preflight
 
 Builds a lab estate of N domains (a realistic mix: mxHero MX next to others, SPF
 includes, clean domains), brings the lab up, then times
   1. ansible -m ansible.builtin.ping over every host (what Ansible itself costs),
   2. ansible-playbook playbooks/audit.yml over the same hosts and forks,
-and prints the ratio, peak memory (max RSS of the ansible process tree) and cost per domain.
+and prints the ratio, peak memory (max RSS of the ansible process tree) and cost per domain. With --preflight,
+  3. ansible-playbook playbooks/preflight.yml over the same hosts and forks, against the audit's time.
 """
 
 import argparse
@@ -67,6 +69,7 @@ def main():
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--mixed-providers", action="store_true",
                         help="spread the domains over BIND, Route 53, Cloudflare and PowerDNS")
+    parser.add_argument("--preflight", action="store_true", help="also time playbooks/preflight.yml")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,6 +88,9 @@ def main():
                                       env)
             audit, audit_cpu, rss = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
                                            str(ROOT / "playbooks" / "audit.yml")], env)
+            if args.preflight:
+                preflight, preflight_cpu, _ = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
+                                                     str(ROOT / "playbooks" / "preflight.yml")], env)
         finally:
             lab_cli.down(str(tmp / "run"))
     n = args.domains
@@ -93,6 +99,9 @@ def main():
     print("ping:  %.1fs wall, %.1fs cpu, %.1f ms/domain" % (ping, ping_cpu, ping / n * 1000))
     print("audit: %.1fs wall, %.1fs cpu, %.1f ms/domain" % (audit, audit_cpu, audit / n * 1000))
     print("ratio audit/ping: %.2f (target <= 1.5)" % (audit / ping))
+    if args.preflight:
+        print("preflight: %.1fs wall, %.1fs cpu, %.1f ms/domain" % (preflight, preflight_cpu, preflight / n * 1000))
+        print("ratio preflight/audit: %.2f (target <= 1.0)" % (preflight / audit))
     print("peak RSS (largest ansible process): %.0f MiB" % (rss / 1024))
 
 

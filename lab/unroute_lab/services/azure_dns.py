@@ -11,6 +11,8 @@ One HTTPS listener (lab CA) serves:
   GET  .../dnsZones/{zone}/recordsets and .../dnsZones/{zone}/all                  every record set, paged
   GET  .../dnsZones/{zone}/{type}                                                    record sets of a type, paged
   GET|PUT|PATCH|DELETE .../dnsZones/{zone}/{type}/{relative name}                    one record set
+  GET  .../dnsZones/{zone}/providers/Microsoft.Authorization/permissions             the caller's permissions on
+                                                                                     the zone (2022-04-01)
 
 Every zone holds the SOA and apex NS record sets Azure creates with it (a new zone counts two record sets).
 Lists take ``$top`` (default 100) and ``$recordsetnamesuffix`` and page with ``nextLink`` (``$skipToken``). A
@@ -23,6 +25,11 @@ is not the current one answers 412 PreconditionFailed, a PUT with ``If-None-Matc
 412 too; errors use the ARM envelope ``{"error": {"code", "message"}}``. Tokens are the lab's signed JWTs for
 audience https://management.azure.com; a missing/invalid one answers 401 (AuthenticationFailed /
 InvalidAuthenticationToken) with a WWW-Authenticate header, as ARM does.
+
+The lab's identity holds DNS Zone Contributor on every zone, or Reader on a zone whose estate entry says
+``dns: {azure_role: reader}``: the permissions list (``{"value": [{"actions", "notActions", "dataActions",
+"notDataActions"}]}``, Permissions - List For Resource) shows the role's actions, and a write to a Reader's zone
+answers 403 AuthorizationFailed.
 """
 
 from __future__ import annotations
@@ -42,6 +49,15 @@ from .hosted_dns import HostedDnsService, dump_lines, rrsets
 
 ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net")
 API_VERSIONS = ("2018-05-01", "2023-07-01-preview")
+# Microsoft.Authorization's api-version for the permissions list.
+AUTHZ_VERSIONS = ("2022-04-01",)
+# The built-in roles' actions (DNS Zone Contributor, Reader), as their role definitions list them.
+ROLE_ACTIONS = {
+    "contributor": ["Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/dnsZones/*",
+                    "Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"],
+    "reader": ["*/read"],
+}
 PAGE = 100
 _FIELDS = {"MX": "MXRecords", "TXT": "TXTRecords", "NS": "NSRecords", "A": "ARecords", "AAAA": "AAAARecords",
            "CNAME": "CNAMERecord", "SOA": "SOARecord"}
@@ -121,7 +137,8 @@ class AzureDnsService(HostedDnsService):
 
     def create_zone(self, domain):
         group = str(domain.dns.get("resource_group") or "rg-dns")
-        zone = {"name": domain.name.lower(), "group": group, "sets": {}, "etag": str(uuid.uuid4())}
+        zone = {"name": domain.name.lower(), "group": group, "sets": {}, "etag": str(uuid.uuid4()),
+                "role": str(domain.dns.get("azure_role") or "contributor")}
         # Azure creates both with every zone; they are there whatever the estate lists.
         nameservers = list(domain.nameservers) or ["ns1-01.azure-dns.com."]
         self._store(zone, "NS", "@", 172800, properties_of("NS", nameservers))
@@ -203,7 +220,8 @@ class _Handler(LabHandler):
             if fault:
                 raise ArmError(429, "TooManyRequests", "The request is being throttled.")
             self._authenticate()
-            if query.get("api-version") not in API_VERSIONS:
+            versions = AUTHZ_VERSIONS if "Microsoft.Authorization" in url.path else API_VERSIONS
+            if query.get("api-version") not in versions:
                 raise ArmError(400, "InvalidApiVersionParameter" if "api-version" in query else
                                "MissingApiVersionParameter", "The api-version '%s' is invalid." %
                                query.get("api-version", ""))
@@ -316,6 +334,9 @@ class _Handler(LabHandler):
                 raise ArmError(405, "MethodNotAllowed", "The lab holds the estate's zones; it does not %s a zone."
                                % self.command)
             return self._reply(200, svc.zone_resource(zone))
+        if rest[6:] == ["providers", "microsoft.authorization", "permissions"] and self.command == "GET":
+            return self._reply(200, {"value": [{"actions": ROLE_ACTIONS[zone["role"]], "notActions": [],
+                                                "dataActions": [], "notDataActions": []}]})
         if len(rest) > 8:
             raise ArmError(404, "NotFound", "No route for %s." % urllib.parse.urlsplit(self.path).path)
         segment = parts[8]
@@ -357,6 +378,11 @@ class _Handler(LabHandler):
                 raise ArmError(404, "NotFound", "The resource record '%s' does not exist in resource group '%s' of "
                                                 "subscription '%s'." % (relative, zone["group"], svc.subscription_id))
             return self._reply(200, svc.resource(zone, rdtype, current))
+        if zone["role"] != "contributor":
+            raise ArmError(403, "AuthorizationFailed", "The client '%s' does not have authorization to perform "
+                           "action 'Microsoft.Network/dnszones/%s/%s' over scope '%s' or the scope is invalid."
+                           % (svc.app.client_id, rdtype, "delete" if self.command == "DELETE" else "write",
+                              svc.zone_resource(zone)["id"]))
         if if_match is not None and if_match != "*" and (current is None or current["etag"] != if_match):
             raise ArmError(412, "PreconditionFailed", "The condition '%s' in the If-Match header was not satisfied. "
                                                       "The current was '%s'." % (if_match, current["etag"] if current

@@ -5,6 +5,11 @@ Covered: zone lookup by name (``GET /zones``), DNS records list with the ``type`
 ``POST /zones/{zone_id}/dns_records/batch`` (deletes, patches, puts, posts, in that order, all or nothing),
 the envelope ``{"success", "errors", "messages", "result"}``, 401 for an unknown token and 403 for a token
 without DNS Edit (writes) or without the zone, and 429 with Retry-After as a switchable fault.
+Read-only token endpoints: ``GET /user/tokens/verify`` (the token's id and status) and ``GET /user/tokens/{id}``
+(its policies: permission groups and resources), which needs a token holding "API Tokens Read" and answers
+403 code 9109 otherwise. Tokens: ``edit`` (Zone Read, DNS Write on every zone, API Tokens Read), ``read`` (Zone
+Read, DNS Read) and ``other_zone`` (the edit token's permissions on a zone of another account only); an estate
+domain picks one with ``dns: {cloudflare_token: ...}`` (default ``edit``).
 Records are one per value, as at Cloudflare: TXT content is one string; MX keeps its priority apart.
 A record identical to one the zone holds (same type, name, content and priority) is refused with HTTP 400 and
 code 81058 "An identical record already exists." (the answer current public client logs show, for creates and
@@ -76,8 +81,11 @@ class CloudflareService(HostedDnsService):
         self.zones = {}
         for domain in self.domains():
             self.create_zone(domain)
-        # One token with Zone Read + DNS Edit on every zone, one with Zone Read and DNS Read only.
-        self.tokens = {secrets.token_urlsafe(30): "edit", secrets.token_urlsafe(30): "read"}
+        # One token with Zone Read + DNS Edit on every zone, one with Zone Read and DNS Read only, one whose
+        # policies name only a zone outside this lab (a token made for another customer).
+        self.tokens = {secrets.token_urlsafe(30): "edit", secrets.token_urlsafe(30): "read",
+                       secrets.token_urlsafe(30): "other_zone"}
+        self.token_ids = dict((token, secrets.token_hex(16)) for token in self.tokens)
         self.token_files = {}
         for token, scope in self.tokens.items():
             path = self.dir / ("api-token-%s" % scope)
@@ -199,7 +207,26 @@ class CloudflareService(HostedDnsService):
             return {}
         return {"unroute_dns_provider": "cloudflare", "unroute_dns_cloudflare_api_url": self.url,
                 "unroute_dns_cloudflare_api_token": "{{ lookup('ansible.builtin.file', '%s') }}"
-                                                    % self.token_files["edit"]}
+                                                    % self.token_files[domain.dns.get("cloudflare_token", "edit")]}
+
+    def token_policies(self, token):
+        """The token's policies as GET /user/tokens/{id} shows them (permission group names as in the dashboard)."""
+        scope = self.tokens[token]
+        if scope == "other_zone":
+            resources = {"com.cloudflare.api.account.zone.%s" % ("0" * 32): "*"}
+        else:
+            resources = {"com.cloudflare.api.account.zone.*": "*"}
+        groups = ["Zone Read", "DNS Write" if scope in ("edit", "other_zone") else "DNS Read"]
+        out = [{"id": "p" + self.token_ids[token][:31], "effect": "allow", "resources": resources,
+                "permission_groups": [{"id": secrets.token_hex(16), "name": name} for name in groups]}]
+        if scope == "edit":
+            out.append({"id": "u" + self.token_ids[token][:31], "effect": "allow",
+                        "resources": {"com.cloudflare.api.user.%s" % ("1" * 32): "*"},
+                        "permission_groups": [{"id": secrets.token_hex(16), "name": "API Tokens Read"}]})
+        return out
+
+    def sees(self, token, zone):
+        return self.tokens[token] != "other_zone"
 
 
 class _Handler(LabHandler):
@@ -225,9 +252,13 @@ class _Handler(LabHandler):
             auth = self.headers.get("Authorization") or ""
             if not auth:
                 raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
-            scope = svc.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            token = auth[7:] if auth.startswith("Bearer ") else None
+            scope = svc.tokens.get(token)
             if scope is None:
+                if self.path.startswith(PREFIX + "/user/tokens/verify"):
+                    raise ApiError(401, 1000, "Invalid API Token")
                 raise ApiError(401, 10000, "Authentication error")
+            self.token = token
             url = urllib.parse.urlsplit(self.path)
             if not url.path.startswith(PREFIX + "/"):
                 raise ApiError(404, 7000, "No route for that URI")
@@ -246,12 +277,17 @@ class _Handler(LabHandler):
 
     def _route(self, parts, query, body):
         svc = self.svc
+        if parts[:2] == ["user", "tokens"] and len(parts) == 3 and self.command == "GET":
+            return self._token(parts[2])
         if parts == ["zones"] and self.command == "GET":
-            zones = [z for z in svc.zones.values() if "name" not in query or z["name"] == query["name"].lower()]
+            zones = [z for z in svc.zones.values() if ("name" not in query or z["name"] == query["name"].lower())
+                     and svc.sees(self.token, z)]
             return self._page([{k: v for k, v in z.items() if k != "records"} for z in zones], query, 20, 50)
         if len(parts) < 3 or parts[0] != "zones" or parts[2] != "dns_records":
             raise ApiError(404, 7000, "No route for that URI")
         zone = svc.zones.get(parts[1])
+        if zone is not None and not svc.sees(self.token, zone):
+            raise ApiError(403, 10000, "Authentication error")
         if zone is None:
             raise ApiError(404, 7003, "Could not route to /zones/%s/dns_records, perhaps your object identifier "
                                       "is invalid?" % parts[1])
@@ -284,6 +320,23 @@ class _Handler(LabHandler):
             if self.command in ("PATCH", "PUT"):
                 return self._ok(svc._update(zone, record, body, self.command == "PATCH"))
         raise ApiError(405, 10405, "Method not allowed")
+
+    def _token(self, which):
+        svc = self.svc
+        own = svc.token_ids[self.token]
+        if which == "verify":
+            body = {"success": True, "errors": [], "messages": [{"code": 10000, "message": "This API Token is valid "
+                                                                 "and active", "type": None}],
+                    "result": {"id": own, "status": "active"}}
+            return self._send(200, body)
+        if svc.tokens[self.token] != "edit":
+            raise ApiError(403, 9109, "Unauthorized to access requested resource")
+        token = next((t for t, i in svc.token_ids.items() if i == which), None)
+        if token is None:
+            raise ApiError(404, 1003, "Token not found")
+        return self._ok({"id": which, "name": "unroute lab %s" % svc.tokens[token], "status": "active",
+                         "issued_on": "2026-01-01T00:00:00Z", "modified_on": "2026-01-01T00:00:00Z",
+                         "policies": svc.token_policies(token)})
 
     def _page(self, items, query, default, largest):
         try:

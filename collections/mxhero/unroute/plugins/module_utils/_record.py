@@ -23,9 +23,13 @@ import stat
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 
 FORMAT = "mxhero-unroute-run/1"
-MODES = ("audit", "unroute", "restore")
+MODES = ("audit", "unroute", "restore", "preflight")
 # Most serious first: a domain's status is the most serious thing that happened to it.
 STATUSES = ("error", "drifted", "manual", "would_change", "changed", "reported", "skipped", "clean")
+# A preflight's statuses (module_utils/_preflight): what a domain needs before its run, most serious first.
+PREFLIGHT_STATUSES = ("unreachable", "needs_credentials", "needs_consent", "needs_role", "needs_delegation",
+                      "unproven", "ready")
+STATUSES = STATUSES[:1] + PREFLIGHT_STATUSES[:-1] + STATUSES[1:-1] + PREFLIGHT_STATUSES[-1:] + STATUSES[-1:]
 ALG = "hmac-sha256"
 MIN_KEY = 32
 KEY_FILE = os.path.join("mxhero-unroute", "record.key")
@@ -33,8 +37,9 @@ _KEY_ID_LABEL = b"mxhero-unroute record key id"
 UNSIGNED_FIX = ("only if you know this record is the one the run wrote (records from before 0.3.0 carry no MAC), "
                 "give -e unroute_trust_unsigned=true")
 
-_RUNS = {"audit": "an audit", "unroute": "a real run", "restore": "a restore"}
-_PLAYBOOKS = {"audit": "playbooks/audit.yml", "unroute": "playbooks/unroute.yml", "restore": "playbooks/restore.yml"}
+_RUNS = {"audit": "an audit", "unroute": "a real run", "restore": "a restore", "preflight": "a preflight"}
+_PLAYBOOKS = {"audit": "playbooks/audit.yml", "unroute": "playbooks/unroute.yml", "restore": "playbooks/restore.yml",
+              "preflight": "playbooks/preflight.yml"}
 # What the playbooks read of a domain entry, by what the record is used for.
 NEEDS = {
     "plan": ("domain", "plan_digest", "findings", "modules"),

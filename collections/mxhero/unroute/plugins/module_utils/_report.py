@@ -9,7 +9,8 @@ import json
 from ansible_collections.mxhero.unroute.plugins.module_utils import _report_html
 from ansible_collections.mxhero.unroute.plugins.module_utils._names import to_alabel, to_unicode
 from ansible_collections.mxhero.unroute.plugins.module_utils._plan import EMPTY, domain_digest
-from ansible_collections.mxhero.unroute.plugins.module_utils._record import FORMAT, STATUSES  # noqa: F401
+from ansible_collections.mxhero.unroute.plugins.module_utils._record import (  # noqa: F401
+    FORMAT, PREFLIGHT_STATUSES, STATUSES)
 _DONE = {"removed", "disabled", "changed", "added", "enabled"}
 _PLANNED = {"would_remove", "would_disable", "would_change", "would_add", "would_enable"}
 _DROP_KEYS = {"invocation", "_ansible_no_log", "_ansible_verbose_always", "_ansible_item_label", "ansible_loop_var",
@@ -35,7 +36,7 @@ def _flatten(results):
 def domain_record(entry):
     """Fold one domain's module results into its record (what was found, done, planned, left to a person)."""
     findings, removed, added, manual, warnings, errors, modules = [], [], [], [], [], [], []
-    verification = []
+    verification, checks, preflight = [], [], []
     for result in _flatten(entry.get("results") or []):
         name = result["module"]
         step = {"module": name, "changed": bool(result.get("changed")), "failed": bool(result.get("failed")),
@@ -53,6 +54,10 @@ def domain_record(entry):
         manual.extend(dict(m, module=name) for m in result.get("manual_actions") or [])
         # What each authoritative server served after the change (verify=authoritative, issue 14).
         verification.extend(dict(v, module=name) for v in result.get("verification") or [])
+        # A preflight's checks and the status they give the domain (module_utils/_preflight).
+        checks.extend(result.get("checks") or [])
+        if result.get("checks") is not None and result.get("status") in PREFLIGHT_STATUSES:
+            preflight.append(result["status"])
         # `cautions` is what a module has to say besides its findings (the runner keeps it apart from the
         # Ansible warnings, which also repeat each manual action for the console).
         warnings.extend(str(w) for w in result.get("cautions") or [] if str(w) not in warnings)
@@ -75,6 +80,8 @@ def domain_record(entry):
         status = "drifted"
     elif errors:
         status = "error"
+    elif preflight:
+        status = min(preflight, key=PREFLIGHT_STATUSES.index)
     elif manual:
         status = "manual"
     elif actions & _PLANNED:
@@ -90,7 +97,7 @@ def domain_record(entry):
               "dns_provider": entry.get("dns_provider"),
               "plan_digest": digest, "evidence_rank": _evidence_rank(findings), "findings": findings,
               "removed": removed, "added": added, "manual_actions": manual, "verification": verification,
-              "warnings": warnings, "errors": errors, "modules": modules}
+              "warnings": warnings, "errors": errors, "modules": modules, "checks": checks}
     record.update(_name_forms(entry.get("domain")))
     if entry.get("dry_run_only"):
         # unroute_dry_run_only: planned in check mode on purpose, never changed (the status says what would be).
@@ -151,10 +158,14 @@ def to_json(record):
 
 
 _COLOURS = {"error": "#c62828", "drifted": "#ad1457", "manual": "#d98b00", "would_change": "#1565c0",
-            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080"}
+            "changed": "#2e7d32", "reported": "#6a4fb3", "skipped": "#8d99a6", "clean": "#607080",
+            "ready": "#2e7d32", "unreachable": "#c62828", "needs_credentials": "#c62828", "needs_consent": "#d98b00",
+            "needs_role": "#d98b00", "needs_delegation": "#d98b00", "unproven": "#8d99a6"}
 _LABELS = {"error": "error", "drifted": "drifted since the audit", "manual": "manual action needed",
            "would_change": "would change", "changed": "changed", "reported": "reported only",
-           "skipped": "not in the reviewed plan", "clean": "clean"}
+           "skipped": "not in the reviewed plan", "clean": "clean", "ready": "ready", "unreachable": "unreachable",
+           "needs_credentials": "needs credentials", "needs_consent": "needs consent", "needs_role": "needs a role",
+           "needs_delegation": "needs delegation", "unproven": "unproven"}
 # The summary cards at the top of the page: (summary key, label).
 _CARDS = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), ("manual", "need manual action"),
           ("would_change", "would change"), ("changed", "changed"), ("reported", "reported only"),
@@ -162,6 +173,12 @@ _CARDS = [("domains", "domains"), ("error", "errors"), ("drifted", "drifted"), (
           ("planned", "changes planned")]
 
 
+# A preflight's cards: ready, then what is missing (most serious first), then errors.
+_PREFLIGHT_CARDS = [("domains", "domains"), ("ready", "ready")] + [(s, _LABELS[s]) for s in PREFLIGHT_STATUSES[:-1]] \
+    + [("error", "errors")]
+
+
 def to_html(record):
     """The report page (module_utils/_report_html.py draws it)."""
-    return _report_html.render(record, _COLOURS, _LABELS, _CARDS)
+    cards = _PREFLIGHT_CARDS if record["run"].get("mode") == "preflight" else _CARDS
+    return _report_html.render(record, _COLOURS, _LABELS, cards)

@@ -125,8 +125,22 @@ function section(d) {
       tr.appendChild(act);
       return tr;
     })));
-  } else if (!(d.e && d.e.length)) {
+  } else if (!(d.e && d.e.length) && !(d.c && d.c.length)) {
     s.appendChild(el("p", "none", "No mxHero leftovers found."));
+  }
+  if (d.c && d.c.length) {
+    s.appendChild(table("checks", ["Platform", "Object", "Check", "Result", "Detail", "Fix"], d.c.map(function (c) {
+      var tr = el("tr"), result = el("td");
+      tr.setAttribute("data-state", str(c[3]));
+      tr.appendChild(el("td", "", c[0]));
+      tr.appendChild(cell(el("code", "", c[1])));
+      tr.appendChild(el("td", "", c[2]));
+      result.appendChild(el("span", "badge " + tone("bg-", c[3] === "ok" ? "ready" : c[3], K.status), c[3]));
+      tr.appendChild(result);
+      tr.appendChild(el("td", "", c[4]));
+      tr.appendChild(el("td", "", c[5]));
+      return tr;
+    })));
   }
   if (d.v && d.v.length) {
     s.appendChild(table("verification", ["Nameserver", "Address", "Serves the change", "Waited", "RRsets"],
@@ -273,6 +287,10 @@ def _view(dom, check_mode):
         "f": [[_object_forms(f.get("object")), _text(f.get("kind")), "; ".join(_text(x) for x in f.get("evidence") or []),
                _text(f.get("action")), _text(f.get("why")), _text(f.get("module"))]
               for f in dom.get("findings") or []],
+        # A preflight's checks: platform, object, check, result (ok, unproven or the status it gives), detail, fix.
+        "c": [[_text(c.get("platform")), _text(c.get("object")), _text(c.get("check")),
+               "ok" if c.get("ok") and c.get("proven") else "unproven" if c.get("ok") else _text(c.get("status")),
+               _text(c.get("detail")), _text(c.get("fix"))] for c in dom.get("checks") or []],
         "v": [[_text(v.get("server")), _text(v.get("address")), _text(v.get("state")), _text(v.get("detail")),
                _text(v.get("waited")), ", ".join(_text(x) for x in v.get("rrsets") or [])]
               for v in dom.get("verification") or []],
@@ -294,12 +312,15 @@ def render(record, colours, labels, cards):
     """The page for ``record``; ``colours`` and ``labels`` per status, ``cards`` as (summary key, label)."""
     run, summary = record["run"], record["summary"]
     statuses = list(STATUSES) + [s for s in labels if s not in STATUSES]
-    if run.get("mode") == "restore":
+    if run.get("mode") == "preflight":
+        title = "mxHero unroute preflight (nothing changed)"
+    elif run.get("mode") == "restore":
         # The restore view: what was put back, and what a person must still put back by hand.
         title = "mxHero unroute restore%s" % (" plan (check mode, nothing changed)" if run["check_mode"] else "")
     else:
         title = "mxHero unroute %s" % ("audit (check mode, nothing changed)" if run["check_mode"] else "run")
-    cards = list(cards) + [(s, labels.get(s, s)) for s in statuses if s not in dict(cards)]
+    # A status the cards do not name still gets one when some domain has it (an older or newer record).
+    cards = list(cards) + [(s, labels.get(s, s)) for s in statuses if s not in dict(cards) and summary.get(s)]
     css = _css(colours)
     data = {"statuses": statuses, "labels": {s: labels.get(s, s) for s in statuses}, "page": PAGE,
             "known": {"status": {k: 1 for k in colours}, "action": {k: 1 for k in _ACTION_COLOURS},

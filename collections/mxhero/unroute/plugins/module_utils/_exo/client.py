@@ -11,9 +11,11 @@ subclasses, which the engine turns into one-line UnrouteErrors.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import functools
 import hashlib
+import json
 import time
 
 try:
@@ -291,6 +293,17 @@ class ExoClient(object):
     def secret_values(self):
         """Everything that must never appear in output (secrets, passwords, tokens)."""
         return list(self._secrets)
+
+    def token_claims(self):
+        """The claims of this app's access token for the tenant (acquired as every call acquires it), read and not
+        verified: the token endpoint just issued it over TLS, and only what it grants is wanted (``roles``)."""
+        token = self._access_token()
+        try:
+            part = token.split(".")[1]
+            return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode("utf-8"))
+        except (IndexError, ValueError, UnicodeDecodeError):
+            # Not a JWT (an opaque token): its grants cannot be read, only tried.
+            return {}
 
     def _clean(self, text):
         out = str(text)

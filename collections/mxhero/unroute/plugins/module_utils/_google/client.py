@@ -332,6 +332,20 @@ class GoogleClient(object):
         self._secrets.append(creds.token)
         return creds
 
+    def prove_scope(self, scope):
+        """Ask the token endpoint for a token for ``scope`` alone (nothing else is called): True when it issues
+        one, False when the credentials are an access token (whose scopes were fixed when it was issued).
+        Raises NotPermitted when delegation or consent does not cover the scope, UnrouteError otherwise."""
+        if self._info is None:
+            return False
+        self._scoped_credentials([scope])
+        return True
+
+    @property
+    def delegation_client_id(self):
+        """The client ID a super admin enters under domain-wide delegation (a service account's), or None."""
+        return (self._info or {}).get("client_id")
+
     def _admin_api(self, version, scopes):
         """The Admin SDK ``version`` (directory_v1, reports_v1) with a token for ``scopes`` alone."""
         key = (version, tuple(scopes))
