@@ -220,7 +220,7 @@ class _Handler(LabHandler):
             if fault:
                 raise ArmError(429, "TooManyRequests", "The request is being throttled.")
             self._authenticate()
-            versions = AUTHZ_VERSIONS if "Microsoft.Authorization" in url.path else API_VERSIONS
+            versions = AUTHZ_VERSIONS if "microsoft.authorization" in [p.lower() for p in parts] else API_VERSIONS
             if query.get("api-version") not in versions:
                 raise ArmError(400, "InvalidApiVersionParameter" if "api-version" in query else
                                "MissingApiVersionParameter", "The api-version '%s' is invalid." %

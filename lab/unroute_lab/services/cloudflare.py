@@ -328,7 +328,7 @@ class _Handler(LabHandler):
             body = {"success": True, "errors": [], "messages": [{"code": 10000, "message": "This API Token is valid "
                                                                  "and active", "type": None}],
                     "result": {"id": own, "status": "active"}}
-            return self._send(200, body)
+            return self.send_json(200, body)
         if svc.tokens[self.token] != "edit":
             raise ApiError(403, 9109, "Unauthorized to access requested resource")
         token = next((t for t, i in svc.token_ids.items() if i == which), None)

@@ -71,13 +71,11 @@ def _find_zone(provider, zone):
 
 
 def _explain(err, params):
-    explain = getattr(dns_module, "explain", None)
-    if explain is not None and not isinstance(err, UnrouteError):
-        try:
-            return explain(err, params)
-        except Exception:  # pylint: disable=broad-exception-caught
-            return err
-    return err
+    # A provider's typed error (an UnrouteError) gets the fix worded for the chosen provider's options.
+    try:
+        return dns_module.explain(err, params)
+    except Exception:  # pylint: disable=broad-exception-caught
+        return err
 
 
 def _write_permission(kind, provider, obj, params, zone):

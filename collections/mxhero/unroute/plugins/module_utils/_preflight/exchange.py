@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import client as client_mod
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as common
 from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check, classify, failed, options
 
 P = "exchange"

@@ -45,8 +45,15 @@ def probe(domain, given, ctx, features):
         client = engine.make_client(params, wanted)
     except UnrouteError as err:
         return [failed(P, obj, "credentials", err, "needs_credentials")]
-    for value in getattr(client, "_secrets", None) or []:
-        ctx.secret(value)
+    try:
+        return _prove(domain, client, wanted, obj)
+    finally:
+        # Keys read and tokens issued while proving the scopes (the platform contract: only through ctx.secret).
+        for value in client.secret_values():
+            ctx.secret(value)
+
+
+def _prove(domain, client, wanted, obj):
     client_id = client.delegation_client_id
     out = []
     for scope in wanted:
