@@ -88,7 +88,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         "plugin": "mxhero.unroute.estate", "nameservers": [manifest["services"]["dns"]["server"]],
         # The lab's PowerDNS names are its own, as a customer's self-hosted servers would be.
         "ns_providers": {"ns*.pdns-lab.test": "powerdns"},
-        "port": manifest["services"]["dns"]["port"], "domains": zones}, sort_keys=False))
+        "port": manifest["services"]["dns"]["port"],
+        "domains": [d.name for d in estate.domains if not d.outside]}, sort_keys=False))
     if inventory_copy:
         Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
         Path(inventory_copy).write_text((directory / "inventory.yml").read_text())
@@ -141,6 +142,8 @@ def inventory_yaml(manifest, estate):
     dns = manifest["services"]["dns"]
     groups = {}
     for domain in estate.domains:
+        if domain.outside:
+            continue  # a third party's zone (an SPF service): served, but not one of the customer's domains
         host = {"unroute_domain": domain.name, "unroute_platform": domain.platform}
         host.update(manifest["domains"][domain.name]["vars"])
         if domain.dns_provider in estate_mod.MANUAL_HOSTS:
