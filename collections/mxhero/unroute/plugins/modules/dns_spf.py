@@ -149,8 +149,8 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 
 ARGSPEC = dns_module.ARGSPEC.extend(dict(
-    dns_module.ZONE_SCAN_OPTIONS,
     dns_module.VERIFY_OPTIONS,
+    **dns_module.ZONE_SCAN_OPTIONS,
     state=dict(type="str", default="absent", choices=["absent"]),
 ))
 

@@ -164,8 +164,9 @@ class Chains(object):
             if self.fp.host(target):
                 continue  # mxHero's own record: the term itself is what is removed
             if target in path:
-                loop = path + [target]
-                if loop not in self.loops and not any(_rotation(loop, seen) for seen in self.loops):
+                # The cycle alone: the same loop entered from another name, or at another of its names, is one.
+                loop = path[path.index(target):] + [target]
+                if not any(_rotation(loop, seen) for seen in self.loops):
                     self.loops.append(loop)
                 continue
             if len(path) > spf_codec.MAX_DEPTH:
