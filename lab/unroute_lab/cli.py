@@ -79,6 +79,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         for domain in estate.domains:
             host_vars[domain.name].update(service.host_vars(domain) or {})
     for domain in estate.domains:
+        if domain.outside:
+            continue  # served by BIND (its zone list), but not one of the customer's domains
         manifest["domains"][domain.name] = {"platform": domain.platform, "dns_provider": domain.dns_provider,
                                             "vars": host_vars[domain.name]}
     (directory / "lab.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
