@@ -163,7 +163,10 @@ class DnsEngine(object):
                                    "nothing was changed" % (later.text(), before.text()),
                                    "edit the SPF record by hand")
             if before.over:
-                still = "after the change it still needs %s" % later.text() if later.over else                     "the change brings it within the limit (%s)" % later.text()
+                if later.over:
+                    still = "after the change it still needs %s" % later.text()
+                else:
+                    still = "the change brings it within the limit (%s)" % later.text()
                 findings.append(finding("dns", "spf_lookups", "%s TXT" % name, [before.text()], "reported",
                                         before={"record": name, "policy": current[name]},
                                         why="the SPF record is already over RFC 7208's limits (4.6.4): receivers "
