@@ -103,8 +103,8 @@ def test_chain_in_zone_is_followed_and_shown():
                  ("_spf.example.com.", "TXT", ['"v=spf1 ip4:192.0.2.1 include:spf.mxhero.com -all"']),
                  ("bounce.example.com.", "TXT", ['"v=spf1 redirect=_spf.example.com"']))
     chains = Chains(index, FP, ["example.com"], records({})).follow()
-    assert chains.via["_spf.example.com."] in (["example.com.", "_spf.example.com."],
-                                               ["bounce.example.com.", "_spf.example.com."])
+    # Two chains of one length reach _spf (from the apex and from bounce): the apex's is the one shown.
+    assert chains.via["_spf.example.com."] == ["example.com.", "_spf.example.com."]
     assert index.spf_names(FP) == ["_spf.example.com."]
     assert not chains.loops and not chains.foreign
 

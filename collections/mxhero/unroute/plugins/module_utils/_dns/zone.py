@@ -154,7 +154,9 @@ class Chains(object):
         return self.outside(name)
 
     def follow(self):
-        for root in self.index.names("TXT"):
+        # The apex first: of two chains of one length to a name, the one from the domain's own policy is shown.
+        roots = self.index.names("TXT")
+        for root in sorted(roots, key=lambda name: name != self.index.zone):
             for policy in self.index.spf(root)[:1]:
                 self._walk(policy, [root])
         return self
