@@ -64,8 +64,8 @@ EXAMPLES = r"""
 RETURN = r"""
 zone_scan:
   description:
-    - What the whole-zone read found (with O(zone_scan)): V(read), and when read the V(records) and V(names) it
-      held, the V(seconds) it took and a V(note) for the run record; when not read, the V(reason).
+    - What the whole-zone read found (with O(zone_scan)) - V(read), and when read the V(records) and V(names) it
+      held, the V(seconds) it took and a V(note) for the run record, when not read the V(reason).
   returned: when O(zone_scan) is true
   type: dict
   sample: {read: true, records: 10012, names: 10004, seconds: 0.41, note: "10012 records of example.com read in one pass"}
