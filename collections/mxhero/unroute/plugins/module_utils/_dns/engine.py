@@ -435,7 +435,7 @@ class DnsEngine(object):
                               after=after, spf_before=rewrite.before if rewrite else None,
                               spf_after=rewrite.after if rewrite else None), lost)
 
-        parts, error = self._apply("TXT", names, lambda name, current: plan_fn(name, current),
+        parts, error = self._apply("TXT", names, plan_fn,
                                    lambda *args: self._chained(describe(*args), chains), check_mode)
         result = _combine(parts, error, keyed=len(names) > 1)
         result["findings"].extend(extra + self._scan_findings())
