@@ -79,6 +79,8 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         for domain in estate.domains:
             host_vars[domain.name].update(service.host_vars(domain) or {})
     for domain in estate.domains:
+        if domain.outside:
+            continue  # served by BIND (its zone list), but not one of the customer's domains
         # Keyed as the inventory names the host (a unicode domain as written); "zone" is what DNS serves.
         manifest["domains"][domain.display or domain.name] = {
             "platform": domain.platform, "dns_provider": domain.dns_provider, "zone": domain.name,
@@ -91,7 +93,7 @@ def up(estate_path, directory, quiet=False, inventory_copy=None):
         # The lab's PowerDNS names are its own, as a customer's self-hosted servers would be.
         "ns_providers": {"ns*.pdns-lab.test": "powerdns"},
         "port": manifest["services"]["dns"]["port"],
-        "domains": [d.display or d.name for d in estate.domains]}, sort_keys=False))
+        "domains": [d.display or d.name for d in estate.domains if not d.outside]}, sort_keys=False))
     if inventory_copy:
         Path(inventory_copy).parent.mkdir(parents=True, exist_ok=True)
         Path(inventory_copy).write_text((directory / "inventory.yml").read_text())
@@ -144,6 +146,8 @@ def inventory_yaml(manifest, estate):
     dns = manifest["services"]["dns"]
     groups = {}
     for domain in estate.domains:
+        if domain.outside:
+            continue  # a third party's zone (an SPF service): served, but not one of the customer's domains
         # A unicode domain is written as a customer writes it (bücher.test); the role works on its A-label.
         shown = domain.display or domain.name
         host = {"unroute_domain": shown, "unroute_platform": domain.platform}

@@ -71,7 +71,20 @@ class Domain:
 
     @property
     def records(self):
-        return list(self.dns.get("records") or [])
+        return list(self.dns.get("records") or []) + self.filler
+
+    @property
+    def filler(self):
+        """``dns.filler: N``: N generated records (hosts with an A record, one in ten with a TXT too) so a zone
+        is as large as a real one; the mail records are the estate's own lines."""
+        lines = []
+        count = int(self.dns.get("filler", 0) or 0)
+        for i in range(count):
+            if i % 10 == 9:
+                lines.append('host%05d 3600 IN TXT "site-verification=%08x"' % (i - 1, i * 2654435761 % 2 ** 32))
+            else:
+                lines.append("host%05d 3600 IN A 198.51.%d.%d" % (i, 100 + i // 250 % 10, i % 250 + 1))
+        return lines
 
     @property
     def secondary(self):
@@ -88,6 +101,18 @@ class Domain:
     def nameservers(self):
         """NS names of the public delegation (BIND serves them for every zone, whoever hosts it)."""
         return list(self.dns.get("nameservers") or DEFAULT_NAMESERVERS.get(self.dns_provider) or [])
+
+    @property
+    def axfr(self):
+        """Whether the zone's server hands the zone out by AXFR signed with the collection's TSIG key (a
+        server may refuse: the collection then checks only the named records and says so)."""
+        return bool(self.dns.get("axfr", True))
+
+    @property
+    def outside(self):
+        """A third party's zone the lab's BIND serves (an SPF service the customer includes): not the
+        customer's, so no inventory host; ``dns.outside``."""
+        return bool(self.dns.get("outside", False))
 
     @property
     def updates_allowed(self):
@@ -160,6 +185,9 @@ def parse(data, source="<estate>"):
         if domain.secondary and domain.dns_provider != "bind":
             raise EstateError("%s (%s): dns.secondary needs the zone in the lab's BIND, which the secondary "
                               "transfers from; dns.provider is %s" % (where, name, domain.dns_provider))
+        if (domain.outside or not domain.axfr) and domain.dns_provider != "bind":
+            raise EstateError("%s (%s): dns.outside and dns.axfr are about the lab's BIND; dns.provider is %s"
+                              % (where, name, domain.dns_provider))
         _check_records(domain, where)
         if "mta" in sections:
             from .mta import check_section

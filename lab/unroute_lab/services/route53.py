@@ -96,8 +96,10 @@ class Route53Service(HostedDnsService):
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": name, "Type": rdtype, "TTL": ttl, "ResourceRecords": [{"Value": v} for v in values]}}
             for name, rdtype, ttl, values in rrsets(domain)]
-        if changes:
-            self.moto.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        # Route 53 takes at most 1,000 changes a batch (moto enforces it too): a large zone is seeded in parts.
+        for start in range(0, len(changes), 500):
+            self.moto.change_resource_record_sets(HostedZoneId=zone_id,
+                                                  ChangeBatch={"Changes": changes[start:start + 500]})
 
     def current(self, zone_id, name, rdtype):
         """(ttl, sorted values) of an RRset as moto holds it now, or None."""

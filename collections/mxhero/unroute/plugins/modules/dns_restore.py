@@ -62,6 +62,17 @@ options:
     type: list
     elements: str
     version_added: 0.3.0
+  zone_scan:
+    description:
+      - The run read the whole zone (O(mxhero.unroute.dns_mx#module:zone_scan)) and may have changed any name in
+        it. An entry for a name beyond O(records) is then accepted when the name lies in O(zone) and its values
+        pass the same checks (every MX put back matches the fingerprint; the SPF record put back differs from
+        the one taken out by the fingerprint's terms only); no MX taken out at such a name, since a run adds
+        O(replacement) only at the names it is given.
+      - The record's MAC (C(unroute_record_key)) is what proves the entries came from a run.
+    type: bool
+    default: false
+    version_added: 0.3.0
   replacement:
     description:
       - The MX replacement the run was given (O(mxhero.unroute.dns_mx#module:replacement)). Every MX value the
@@ -129,6 +140,7 @@ ARGSPEC = dns_module.ARGSPEC.extend(dict(
     removed=dict(type="list", elements="dict", default=[]),
     added=dict(type="list", elements="dict", default=[]),
     records=dict(type="list", elements="str"),
+    zone_scan=dict(type="bool", default=False),
     replacement=dict(type="list", elements="dict", options=dict(
         preference=dict(type="int", required=True),
         exchange=dict(type="str", required=True),
@@ -161,7 +173,8 @@ def execute(params, ctx):
 
     def operation(engine):
         return restore(engine.provider, engine.zone, removed, added, engine.fp, names,
-                       replacement=params.get("replacement"), check_mode=ctx.check_mode, done=ctx.done)
+                       replacement=params.get("replacement"), check_mode=ctx.check_mode, done=ctx.done,
+                       zone_scan=params["zone_scan"])
     return dns_module.execute(params, ctx, operation)
 
 

@@ -17,7 +17,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._retry import Retry
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
     ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OutcomeUnknown, PrerequisiteFailed,
-    ProviderError, RRset, ZoneNotFound)
+    ProviderError, RRset, ZONE_TYPES, ZoneNotFound)
 
 
 # Bound by _import() when the provider is chosen.
@@ -220,6 +220,28 @@ class AzureDnsProvider(DnsProvider):
             raise UnrouteError(self.zone_text, "%s %s" % (name, rdtype), "the record set is an alias of an Azure "
                                "resource (%s)" % record_set.target_resource.id, "edit it in the Azure portal")
         return RRset(name, rdtype, record_set.ttl, _values(record_set, rdtype))
+
+    def read_zone(self):
+        """Every record set of the zone (``/all``), following ``nextLink`` (the SDK's pager asks for each page
+        within the one attempt); 1,000 a page, the largest ``$top`` Azure documents."""
+        if self.group is None:
+            self.find_zone()
+        what = "zone %s (all records)" % self.zone_text
+        sets = self._call(lambda: list(self.client.record_sets.list_all_by_dns_zone(
+            resource_group_name=self.group, zone_name=self.zone_name, top=1000)), what)
+        out = []
+        for record_set in sets:
+            rdtype = (record_set.type or "").rsplit("/", 1)[-1].upper()
+            if rdtype not in ZONE_TYPES:
+                continue
+            if getattr(record_set, "target_resource", None) is not None and record_set.target_resource.id:
+                continue  # an alias: read() of that name says why it is not edited
+            name = validate.fqdn(record_set.fqdn) if record_set.fqdn else (
+                self.zone_fqdn if record_set.name == "@" else validate.fqdn("%s.%s" % (record_set.name, self.zone_fqdn)))
+            values = _values(record_set, rdtype)
+            if values:
+                out.append(RRset(name, rdtype, record_set.ttl, values))
+        return out
 
     def change(self, expected, delete, add, ttl):
         name, rdtype = expected.name, expected.rdtype

@@ -9,7 +9,10 @@ import time
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.mx import MxPlan, mx_value, parse_mx
-from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import OutcomeUnknown, PrerequisiteFailed
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
+    OutcomeUnknown, PrerequisiteFailed, ZoneListRefused)
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.zone import (
+    Chains, Outside, ZoneIndex, chain_text, in_zone)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import spf as spf_codec
 
@@ -71,6 +74,142 @@ class DnsEngine(object):
         self.manual = manual
         # ``explain(err) -> err``: the module layer's wording of a provider's typed error (which option to fix).
         self.explain = explain or _same_error
+        # The whole zone, read once per engine (None: not read yet; False: the service would not list it).
+        self._index = None
+        self._index_finding = None
+        # Where SPF names outside the zone are asked (the module sets the zone's server when it has one).
+        self.outside_server = None
+        self.outside_port = 53
+        self._outside = None
+
+    # -- the whole zone ------------------------------------------------------------
+    def scan(self):
+        """The zone's RRsets of interest, read in one pass; None when the service will not hand the zone out
+        (a finding then says that only the named records were checked)."""
+        if self._index is None:
+            started = time.monotonic()
+            try:
+                rrsets = self.provider.read_zone()
+            except ZoneListRefused as err:
+                self._index = False
+                self._index_finding = finding(
+                    "dns", "zone_read", "zone %s" % self.zone, [str(err)], "reported",
+                    why="the whole zone could not be read, so only the apex and the named records "
+                        "(unroute_dns_records, dkim_selectors) were checked; allow this key to transfer the zone "
+                        "(allow-transfer) or list every name that sends or receives mail in unroute_dns_records")
+                self.warn("zone %s could not be read whole (%s): only the named records were checked"
+                          % (self.zone, err))
+            else:
+                self._index = ZoneIndex(self.zone, rrsets, time.monotonic() - started)
+        return self._index or None
+
+    def scan_result(self):
+        """What the result says about the whole-zone read (the figures go in the run's note)."""
+        if self._index is None:
+            return {"read": False, "reason": "not asked (zone_scan: false)"}
+        if self._index is False:
+            return {"read": False, "reason": self._index_finding["evidence"][0]}
+        return {"read": True, "records": self._index.records, "seconds": round(self._index.seconds, 3),
+                "names": len(set(n for n, dummy in self._index.rrsets)), "note": self._index.note()}
+
+    def _scan_findings(self):
+        return [dict(self._index_finding)] if self._index is False else []
+
+    def outside(self):
+        if self._outside is None:
+            self._outside = Outside(self.outside_server, self.outside_port)
+        return self._outside
+
+    def _spf_now(self, name, index):
+        """The one SPF policy at an in-zone name as it is now (None: none, or two, which is a permerror)."""
+        if index is not None:
+            policies = index.spf(name)
+        else:
+            policies = [p for p in (txt_policy(v) for v in self.provider.read(name, "TXT").values)
+                        if spf_codec.is_spf(p)]
+        return policies[0] if len(policies) == 1 else None
+
+    def _lookup_check(self, names, index):
+        """RFC 7208 4.6.4 for every SPF record the plan touches, before any write: a record already over the
+        limit (10 lookups, 2 void) is reported; a plan that would make one worse is refused."""
+        current = {}
+        for name in names:
+            policy = self._spf_now(name, index)
+            if policy is not None:
+                current[name] = policy
+        after = dict((name, spf_codec.SpfRewrite(policy, self.fp).after) for name, policy in current.items())
+        touched = [name for name in names if name in current and after[name] != current[name]]
+        if not touched:
+            return []
+        read = {}
+
+        def fetch_now(name):
+            if in_zone(name, self.zone + ".") and not (index is not None and index.below_cut(name)):
+                if name not in read:
+                    read[name] = current.get(name) or self._spf_now(name, index)
+                return read[name]
+            return self.outside()(name)
+
+        def fetch_after(name):
+            return after[name] if name in after else fetch_now(name)
+
+        findings = []
+        for name in touched:
+            before = spf_codec.count_lookups(name, current[name], fetch_now, skip=self.fp.host)
+            later = spf_codec.count_lookups(name, after[name], fetch_after, skip=self.fp.host)
+            if later.lookups > before.lookups or later.voids > before.voids or len(later.loops) > len(before.loops):
+                raise UnrouteError(self.zone, "%s TXT" % name,
+                                   "the rewritten SPF record would cost more DNS lookups than today (%s, was %s): "
+                                   "nothing was changed" % (later.text(), before.text()),
+                                   "edit the SPF record by hand")
+            if before.over:
+                if later.over:
+                    still = "after the change it still needs %s" % later.text()
+                else:
+                    still = "the change brings it within the limit (%s)" % later.text()
+                findings.append(finding("dns", "spf_lookups", "%s TXT" % name, [before.text()], "reported",
+                                        before={"record": name, "policy": current[name]},
+                                        why="the SPF record is already over RFC 7208's limits (4.6.4): receivers "
+                                            "give permerror; %s" % still))
+        return findings
+
+    def _chain_findings(self, chains):
+        """Loops, and mxHero in a record another zone holds, found by following the zone's SPF chains."""
+        findings = []
+        for loop in chains.loops:
+            findings.append(finding("dns", "spf_loop", "%s TXT" % loop[0], ["SPF chain %s" % chain_text(loop)],
+                                    "reported", why="an include/redirect loop is a permerror (RFC 7208 4.6.4): "
+                                    "receivers fail every message; break the loop by hand"))
+        for chain, zone, evidence in chains.foreign:
+            target = chain[-1]
+            obj = "%s TXT (through %s)" % (chain[0], chain_text(chain))
+            if zone:
+                findings.append(finding("dns", "spf_chain", obj, [evidence, "SPF chain %s" % chain_text(chain)],
+                                        "reported", before={"record": target, "chain": list(chain)},
+                                        why="%s lies in %s, another of the customer's zones: the run of that "
+                                            "zone removes the term" % (target.rstrip("."), zone.rstrip("."))))
+            else:
+                findings.append(finding("dns", "spf_chain", obj, [evidence, "SPF chain %s" % chain_text(chain)],
+                                        "manual", before={"record": target, "chain": list(chain)},
+                                        manual_steps="%s is a third-party SPF service (included at %s) that "
+                                                     "authorises mxHero: ask that service to remove it, or "
+                                                     "replace the include with the service's entries that are "
+                                                     "not mxHero's" % (target.rstrip("."), chain[-2].rstrip("."))))
+        for chain, why in chains.unread:
+            self.warn("SPF chain %s: %s; whether it authorises mxHero is unknown" % (chain_text(chain), why))
+        return findings
+
+    def _chained(self, part, chains):
+        """A finding at a name reached through an SPF chain shows the chain."""
+        if chains is None:
+            return part
+        for item in part["findings"]:
+            name = (item.get("before") or item.get("after") or {}).get("record")
+            chain = chains.via.get(name)
+            if chain:
+                item["chain"] = list(chain)
+                item["evidence"] = list(item["evidence"]) + ["SPF chain %s" % chain_text(chain)]
+        return part
 
     # -- the shared path of every change -----------------------------------------------
     def _prepare(self, names, options, authoritative=True):
@@ -186,16 +325,23 @@ class DnsEngine(object):
                        "still there"}
 
     # -- MX --------------------------------------------------------------------
-    def mx(self, record=None, replacement=None, check_mode=False, records=None):
+    def mx(self, record=None, replacement=None, check_mode=False, records=None, zone_scan=False):
         names = validate.check_records(self.zone, record or None, records)
         # The option each name came from (its first place in records), to name it in a refusal.
         options = ["record"] if records is None else [
             "records[%d]" % next(i for i, r in enumerate(records) if validate.fqdn(r) == name) for name in names]
         validate.check_replacement(self.zone, replacement, self.fp)
+        named = set(names)
+        index = self.scan() if zone_scan else None
+        if index is not None:
+            found = [name for name in index.mx_names(self.fp) if name not in named]
+            names, options = names + found, options + ["zone_scan"] * len(found)
         self._prepare(names, options)
 
         def plan_fn(name, current):
-            plan = MxPlan(current.values, self.fp, replacement)
+            # The replacement is the inventory's for the names it gives; a name the zone scan found keeps its
+            # other MX, and with none left it is refused like any other name.
+            plan = MxPlan(current.values, self.fp, replacement if name in named else None)
             if plan.leaves_no_mx:
                 raise UnrouteError(self.zone, "%s MX" % name,
                                    "removing %s would leave the domain without MX records (mail would fall back "
@@ -225,12 +371,24 @@ class DnsEngine(object):
                               before=before, after=after), lost)
 
         parts, error = self._apply("MX", names, plan_fn, describe, check_mode)
-        return _combine(parts, error, keyed=records is not None)
+        result = _combine(parts, error, keyed=records is not None or len(names) > 1)
+        result["findings"].extend(self._scan_findings())
+        if zone_scan:
+            result["zone_scan"] = self.scan_result()
+        return result
 
     # -- SPF -------------------------------------------------------------------
-    def spf(self, record=None, check_mode=False):
+    def spf(self, record=None, check_mode=False, zone_scan=False, customer_zones=None):
         names = validate.check_records(self.zone, record or None)
-        self._prepare(names, ["record"])
+        options = ["record"] * len(names)
+        index = self.scan() if zone_scan else None
+        chains = None
+        if index is not None:
+            found = [name for name in index.spf_names(self.fp) if name not in names]
+            names, options = names + found, options + ["zone_scan"] * len(found)
+            chains = Chains(index, self.fp, [self.zone] + list(customer_zones or []), self.outside()).follow()
+        self._prepare(names, options)
+        extra = self._lookup_check(names, index) + (self._chain_findings(chains) if chains else [])
 
         def plan_fn(name, current):
             spf_values = [v for v in current.values if spf_codec.is_spf(txt_policy(v))]
@@ -277,27 +435,68 @@ class DnsEngine(object):
                               after=after, spf_before=rewrite.before if rewrite else None,
                               spf_after=rewrite.after if rewrite else None), lost)
 
-        parts, error = self._apply("TXT", names, plan_fn, describe, check_mode)
-        return _combine(parts, error, keyed=False)
+        parts, error = self._apply("TXT", names, plan_fn,
+                                   lambda *args: self._chained(describe(*args), chains), check_mode)
+        result = _combine(parts, error, keyed=len(names) > 1)
+        result["findings"].extend(extra + self._scan_findings())
+        if zone_scan:
+            result["zone_scan"] = self.scan_result()
+        return result
 
     # -- read-only -------------------------------------------------------------
-    def info(self, record=None, dkim_selectors=DEFAULT_DKIM_SELECTORS, checks=("mx", "spf", "dkim")):
+    def info(self, record=None, dkim_selectors=DEFAULT_DKIM_SELECTORS, checks=("mx", "spf", "dkim"),
+             zone_scan=False, customer_zones=None):
         name = record_name(self.zone, record)
         # What lies below a zone cut belongs to another zone: reporting it under this one would mislead.
         self._prepare([name], ["record"], authoritative=False)
         findings = []
         records = {"mx": [], "spf": []}
+        index = self.scan() if zone_scan else None
         if "mx" in checks:
             findings.extend(self._info_mx(name, records))
+            for other in (index.mx_names(self.fp) if index is not None else []):
+                if other != name:
+                    findings.extend(self._info_mx(other, {}, index.rrsets[(other, "MX")]))
         if "spf" in checks:
             findings.extend(self._info_spf(name, records))
+            if index is not None:
+                chains = Chains(index, self.fp, [self.zone] + list(customer_zones or []), self.outside()).follow()
+                for other in index.spf_names(self.fp):
+                    if other != name:
+                        findings.extend(self._info_spf(other, {}, index.rrsets[(other, "TXT")]))
+                findings = [self._chained({"findings": [f]}, chains)["findings"][0] for f in findings]
+                findings.extend(self._chain_findings(chains))
         if "dkim" in checks:
             findings.extend(self._info_dkim(name, dkim_selectors))
-        return dict(changed=False, findings=findings, records=records)
+            if index is not None:
+                listed = set(f["before"]["record"] for f in findings if f["kind"] == "dkim_cname")
+                for owner in index.cname_names(self.fp):
+                    if owner not in listed:
+                        findings.extend(self._info_cname(owner, index.values(owner, "CNAME")))
+        findings.extend(self._scan_findings())
+        result = dict(changed=False, findings=findings, records=records)
+        if zone_scan:
+            result["zone_scan"] = self.scan_result()
+        return result
 
-    def _info_mx(self, name, records):
+    def _info_cname(self, owner, targets):
+        """A CNAME into mxHero at a name nobody listed (a DKIM selector under _domainkey, or any other)."""
         findings = []
-        mx = self.provider.read(name, "MX")
+        dkim = "._domainkey." in owner
+        for target in targets:
+            evidence = self.fp.host(target)
+            if evidence:
+                findings.append(finding(
+                    "dns", "dkim_cname" if dkim else "cname_record", "%s CNAME %s" % (owner, target), evidence,
+                    "reported", before={"record": owner, "type": "CNAME", "value": target},
+                    why="DKIM signing by mxHero ends with the subscription; remove once nothing signs with this "
+                        "selector" if dkim else "a name of the zone that points into mxHero: remove or repoint it "
+                                                "once nothing uses it"))
+        return findings
+
+    def _info_mx(self, name, records, mx=None):
+        findings = []
+        mx = mx or self.provider.read(name, "MX")
         for value in sorted(mx.values, key=_mx_key):
             evidence = self.fp.host(parse_mx(value)[1])
             if evidence:
@@ -306,9 +505,9 @@ class DnsEngine(object):
         records["mx"] = sorted(mx.values, key=_mx_key)
         return findings
 
-    def _info_spf(self, name, records):
+    def _info_spf(self, name, records, txt=None):
         findings = []
-        txt = self.provider.read(name, "TXT")
+        txt = txt or self.provider.read(name, "TXT")
         policies = [txt_policy(v) for v in txt.values]
         spf_policies = [p for p in policies if spf_codec.is_spf(p)]
         for policy in spf_policies:

@@ -21,7 +21,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._retry import Retry
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
     ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, Libraries, NotLoaded, OptionRefused, OutcomeUnknown,
-    PrerequisiteFailed, ProviderError, RRset, ZoneNotFound)
+    PrerequisiteFailed, ProviderError, RRset, ZONE_TYPES, ZoneNotFound)
 
 
 # Bound by _import() when the provider is chosen.
@@ -197,6 +197,24 @@ class CloudDnsProvider(DnsProvider):
                                        "edit it in the Google Cloud console")
                 return RRset(name, rdtype, rrset.get("ttl"), list(rrset.get("rrdatas") or []))
         return RRset(name, rdtype)
+
+    def read_zone(self):
+        """Every resource record set of the managed zone, 1,000 a page (``maxResults``), following
+        ``nextPageToken``."""
+        if self.managed_zone is None:
+            self.find_zone()
+        what = "zone %s (all records)" % self.zone_text
+        out, token = [], None
+        while True:
+            page = self._call(self.service.resourceRecordSets().list(
+                project=self.project, managedZone=self.managed_zone, maxResults=1000, pageToken=token), what)
+            for rrset in page.get("rrsets") or []:
+                if rrset.get("type") in ZONE_TYPES and rrset.get("rrdatas"):
+                    out.append(RRset(validate.fqdn(rrset.get("name") or ""), rrset["type"], rrset.get("ttl"),
+                                     list(rrset["rrdatas"])))
+            token = page.get("nextPageToken")
+            if not token:
+                return out
 
     def change(self, expected, delete, add, ttl):
         name, rdtype = expected.name, expected.rdtype

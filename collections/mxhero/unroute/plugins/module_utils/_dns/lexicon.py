@@ -21,7 +21,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
     READ_VERIFY, CredentialsRefused, DnsProvider, Libraries, PrerequisiteFailed, ProviderError, RRset, Unreachable,
-    ZoneNotFound)
+    ZONE_TYPES, ZoneNotFound, grouped)
 
 
 # Bound by _import() when the provider is chosen.
@@ -180,6 +180,14 @@ class LexiconProvider(DnsProvider):
     def read(self, name, rdtype):
         name = validate.fqdn(name)
         return self._as_rrset(name, rdtype, self._records(self._session(), name, rdtype))
+
+    def read_zone(self):
+        """Every record lexicon's provider lists (``list_records`` with no type or name: the provider pages
+        its service's listing itself)."""
+        records = self._guard(self._session().list_records, "zone %s (all records)" % self.zone_text, None, None)
+        return grouped((str(r.get("name") or ""), str(r.get("type", "")).upper(),
+                        int(r["ttl"]) if r.get("ttl") else None, _value(str(r.get("type", "")).upper(), r))
+                       for r in records or [] if str(r.get("type", "")).upper() in ZONE_TYPES)
 
     def change(self, expected, delete, add, ttl):
         name, rdtype = expected.name, expected.rdtype

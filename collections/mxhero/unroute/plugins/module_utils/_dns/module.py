@@ -130,8 +130,13 @@ def build_engine(params, read_only=False, ctx=None):
         raise UnrouteError(validate.domain_of(zone), None, missing_required_lib(cls.library))
     provider = cls.from_params(zone, params, read_only=read_only, on_secret=ctx.secret if ctx else None)
     warn = (lambda text: ctx.warn("%s: %s" % (validate.domain_of(zone), text))) if ctx else None
-    return DnsEngine(provider, zone, fingerprint, warn=warn, manual=cls.steps_for(zone, params),
-                     explain=lambda err: explain(err, params))
+    engine = DnsEngine(provider, zone, fingerprint, warn=warn, manual=cls.steps_for(zone, params),
+                       explain=lambda err: explain(err, params))
+    # SPF names outside the zone are asked of the zone's own server when there is one (it may serve the
+    # customer's other zones too), else of the system resolver.
+    engine.outside_server = provider.primary
+    engine.outside_port = params.get("port") or 53
+    return engine
 
 
 def explain(err, params):
@@ -184,6 +189,19 @@ def execute(params, ctx, operation, read_only=False):
     if "verify" in params:
         outcome = dict(outcome, verification=verification(params, ctx, engine, outcome))
     return outcome
+
+
+# dns_mx, dns_spf and dns_info: the whole zone, read once (documentation: doc_fragments/dns_zone_scan.py).
+ZONE_SCAN_OPTIONS = dict(
+    zone_scan=dict(type="bool", default=False),
+    customer_zones=dict(type="list", elements="str", default=[]),
+)
+
+
+def customer_zones(params):
+    """The customer's other zones, as names (the run's own zone left out)."""
+    own = validate.fqdn(params["zone"])
+    return [validate.fqdn(z) for z in params.get("customer_zones") or [] if z and validate.fqdn(z) != own]
 
 
 # dns_mx and dns_spf: prove a change on every authoritative server (documentation: doc_fragments/dns_verify.py).

@@ -15,7 +15,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
-    READ_VERIFY, CredentialsRefused, PrerequisiteFailed, RRset, ZoneNotFound)
+    READ_VERIFY, ZONE_TYPES, CredentialsRefused, PrerequisiteFailed, RRset, ZoneNotFound)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.rest import RestProvider
 
 
@@ -80,6 +80,20 @@ class PowerDnsProvider(RestProvider):
                 return RRset(name, rdtype, rrset.get("ttl"), [r["content"] for r in records if not r.get("disabled")])
         self.disabled[(name, rdtype)] = []
         return RRset(name, rdtype)
+
+    def read_zone(self):
+        """The zone in one GET (PowerDNS returns every RRset with the zone; it has no paging)."""
+        what = "zone %s (all records)" % self.zone_text
+        status, body = self.call("GET", self.zone_path, what)
+        if status != 200:
+            self._fail(status, body, what)
+        out = []
+        for rrset in (body or {}).get("rrsets") or []:
+            if rrset.get("type") in ZONE_TYPES:
+                values = [r["content"] for r in rrset.get("records") or [] if not r.get("disabled")]
+                if values:
+                    out.append(RRset(validate.fqdn(rrset.get("name", "")), rrset["type"], rrset.get("ttl"), values))
+        return out
 
     def change(self, expected, delete, add, ttl):
         name, rdtype = expected.name, expected.rdtype

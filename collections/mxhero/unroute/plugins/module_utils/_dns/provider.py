@@ -25,6 +25,15 @@ class RRset(object):
         return {"record": self.name, "type": self.rdtype, "ttl": self.ttl, "values": sorted(self.values)}
 
 
+# What a whole-zone read keeps: mail routing (MX), SPF (TXT), DKIM delegations (CNAME) and zone cuts (NS).
+ZONE_TYPES = ("MX", "TXT", "CNAME", "NS")
+
+
+class ZoneListRefused(Exception):
+    """The service will not hand out the whole zone (a server that refuses AXFR, a provider with no list call):
+    the engine falls back to the named records and says so in a finding. The text is in the service's terms."""
+
+
 class PrerequisiteFailed(Exception):
     """The RRset is no longer what was read: someone changed it between our read and our write."""
 
@@ -219,11 +228,33 @@ class DnsProvider(object):
         listing (DKIM selectors sit side by side under ``_domainkey``) where each call is a round trip."""
         return dict((name, self.read(name, rdtype)) for name in names)
 
+    def read_zone(self):
+        """Every RRset of ``ZONE_TYPES`` in the zone, in one pass (every page of the service's listing), as a
+        list of RRset. Raises ZoneListRefused when the service will not list the zone; the engine then reads
+        only the named records."""
+        raise ZoneListRefused("the %s provider cannot list a zone" % self.name)
+
     def change(self, expected, delete, add, ttl):
         """Delete ``delete`` values and add ``add`` values of ``expected``'s name/type, atomically,
         only if the RRset still equals ``expected``; raise PrerequisiteFailed otherwise, and
         OutcomeUnknown when the update left but no answer came back."""
         raise NotImplementedError
+
+
+def grouped(records):
+    """RRsets of ``ZONE_TYPES`` from records a service lists one by one, as (name, type, ttl, value): each
+    name and type once, with the smallest TTL (what resolvers see first)."""
+    out = {}
+    for name, rdtype, ttl, value in records:
+        if rdtype not in ZONE_TYPES:
+            continue
+        key = (validate.fqdn(name), rdtype)
+        rrset = out.setdefault(key, RRset(key[0], rdtype, ttl))
+        if ttl is not None and (rrset.ttl is None or ttl < rrset.ttl):
+            rrset.ttl = ttl
+        if value not in rrset.values:
+            rrset.values.append(value)
+    return list(out.values())
 
 
 _ONCE = RetryPolicy(attempts=1)

@@ -8,6 +8,7 @@ checked before anything is read or written (docs/report.md, "What a restore acce
 
 - the name lies in the zone and is one the restore is told the run worked on
   (``records``; the zone apex by default) - a forged entry for another name is refused;
+  after a whole-zone run (``zone_scan``) any name in the zone, which then takes no replacement;
 - the ``removed`` entries carry the RRset as the run read it (``rrset``, its ``before``),
   all the same; every removed value is in it; the RRset the run left (its ``after``) is
   ``before`` without the removed values plus the added ones;
@@ -75,15 +76,22 @@ def _refuse(zone, what, cause):
     return Refused(zone, what, "the run record is refused: %s" % cause, _REFUSED)
 
 
-def check(zone, removed, added, fp, names, replacement=None):
-    """Every RRset plan of the record, or Refused for the first entry a run cannot have recorded."""
-    wanted = set(mx_value(r["preference"], r["exchange"]) for r in replacement or [])
+def check(zone, removed, added, fp, names, replacement=None, zone_scan=False):
+    """Every RRset plan of the record, or Refused for the first entry a run cannot have recorded.
+
+    With ``zone_scan`` the run read the whole zone and may have changed any name in it: a name beyond
+    ``names`` is accepted (the caller has checked it lies in the zone) on the same value checks, and with
+    no replacement (a run adds the inventory's replacement only at the names it gives)."""
+    given = set(mx_value(r["preference"], r["exchange"]) for r in replacement or [])
     plans = []
     for (name, rdtype), sides in groups(removed, added).items():
         what = "%s %s" % (name, rdtype)
+        wanted = given
         if name not in names:
-            raise _refuse(zone, what, "it names %s, which the run was not told to change (names: %s)"
-                          % (name, ", ".join(sorted(names))))
+            if not zone_scan:
+                raise _refuse(zone, what, "it names %s, which the run was not told to change (names: %s)"
+                              % (name, ", ".join(sorted(names))))
+            wanted = set()
         old = [str(i["value"]) for i in sides["removed"]]
         new = [str(i["value"]) for i in sides["added"]]
         if not old:
@@ -161,9 +169,10 @@ def _check_spf(zone, what, old, new, fp):
                       "(%r) by more than the fingerprint's terms: a run removes only mxHero's" % (policy, rewritten))
 
 
-def restore(provider, zone, removed, added, fp, names, replacement=None, check_mode=False, done=None):
+def restore(provider, zone, removed, added, fp, names, replacement=None, check_mode=False, done=None,
+            zone_scan=False):
     """Check the whole record, read every RRset, and only then write; returns the module outcome."""
-    plans = check(zone, removed, added, fp, names, replacement)
+    plans = check(zone, removed, added, fp, names, replacement, zone_scan)
     reads = []
     for plan in plans:
         current = provider.read(plan.name, plan.rdtype)

@@ -10,7 +10,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
     ATOMIC_CAS, AccessDenied, CredentialsRefused, DnsProvider, OutcomeUnknown, PrerequisiteFailed, ProviderError,
-    RRset, Unreachable, ZoneNotFound)
+    RRset, Unreachable, ZONE_TYPES, ZoneListRefused, ZoneNotFound)
 
 try:
     import dns.exception
@@ -159,6 +159,8 @@ class Rfc2136Provider(DnsProvider):
 
     def classify(self, err, what, write):
         name = type(err).__name__
+        if isinstance(err, dns.query.TransferError):
+            return err
         if name in _TSIG_ERRORS and name != "BadSignature":
             # The server answered and rejected our signature: nothing was applied.
             return CredentialsRefused(self.zone_text, what, "%s refused us: %s" % (
@@ -261,6 +263,37 @@ class Rfc2136Provider(DnsProvider):
             if rrset.name == qname and rrset.rdtype == dns.rdatatype.from_text(rdtype):
                 return RRset(qname.to_text(), rdtype, rrset.ttl, [r.to_text() for r in rrset])
         return RRset(qname.to_text(), rdtype)
+
+    def read_zone(self):
+        """The zone by AXFR (RFC 5936), signed with the TSIG key when one is given: one transfer for the whole
+        zone however large. A server that refuses the transfer (allow-transfer) is ZoneListRefused."""
+        what = "zone %s (AXFR)" % self.zone_text
+        wanted = set(dns.rdatatype.from_text(t) for t in ZONE_TYPES)
+
+        def transfer():
+            out = []
+            xfr = dns.query.xfr(self.server, self.zone, port=self.port, keyring=self.keyring,
+                                keyname=self.key_name, keyalgorithm=self.algorithm, timeout=self.timeout,
+                                lifetime=max(self.timeout * 6, 60.0), relativize=False)
+            for message in xfr:
+                for rrset in message.answer:
+                    if rrset.rdtype in wanted:
+                        out.append(RRset(rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rrset.ttl,
+                                         [r.to_text() for r in rrset]))
+            return out
+        try:
+            rrsets = self.attempt(transfer, what)
+        except dns.query.TransferError as err:
+            raise ZoneListRefused("%s refused the zone transfer (%s)" % (self._where(), dns.rcode.to_text(err.rcode)))
+        # A transfer delivers an RRset in one or more messages; put each name and type back together.
+        merged = {}
+        for rrset in rrsets:
+            key = (rrset.name.lower(), rrset.rdtype)
+            if key in merged:
+                merged[key].values.extend(v for v in rrset.values if v not in merged[key].values)
+            else:
+                merged[key] = RRset(rrset.name.lower(), rrset.rdtype, rrset.ttl, rrset.values)
+        return list(merged.values())
 
     def change(self, expected, delete, add, ttl):
         qname = dns.name.from_text(expected.name)

@@ -160,3 +160,102 @@ def split_strings(policy, limit=MAX_STRING):
     if current:
         chunks.append(current)
     return chunks
+
+
+# RFC 7208 4.6.4: the terms that cost a DNS lookup (the mechanisms include, a, mx, ptr and exists, and the
+# redirect modifier), at most 10 of them over the whole evaluation; at most 2 of those may be void (NXDOMAIN
+# or no answer). Nested records (include, redirect) count towards the same total.
+LOOKUP_TERMS = ("include", "a", "mx", "ptr", "exists", "redirect")
+MAX_LOOKUPS = 10
+MAX_VOID = 2
+# How deep a chain of include/redirect is followed before it is called a loop-like chain.
+MAX_DEPTH = 10
+
+
+def fqdn(host):
+    return host.strip().rstrip(".").lower() + "."
+
+
+def costs_lookup(term):
+    if term.modifier:
+        return term.name == "redirect"
+    return term.name in LOOKUP_TERMS
+
+
+def chain_targets(policy):
+    """(term, name) for each include: and redirect= of a policy whose target is a plain name (a macro such as
+    %{d} is expanded only at evaluation time, so it cannot be followed here). A redirect next to an ``all``
+    term is never used (RFC 7208 6.1) and is left out."""
+    terms = parse(policy)
+    has_all = any(t.name == "all" and not t.modifier for t in terms)
+    out = []
+    for term in terms:
+        if (term.name == "include" and not term.modifier) or (term.modifier and term.name == "redirect" and not has_all):
+            host = term.target_host()
+            if host and "%" not in host:
+                out.append((term, fqdn(host)))
+    return out
+
+
+class LookupFailed(Exception):
+    """A name of a chain could not be read (the text says why): counts from there on are a lower bound."""
+
+
+class Count(object):
+    """The DNS lookups one SPF policy costs (RFC 7208 4.6.4), through every include and redirect."""
+
+    def __init__(self):
+        self.lookups = 0
+        self.voids = 0
+        self.loops = []      # [name, ..., name] paths that come back to a name already on the path
+        self.unknown = []    # (name, why): not read, so the count is a lower bound
+        self.too_deep = []   # paths cut at MAX_DEPTH
+
+    @property
+    def over(self):
+        return self.lookups > MAX_LOOKUPS or self.voids > MAX_VOID or bool(self.loops)
+
+    def text(self):
+        words = "%d DNS lookups (limit %d), %d void (limit %d)" % (self.lookups, MAX_LOOKUPS, self.voids, MAX_VOID)
+        if self.unknown:
+            words += "; at least: %s not read" % ", ".join(name.rstrip(".") for name, dummy in self.unknown)
+        if self.loops:
+            words += "; loop %s" % "; ".join(" -> ".join(n.rstrip(".") for n in loop) for loop in self.loops)
+        return words
+
+
+def count_lookups(name, policy, fetch, skip=None, max_depth=MAX_DEPTH):
+    """How many DNS lookups evaluating ``policy`` (the SPF record of ``name``) costs.
+
+    ``fetch(name)`` gives the SPF policy of a name, None when it has none (a void lookup), or raises
+    LookupFailed. ``skip(name)`` says a target is not to be read (mxHero's own records: counted, not
+    followed)."""
+    count = Count()
+
+    def walk(policy, path):
+        try:
+            terms = parse(policy)
+        except ValueError:
+            return
+        count.lookups += sum(1 for t in terms if costs_lookup(t))
+        for term, target in chain_targets(policy):
+            if target in path:
+                count.loops.append(path + [target])
+                continue
+            if len(path) > max_depth:
+                count.too_deep.append(path + [target])
+                continue
+            if skip is not None and skip(target):
+                continue
+            try:
+                nested = fetch(target)
+            except LookupFailed as err:
+                count.unknown.append((target, str(err)))
+                continue
+            if nested is None:
+                count.voids += 1
+                continue
+            walk(nested, path + [target])
+
+    walk(policy, [fqdn(name)])
+    return count
