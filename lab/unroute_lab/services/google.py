@@ -30,7 +30,7 @@ from . import google_admin_settings as admin_settings
 from . import google_gmail as gmail
 from . import google_policy as policy
 from . import google_reports as reports
-from .base import LabHandler, LabService
+from .base import Budget, LabHandler, LabService
 from .google_policy import ApiError, stable_id as _stable_id
 
 DELEGATED_SCOPES = (policy.SCOPE_POLICIES, policy.SCOPE_POLICIES_RO, admin_settings.SCOPE_ADMIN_SETTINGS,
@@ -289,6 +289,13 @@ class _Handler(LabHandler):
 
     def _fault(self, api):
         spec = self.svc.take_fault("429", "500", "502", "503", "403", api=api, method=self.command)
+        budget = self.svc.budget
+        if spec is None and budget is not None and api != "token":
+            # Quotas are per Cloud project (the lab's Google is one project); over one, Google answers 429 with
+            # reason rateLimitExceeded (Admin SDK and Gmail "Resolve errors" pages) and a Retry-After.
+            wait = budget.take("project", self.command != "GET")
+            if wait is not None:
+                spec = {"kind": "429", "retry_after": Budget.seconds(wait)}
         if spec is None:
             return False
         code = int(spec["kind"])
