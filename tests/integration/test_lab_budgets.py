@@ -147,3 +147,49 @@ def test_a_run_inside_the_budget_finishes_with_no_throttling(lab, zone, monkeypa
     # At least the first call looks the zone up too: 13 or more requests, 3 at once, then the rate.
     rate = mine[provider_kind]["rate"] / float(lab_budget["per"])
     assert elapsed >= (13 - 3) / rate * 0.95
+
+
+@pytest.fixture(scope="module")
+def exo_lab(tmp_path_factory):
+    from microsoft365_fixtures import tenant
+    directory = tmp_path_factory.mktemp("budget-exo-lab")
+    path = directory / "estate.yml"
+    path.write_text(yaml.safe_dump({"domains": [tenant("budget-m365.test")],
+                                    "budgets": {"exo": {"rate": 3, "per": 1}}}))
+    lab_cli.up(str(path), str(directory / "run"), quiet=True)
+    yield Lab(directory / "run")
+    lab_cli.down(str(directory / "run"))
+
+
+def _exo_client(lab, **extra):
+    from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import ExoClient
+    from microsoft365_fixtures import exo_args
+    args = exo_args(lab, "budget-m365.test")
+    return ExoClient(args["tenant_id"], args["client_id"], certificate_path=args["certificate_path"],
+                     authority_host=args["authority_host"], api_endpoint=args["api_endpoint"], ca_path=args["ca_path"],
+                     **extra)
+
+
+def test_exchange_online_answers_429_with_retry_after_per_tenant(exo_lab):
+    client = _exo_client(exo_lab)
+    token = client._access_token()
+    headers = client._headers(token)
+    body = {"CmdletInput": {"CmdletName": "Get-InboundConnector", "Parameters": {}}}
+    answers = [requests.post(client.url, json=body, headers=headers, verify=exo_lab.service("exo")["ca"], timeout=5)
+               for _ in range(5)]
+    refused = [a for a in answers if a.status_code != 200]
+    assert refused and refused[0].status_code == 429
+    assert int(refused[0].headers["Retry-After"]) >= 1
+    assert refused[0].json()["error"]["code"] == "TooManyRequests"
+    time.sleep(1.5)
+
+
+def test_an_exchange_online_run_inside_the_budget_meets_no_throttling(exo_lab, monkeypatch):
+    monkeypatch.setenv("UNROUTE_BUDGETS", json.dumps({"exo": {"rate": 2.7, "per": 1, "burst": 2}}))
+    time.sleep(1.2)
+    client = _exo_client(exo_lab)
+    start = time.monotonic()
+    for _ in range(8):
+        client.invoke("Get-InboundConnector")
+    assert client.spending().penalties == 0
+    assert time.monotonic() - start >= (8 - 2) / 2.7 * 0.95

@@ -220,6 +220,8 @@ class Budget(object):
                 return pause
             for name, rate, burst in buckets:
                 state[name + "_level"] = max(0.0, state[name + "_level"] - min(cost, burst))
+            # What the account has spent from this controller and been refused: the figures an operator reads.
+            state["spent"] = state.get("spent", 0) + cost
             return 0.0
 
         waited = 0.0
@@ -241,6 +243,7 @@ class Budget(object):
 
         def block(state, now):
             state["blocked_until"] = max(float(state.get("blocked_until") or 0), now + hold)
+            state["throttled"] = state.get("throttled", 0) + 1
             for name in ("all", "writes") if self.writes else ("all",):
                 state[name + "_level"] = min(0.0, float(state.get(name + "_level") or 0.0))
                 state[name + "_at"] = now + hold
