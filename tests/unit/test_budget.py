@@ -199,3 +199,35 @@ def test_the_seam_penalises_what_classify_calls_throttling(tmp_path):
     with pytest.raises(Unreachable):
         provider.attempt(call, "MX", policy=RetryPolicy(attempts=2, sleep=clock.sleep))
     assert budget.penalties == 2
+
+
+@pytest.mark.parametrize("reason", ["rateLimitExceeded", "userRateLimitExceeded"])
+def test_cloud_dns_403_rate_limit_is_throttling_not_access_denied(reason):
+    import httplib2
+    from googleapiclient.errors import HttpError
+    from ansible_collections.mxhero.unroute.plugins.module_utils._dns.google_cloud_dns import CloudDnsProvider
+    assert CloudDnsProvider.available()  # its libraries load on first use
+    provider = CloudDnsProvider.__new__(CloudDnsProvider)
+    provider.zone_text, provider.project = "example.com", "proj"
+    content = json.dumps({"error": {"code": 403, "message": "Rate Limit Exceeded",
+                                    "errors": [{"reason": reason, "domain": "usageLimits"}]}}).encode()
+    verdict = provider.classify(HttpError(httplib2.Response({"status": 403}), content), "MX", False)
+    assert isinstance(verdict, TransientError) and verdict.throttled
+
+
+def test_exchange_online_429_penalises_the_tenant(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNROUTE_BUDGET_DIR", str(tmp_path))
+    from ansible_collections.mxhero.unroute.plugins.module_utils._exo.client import ExoClient
+
+    class Resp:
+        status_code = 429
+        text = '{"error": {"code": "TooManyRequests", "message": "Rate limit exceeded."}}'
+        headers = {"Retry-After": "2"}
+
+        def json(self):
+            return json.loads(self.text)
+    client = ExoClient.__new__(ExoClient)
+    client.api_endpoint, client.tenant_id, client.budget, client._secrets = "https://outlook", "t1", None, []
+    with pytest.raises(TransientError) as caught:
+        client._read(Resp(), {"CmdletInput": {"CmdletName": "Get-InboundConnector"}}, False)
+    assert caught.value.throttled and client.spending().penalties == 1
