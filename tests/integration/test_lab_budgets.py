@@ -193,3 +193,48 @@ def test_an_exchange_online_run_inside_the_budget_meets_no_throttling(exo_lab, m
         client.invoke("Get-InboundConnector")
     assert client.spending().penalties == 0
     assert time.monotonic() - start >= (8 - 2) / 2.7 * 0.95
+
+
+@pytest.fixture(scope="module")
+def google_lab(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("budget-google-lab")
+    path = directory / "estate.yml"
+    domains = [{"name": "budget-g.test", "platform": "google", "dns": {"records": ["@ 3600 IN MX 1 smtp.google.com."]},
+                "google": {"policies": []}}]
+    path.write_text(yaml.safe_dump({"domains": domains, "budgets": {"google": {"rate": 3, "per": 1}}}))
+    lab_cli.up(str(path), str(directory / "run"), quiet=True)
+    yield Lab(directory / "run")
+    lab_cli.down(str(directory / "run"))
+
+
+def _google_client(lab, scopes):
+    from ansible_collections.mxhero.unroute.plugins.module_utils._google.client import GoogleClient
+    v = lab.manifest["domains"]["budget-g.test"]["vars"]
+    return GoogleClient("budget-g.test", credentials_file=v["unroute_google_service_account_file"],
+                        subject=v["unroute_google_subject"], scopes=scopes, api_endpoint=v["unroute_google_api_endpoint"],
+                        ca_file=v["unroute_google_ca_path"])
+
+
+def test_google_answers_429_rate_limit_exceeded_per_project(google_lab):
+    client = _google_client(google_lab, ["https://www.googleapis.com/auth/admin.directory.orgunit.readonly"])
+    token = client.credentials().token
+    v = google_lab.manifest["domains"]["budget-g.test"]["vars"]
+    url = v["unroute_google_api_endpoint"].rstrip("/") + "/admin/directory/v1/customer/my_customer/orgunits"
+    answers = [requests.get(url, headers={"Authorization": "Bearer " + token}, verify=v["unroute_google_ca_path"],
+                            timeout=5) for _ in range(6)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, [a.status_code for a in answers]
+    assert int(refused[0].headers["Retry-After"]) >= 1
+    assert refused[0].json()["error"]["errors"][0]["reason"] == "rateLimitExceeded"
+    time.sleep(1.5)
+
+
+def test_a_google_run_inside_the_budget_meets_no_throttling(google_lab, monkeypatch):
+    monkeypatch.setenv("UNROUTE_BUDGETS", json.dumps({"google": {"rate": 2.7, "per": 1, "burst": 2}}))
+    time.sleep(1.2)
+    client = _google_client(google_lab, ["https://www.googleapis.com/auth/admin.directory.orgunit.readonly"])
+    start = time.monotonic()
+    for _ in range(7):
+        client.list_org_units("my_customer")
+    assert client.spending().penalties == 0
+    assert time.monotonic() - start >= (7 - 2) / 2.7 * 0.95

@@ -295,7 +295,7 @@ class _Handler(LabHandler):
             # reason rateLimitExceeded (Admin SDK and Gmail "Resolve errors" pages) and a Retry-After.
             wait = budget.take("project", self.command != "GET")
             if wait is not None:
-                spec = {"kind": "429", "retry_after": Budget.seconds(wait)}
+                spec = {"kind": "429", "retry_after": Budget.seconds(wait), "message": "Rate Limit Exceeded"}
         if spec is None:
             return False
         code = int(spec["kind"])
@@ -306,7 +306,7 @@ class _Handler(LabHandler):
             self._send(code, {"error": "internal_failure" if code >= 500 else "rate_limit_exceeded",
                               "error_description": "lab fault %s" % code}, headers=headers)
         elif api in ("directory", "reports", "gmail"):
-            self._send(code, directory.DirectoryError(code, "lab fault %d" % code, "backendError" if code >= 500
+            self._send(code, directory.DirectoryError(code, spec.get("message") or "lab fault %d" % code, "backendError" if code >= 500
                                                       else "rateLimitExceeded" if code == 429 else "forbidden").body(),
                        headers=headers)
         elif api == "legacy":

@@ -218,7 +218,7 @@ class Budget(object):
                     pause = max(pause, (min(cost, burst) - level) / rate, 0.001)
             if pause:
                 return pause
-            for name, rate, burst in buckets:
+            for name, _rate, burst in buckets:
                 state[name + "_level"] = max(0.0, state[name + "_level"] - min(cost, burst))
             # What the account has spent from this controller and been refused: the figures an operator reads.
             state["spent"] = state.get("spent", 0) + cost
