@@ -176,6 +176,10 @@ def inventory_yaml(manifest, estate):
             # The role proves each change on every nameserver; in the lab they answer in well under a
             # second, and a stalled secondary should not hold a demo up for the production default.
             "unroute_dns_verify_timeout": 10,
+            # The collection is told each emulated vendor's limit, as an operator tells it an account's: the
+            # estate's budget where it sets one, else none to speak of (the emulators enforce nothing then).
+            "unroute_budgets": dict((service, estate.budget(service) or {"rate": 100000, "per": 1})
+                                    for service in estate_mod.BUDGETED),
         },
         "children": groups,
     }}
