@@ -577,6 +577,7 @@ def _parse_gateway(domain, content):
 # Google's quota answers that mean "slow down", not "forbidden" (Admin SDK and Gmail "Resolve errors").
 _RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded")
 
+
 def _retry_after(headers):
     value = headers.get("retry-after") if headers is not None else None
     try:
