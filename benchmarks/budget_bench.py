@@ -49,14 +49,21 @@ def main():
     parser.add_argument("--per", type=float, default=15.0)
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--playbook", default="audit.yml")
+    parser.add_argument("--no-budget", action="store_true",
+                        help="the same run with no lab budget and none told: what the path itself costs")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
     # What the play tells the collection: the lab's limit with a little headroom, as one would under a vendor's
     # limit whose window's edges one does not see.
     told = dict((p, {"rate": args.rate * 0.95, "per": args.per, "burst": max(1, args.rate // 2)}) for p in PROVIDERS)
+    if args.no_budget:
+        told = dict((p, {"rate": 100000, "per": 1}) for p in PROVIDERS)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "estate.yml").write_text(yaml.safe_dump(estate(args.domains, args.rate, args.per)))
+        data = estate(args.domains, args.rate, args.per)
+        if args.no_budget:
+            data.pop("budgets")
+        (tmp / "estate.yml").write_text(yaml.safe_dump(data))
         lab_cli.up(str(tmp / "estate.yml"), str(tmp / "run"), quiet=True)
         budgets = tmp / "budgets"
         env = dict(os.environ, PATH="%s:%s" % (venv_bin, os.environ.get("PATH", "")),
