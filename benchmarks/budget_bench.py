@@ -88,7 +88,8 @@ def main():
           % (args.playbook, args.forks))
     print("domains: %d per account, %d accounts (one Cloudflare token, one AWS access key)"
           % (args.domains, len(PROVIDERS)))
-    print("lab budget: %d requests per %gs per account; told the collection: %s" % (args.rate, args.per, told))
+    print("lab budget: %s; told the collection: %s"
+          % ("none" if args.no_budget else "%d requests per %gs per account" % (args.rate, args.per), told))
     print("hosts in the recap: %d; domains in error: %d %s" % (len(recap), len(in_error), in_error[:10]))
     print("requests spent per account: %s; throttling answers met: %d" % (spent, throttled))
     print("wall: %.1fs; requests/budget (slower account): %.1fs; ratio %.2f (target <= 1.2)"
