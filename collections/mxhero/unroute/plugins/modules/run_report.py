@@ -57,7 +57,7 @@ options:
       - What kind of run this was; used in file names.
       - Required with O(domains); with O(record) the record's own mode is used when omitted.
     type: str
-    choices: [audit, unroute, restore]
+    choices: [audit, unroute, restore, preflight]
   dest:
     description: Folder to write the files to; created when missing.
     type: path
