@@ -41,7 +41,7 @@ def probe(domain, given, ctx):
     def operation(engine):
         provider = engine.provider
         try:
-            _find_zone(provider, zone)
+            provider.check_zone(zone)
             provider.read(zone + ".", "MX")
         except Exception as err:  # every provider failure is one check, never the preflight's end
             checks.append(failed(P, obj, "credentials and zone", _explain(err, params)))
@@ -62,13 +62,6 @@ def probe(domain, given, ctx):
     except UnrouteError as err:
         checks.append(failed(P, obj, "credentials and zone", err))
     return checks
-
-
-def _find_zone(provider, zone):
-    # The zone lookup is named check_zone(zone) or find_zone() depending on the provider contract's version.
-    if hasattr(provider, "check_zone"):
-        return provider.check_zone(zone)
-    return provider.find_zone()
 
 
 def _explain(err, params):
