@@ -6,7 +6,7 @@ import pytest
 from pypsrp.complex_objects import GenericComplexObject
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common, objects, remote
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange_module, objects, remote
 
 
 def exchange_obj(to_string, **props):
@@ -47,19 +47,19 @@ def test_pick_server_by_name_or_fqdn_else_the_only_one():
 ])
 def test_remote_powershell_settings_follow_the_winrm_transport(transport, psrp_transport, psrp_scheme, expected):
     params = {"transport": transport, "psrp_transport": psrp_transport, "psrp_scheme": psrp_scheme}
-    assert common.psrp_settings(params) == expected
+    assert exchange_module.psrp_settings(params) == expected
 
 
 def test_basic_over_http_is_refused_before_any_connection():
-    params = {k: None for k in common.connection_argument_spec()}
+    params = {k: None for k in exchange_module.connection_argument_spec()}
     params.update(host="ex01.contoso.com", transport="ntlm", psrp_transport="basic", psrp_scheme="http",
                   username="CONTOSO\\admin", password="pw", validate_certs=True, read_timeout=30,
                   operation_timeout=20, command_timeout=300, message_encryption="auto", exchange_snapin="auto",
                   fingerprint_hosts=None)
-    params.update({k: v.get("default") for k, v in common.connection_argument_spec().items()
+    params.update({k: v.get("default") for k, v in exchange_module.connection_argument_spec().items()
                    if params.get(k) is None and "default" in v})
     with pytest.raises(UnrouteError) as err:
-        common.build_engine(params, False, winrm=False)
+        exchange_module.build_engine(params, False, winrm=False)
     assert "would send the password in clear" in str(err.value) and "psrp_scheme=https" in str(err.value)
 
 

@@ -156,7 +156,7 @@ def test_auto_detection_picks_the_running_mta_of_two(tmp_path, monkeypatch):
 
 @needs_postfix
 def test_every_postfix_command_addresses_the_instance(tmp_path, monkeypatch):
-    from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine
+    from ansible_collections.mxhero.unroute.plugins.modules import mta_relay
 
     directory = postfix_instance(tmp_path, main={"relayhost": "[smtp.mxhero.com]", "transport_maps": "hash:DIR/t"},
                                  tables={"t": "example.com smtp:[smtp.mxhero.com]\n"})
@@ -168,7 +168,7 @@ def test_every_postfix_command_addresses_the_instance(tmp_path, monkeypatch):
         return real(argv, *args, **kwargs)
 
     monkeypatch.setattr(_cmd, "run", spy)
-    result = engine.execute({"mta": "auto", "state": "absent", "config_dir": str(directory), "backup": True},
+    result = mta_relay.execute({"mta": "auto", "state": "absent", "config_dir": str(directory), "backup": True},
                             RunContext())
     assert result["changed"] is True
     tools = [argv for argv in seen if argv[0].rsplit("/", 1)[-1] in ("postconf", "postmap", "postfix")]
@@ -187,17 +187,17 @@ def test_every_postfix_command_addresses_the_instance(tmp_path, monkeypatch):
 def test_plan_digest_does_not_depend_on_diff_mode(tmp_path, mta, files):
     """Issue 22: the engine returned the state read only in diff mode, so --diff changed the digest."""
     from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-    from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine
+    from ansible_collections.mxhero.unroute.plugins.modules import mta_relay
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     params = {"mta": mta, "state": "absent", "config_dir": str(tmp_path), "backup": True}
-    with_diff = _runner.run(engine.execute, params, check_mode=True, diff_mode=True)
-    without = _runner.run(engine.execute, params, check_mode=True, diff_mode=False)
+    with_diff = _runner.run(mta_relay.execute, params, check_mode=True, diff_mode=True)
+    without = _runner.run(mta_relay.execute, params, check_mode=True, diff_mode=False)
     assert not with_diff.get("failed") and with_diff["changed"], with_diff
     assert "diff" in with_diff and "diff" not in without
     assert with_diff["plan_digest"] == without["plan_digest"] != "0" * 64
     # Same findings, other state read (a line mxHero is not on): another digest.
     first = sorted(files)[0]
     (tmp_path / first).write_text(files[first] + "# edited by the admin\n")
-    assert _runner.run(engine.execute, params, check_mode=True)["plan_digest"] != without["plan_digest"]
+    assert _runner.run(mta_relay.execute, params, check_mode=True)["plan_digest"] != without["plan_digest"]

@@ -90,6 +90,28 @@ class RunContext(object):
             self.secrets.add(str(value))
 
 
+class Operation(object):
+    """One module's work on its platform, as data rather than as a signature.
+
+    A module declares its operation once and hands it to its platform's
+    ``run(operation, params, ctx)``; the platform builds what every one of its
+    modules needs (clients, fingerprint, engine), then calls
+    ``perform(engine, params, ctx)``. ``needs`` are the platform's own switches
+    for building less (``read_only``; Exchange's ``winrm`` and ``remote``), read
+    with ``operation.need(name, default)``.
+    """
+
+    def __init__(self, perform, **needs):
+        self.perform = perform
+        self.needs = dict(needs)
+
+    def need(self, name, default=False):
+        return self.needs.get(name, default)
+
+    def __call__(self, engine, params, ctx):
+        return self.perform(engine, params, ctx)
+
+
 def label_of(params):
     for option in _LABEL_OPTIONS:
         if (params or {}).get(option):

@@ -109,17 +109,19 @@ removed:
 '''
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = common.ARGSPEC.extend(dict(
+ARGSPEC = exchange.ARGSPEC.extend(dict(
     transport_service=dict(type="list", elements="str",
                            choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
 ))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.info(services=params["transport_service"]))
+
+
 def execute(params, ctx):
-    return common.execute(params, ctx,
-                          lambda engine: engine.info(services=params["transport_service"]))
+    return exchange.run(OPERATION, params, ctx)
 
 
 def main():

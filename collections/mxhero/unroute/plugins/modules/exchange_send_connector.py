@@ -111,9 +111,9 @@ diff:
 '''
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = common.ARGSPEC.extend(dict(
+ARGSPEC = exchange.ARGSPEC.extend(dict(
     state=dict(type="str", default="absent", choices=["disabled", "absent"]),
     name=dict(type="str"),
     include_mixed=dict(type="bool", default=False),
@@ -121,10 +121,13 @@ ARGSPEC = common.ARGSPEC.extend(dict(
 ))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.send_connectors(
+    params["state"], name=params["name"], include_mixed=params["include_mixed"],
+    allow_no_outbound=params["allow_no_outbound"]), winrm=False)
+
+
 def execute(params, ctx):
-    return common.execute(params, ctx, lambda engine: engine.send_connectors(
-        params["state"], name=params["name"], include_mixed=params["include_mixed"],
-        allow_no_outbound=params["allow_no_outbound"]), winrm=False)
+    return exchange.run(OPERATION, params, ctx)
 
 
 def main():

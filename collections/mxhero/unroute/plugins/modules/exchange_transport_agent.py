@@ -143,9 +143,9 @@ diff:
 '''
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import common
+from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = common.ARGSPEC.extend(dict(
+ARGSPEC = exchange.ARGSPEC.extend(dict(
     state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
     name=dict(type="str"),
     transport_service=dict(type="list", elements="str",
@@ -154,10 +154,13 @@ ARGSPEC = common.ARGSPEC.extend(dict(
 ))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.transport_agents(
+    params["state"], name=params["name"], services=params["transport_service"],
+    restart=params["restart_services"]), remote=False)
+
+
 def execute(params, ctx):
-    return common.execute(params, ctx, lambda engine: engine.transport_agents(
-        params["state"], name=params["name"], services=params["transport_service"],
-        restart=params["restart_services"]), remote=False)
+    return exchange.run(OPERATION, params, ctx)
 
 
 def main():

@@ -133,8 +133,11 @@ ARGSPEC = exo_module.ARGSPEC.extend(dict(
 ))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.connectors(params["direction"], params["state"]))
+
+
 def execute(params, ctx):
-    return exo_module.execute(params, ctx, lambda engine: engine.connectors(params["direction"], params["state"]))
+    return exo_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -106,8 +106,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module 
 ARGSPEC = exo_module.ARGSPEC.extend(dict(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS))))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.info(params["checks"]))
+
+
 def execute(params, ctx):
-    return exo_module.execute(params, ctx, lambda engine: engine.info(params["checks"]))
+    return exo_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -82,8 +82,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo.restore import
 ARGSPEC = exo_module.ARGSPEC.extend(dict(findings=dict(type="list", elements="dict", default=[])))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: restore(engine, params["findings"], ctx.check_mode))
+
+
 def execute(params, ctx):
-    return exo_module.execute(params, ctx, lambda engine: restore(engine, params["findings"], ctx.check_mode))
+    return exo_module.run(OPERATION, params, ctx)
 
 
 def main():

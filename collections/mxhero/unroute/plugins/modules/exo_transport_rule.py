@@ -106,8 +106,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module 
 ARGSPEC = exo_module.ARGSPEC.extend(dict(state=dict(type="str", default="disabled", choices=["disabled", "absent"])))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.transport_rules(params["state"]))
+
+
 def execute(params, ctx):
-    return exo_module.execute(params, ctx, lambda engine: engine.transport_rules(params["state"]))
+    return exo_module.run(OPERATION, params, ctx)
 
 
 def main():

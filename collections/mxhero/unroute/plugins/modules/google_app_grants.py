@@ -159,8 +159,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._google import modu
 ARGSPEC = google_module.ARGSPEC.extend(google_module.GRANT_OPTIONS)
 
 
+OPERATION = _runner.Operation(google_module.app_grants)
+
+
 def execute(params, ctx):
-    return google_module.execute_app_grants(params, ctx)
+    return google_module.run(OPERATION, params, ctx)
 
 
 def main():

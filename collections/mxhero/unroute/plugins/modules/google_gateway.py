@@ -220,8 +220,11 @@ ARGSPEC = google_module.ARGSPEC.extend(dict(
 ))
 
 
+OPERATION = _runner.Operation(google_module.gateway)
+
+
 def execute(params, ctx):
-    return google_module.execute_gateway(params, ctx)
+    return google_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -151,8 +151,11 @@ ARGSPEC = google_module.ARGSPEC.extend(dict(google_module.AUDIT_OPTIONS, app_gra
                                             **google_module.GRANT_OPTIONS))
 
 
+OPERATION = _runner.Operation(google_module.info)
+
+
 def execute(params, ctx):
-    return google_module.execute_info(params, ctx)
+    return google_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -80,7 +80,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
-from ansible_collections.mxhero.unroute.plugins.module_utils._google.engine import make_client, scopes_for
+from ansible_collections.mxhero.unroute.plugins.module_utils._google.engine import scopes_for
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 from ansible_collections.mxhero.unroute.plugins.module_utils._google.restore import check, restore
 
@@ -90,7 +90,7 @@ ARGSPEC = google_module.ARGSPEC.extend(dict(
 ))
 
 
-def execute(params, ctx):
+def restore_removed(google, params, ctx):
     domain = params["domain"]
     try:
         fp = fingerprint_from_params(params)
@@ -103,10 +103,16 @@ def execute(params, ctx):
     if params.get("api") != "policy":
         raise UnrouteError(domain, "option api", "the run changed these policies through the Policy API",
                            "restore them with api: policy")
-    google_module.require_libraries(params)
-    client = make_client(params, scopes_for("policy", not ctx.check_mode))
+    client = google.client(scopes_for("policy", not ctx.check_mode))
     return restore(client, domain, params["removed"], fp, mutable, check_mode=ctx.check_mode, done=ctx.done,
                    warn=ctx.warn, findings=params["findings"])
+
+
+OPERATION = _runner.Operation(restore_removed)
+
+
+def execute(params, ctx):
+    return google_module.run(OPERATION, params, ctx)
 
 
 def main():

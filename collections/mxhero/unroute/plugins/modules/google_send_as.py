@@ -126,8 +126,11 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._google import modu
 ARGSPEC = google_module.ARGSPEC.extend(dict(max_users=google_module.GRANT_OPTIONS["max_users"]))
 
 
+OPERATION = _runner.Operation(google_module.send_as_relays)
+
+
 def execute(params, ctx):
-    return google_module.execute_send_as(params, ctx)
+    return google_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -129,19 +129,14 @@ cautions:
 """
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import module as mta
 
-_OPTIONS = dict(
-    mta=dict(type="str", default="auto", choices=["auto", "postfix", "exim", "sendmail"]),
-    config_dir=dict(type="path"),
-)
-_OPTIONS.update(fingerprint_argument_spec())
-ARGSPEC = _runner.ArgSpec(_OPTIONS)
+ARGSPEC = mta.ARGSPEC
+OPERATION = _runner.Operation(mta.audit, read_only=True)
 
 
 def execute(params, ctx):
-    return engine.info(params, ctx)
+    return mta.run(OPERATION, params, ctx)
 
 
 def main():

@@ -214,23 +214,19 @@ diff:
 """
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
-from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_argument_spec
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import module as mta
 
-_OPTIONS = dict(
-    mta=dict(type="str", default="auto", choices=["auto", "postfix", "exim", "sendmail"]),
+ARGSPEC = mta.ARGSPEC.extend(dict(
     state=dict(type="str", default="absent", choices=["absent", "replaced"]),
     replacement=dict(type="str"),
-    config_dir=dict(type="path"),
     backup=dict(type="bool", default=True),
     exim_configtype=dict(type="str", choices=["internet", "local"]),
-)
-_OPTIONS.update(fingerprint_argument_spec())
-ARGSPEC = _runner.ArgSpec(_OPTIONS, required_if=[("state", "replaced", ("replacement",))])
+), required_if=[("state", "replaced", ("replacement",))])
+OPERATION = _runner.Operation(mta.relay)
 
 
 def execute(params, ctx):
-    return engine.execute(params, ctx)
+    return mta.run(OPERATION, params, ctx)
 
 
 def main():

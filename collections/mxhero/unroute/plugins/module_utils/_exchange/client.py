@@ -47,6 +47,16 @@ SNAPINS = {
 DEFAULT_PORTS = {"http": 5985, "https": 5986}
 
 
+def gave_up(err, check):
+    """The ExchangeError for a RetryExhausted ``err``; ``check`` is what to verify when nothing was written."""
+    last = err.last
+    cause = "%s (gave up after %d attempt%s)" % (last, err.attempts, "" if err.attempts == 1 else "s")
+    if getattr(last, "unknown_outcome", False):
+        return ExchangeError(cause, "the change may or may not have been made; run the task again "
+                             "(it reads the state first and only does what is left)", unknown_outcome=True)
+    return ExchangeError(cause, "check that %s and retry" % check)
+
+
 class ExchangeError(Exception):
     """A failure talking to one server. ``obj`` names the Exchange object when one is to blame."""
 
@@ -121,12 +131,7 @@ class ExchangeClient(object):
         try:
             return self.retry.call(self._run_once, script_name, data, write)
         except RetryExhausted as err:
-            last = err.last
-            cause = "%s (gave up after %d attempt%s)" % (last, err.attempts, "" if err.attempts == 1 else "s")
-            if getattr(last, "unknown_outcome", False):
-                raise ExchangeError(cause, "the change may or may not have been made; run the task again "
-                                    "(it reads the state first and only does what is left)", unknown_outcome=True)
-            raise ExchangeError(cause, "check that WinRM answers on %s and retry" % self.where)
+            raise gave_up(err, "WinRM answers on %s" % self.where)
 
     def close(self):
         if self._ticket is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import clixml, kerberos
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange.client import (
-    ExchangeError, _is_kerberos_error, _NoScope, _short, _url_host, auth_refused)
+    ExchangeError, _is_kerberos_error, _NoScope, _short, _url_host, auth_refused, gave_up)
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, TransientError
 
 try:
@@ -119,12 +119,7 @@ class ExchangeShell(object):
         try:
             return self.retry.call(self._invoke_once, cmdlet, list(parameters), write)
         except RetryExhausted as err:
-            last = err.last
-            cause = "%s (gave up after %d attempt%s)" % (last, err.attempts, "" if err.attempts == 1 else "s")
-            if getattr(last, "unknown_outcome", False):
-                raise ExchangeError(cause, "the change may or may not have been made; run the task again "
-                                    "(it reads the state first and only does what is left)", unknown_outcome=True)
-            raise ExchangeError(cause, "check that Exchange's remote PowerShell answers on %s and retry" % self.url)
+            raise gave_up(err, "Exchange's remote PowerShell answers on %s" % self.url)
 
     def close(self):
         if self._pool is not None:

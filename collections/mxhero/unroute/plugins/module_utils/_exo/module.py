@@ -1,6 +1,6 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the exo_* modules share: argument spec, the client and engine built from parameters, the exit."""
+"""The Exchange Online platform (docs/conventions.md, "Platform contract"): ARGSPEC and run(operation, params, ctx)."""
 
 from __future__ import annotations
 
@@ -75,12 +75,12 @@ def build_engine(params, check_mode, warn=None):
     return ExoEngine(client, fingerprint, _label(params), check_mode=check_mode, warn=warn)
 
 
-def execute(params, ctx, action):
-    """Run ``action(engine)``; the runner shapes the result and scrubs the tokens the client declares."""
+def run(operation, params, ctx):
+    """The platform contract's run: ``operation(engine, params, ctx)``; the tokens the client learnt go to ctx."""
     engine = None
     try:
         engine = build_engine(params, ctx.check_mode, warn=ctx.warn)
-        outcome = action(engine)
+        outcome = operation(engine, params, ctx)
     finally:
         if engine is not None:
             for value in engine.client.secret_values():

@@ -152,8 +152,14 @@ class GoogleClient(object):
                                % scrub(err, self._secrets), "download the key or authorized-user file again")
         if info is not None and not creds.valid:
             self._refresh(creds)
+            # Learnt at run time: the runner scrubs it once the glue declares it (secret_values).
+            self._secrets.append(creds.token)
         self._creds = creds
         return creds
+
+    def secret_values(self):
+        """Every secret this client holds or learnt (keys, refresh and access tokens), for ``ctx.secret``."""
+        return [s for s in self._secrets if s]
 
     def _refresh(self, creds):
         try:
@@ -323,6 +329,7 @@ class GoogleClient(object):
             raise self._refresh_error(err)
         except auth_exceptions.TransportError as err:
             raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
+        self._secrets.append(creds.token)
         return creds
 
     def _admin_api(self, version, scopes):
@@ -422,6 +429,7 @@ class GoogleClient(object):
             raise self._refresh_error(err)
         except auth_exceptions.TransportError as err:
             raise self._transport_error("token endpoint %s" % info.get("token_uri"), err)
+        self._secrets.append(creds.token)
         return creds
 
     def _gmail_error(self, what, err):

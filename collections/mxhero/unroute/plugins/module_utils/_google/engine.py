@@ -451,9 +451,9 @@ def run(params, check_mode=False, diff_mode=False, client=None, warn=None):
     return Run(params, check_mode, diff_mode, client, warn=warn).run()
 
 
-def info(params, client=None):
+def info(params, client=None, warn=None):
     """What google_gateway would find, read-only (planned actions as in check mode) plus the raw policies."""
-    runner = Run(params, check_mode=True, diff_mode=False, client=client, apply=False)
+    runner = Run(params, check_mode=True, diff_mode=False, client=client, apply=False, warn=warn)
     out = runner.run()
     # A report, like the other *_info modules: no diff, and no plan to approve.
     out.pop("before", None)

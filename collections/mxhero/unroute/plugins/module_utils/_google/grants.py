@@ -29,6 +29,18 @@ def app_access_steps(domain, client_ids):
             % (domain, APP_ACCESS_PLACE, " or ".join(client_ids), client_mod.DWD_PATH))
 
 
+def read_users(client, domain, what, customer, max_users, cost):
+    """Every user of the customer, by address, or one line saying why a per-user run does not start."""
+    try:
+        users = client.list_users(customer, limit=max_users)
+    except client_mod.NotPermitted as err:
+        raise UnrouteError(domain, what, "listing users was refused: %s" % err, None)
+    if max_users is not None and len(users) > max_users:
+        raise UnrouteError(domain, what, "the customer has more than %d users (max_users), and each one costs %s"
+                           % (max_users, cost), "raise max_users above the number of users to go through all of them")
+    return sorted(users, key=lambda u: str(u.get("primaryEmail") or "").lower())
+
+
 class GrantsRun(object):
     def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
         self.params = params
@@ -53,16 +65,10 @@ class GrantsRun(object):
         return "client ID %s is listed in client_ids" % client_id
 
     def run(self):
-        try:
-            users = self.client.list_users(self.customer, limit=self.max_users)
-        except client_mod.NotPermitted as err:
-            raise UnrouteError(self.domain, WHAT, "listing users was refused: %s" % err, None)
-        if self.max_users is not None and len(users) > self.max_users:
-            raise UnrouteError(self.domain, WHAT, "the customer has more than %d users (max_users), and each one "
-                               "costs a tokens.list call; no grant was read or changed" % self.max_users,
-                               "raise max_users above the number of users to go through all of them")
+        users = read_users(self.client, self.domain, WHAT, self.customer, self.max_users,
+                           "a tokens.list call; no grant was read or changed")
         self.users_read = len(users)
-        for user in sorted(users, key=lambda u: str(u.get("primaryEmail") or "").lower()):
+        for user in users:
             self._user(user)
         mode = self.params.get("app_access_steps") or "when_found"
         if mode == "always" or (mode == "when_found" and self.findings):

@@ -1,6 +1,9 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the Google modules share: argument spec, constraints, and their ``execute``."""
+"""The Google Workspace platform (docs/conventions.md, "Platform contract"): ARGSPEC and run(operation, params, ctx).
+
+The options every google_* module shares and the operations they hand to ``run``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._runner import ArgS
 
 CREDENTIALS = ["credentials_file", "credentials_data", "access_token"]
 CONSTRAINTS = dict(mutually_exclusive=[CREDENTIALS], required_one_of=[CREDENTIALS])
+GRANT_SCOPES = [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY]
 
 
 def google_argument_spec():
@@ -46,9 +50,42 @@ def require_libraries(params):
             "google-api-python-client, google-auth and google-auth-httplib2"), "install them on the controller")
 
 
-def execute_gateway(params, ctx):
-    require_libraries(params)
-    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
+class Google(object):
+    """The engine every Google operation gets: the task's parameters and clients made from them on demand.
+
+    Each operation asks for the scopes it needs (a token per scope set), so nothing is built up front; the
+    libraries are checked when an operation first needs them.
+    """
+
+    def __init__(self, params):
+        self.params = params
+        self.clients = []
+
+    def require(self):
+        require_libraries(self.params)
+
+    def client(self, scopes):
+        self.require()
+        made = engine.make_client(self.params, scopes)
+        self.clients.append(made)
+        return made
+
+
+def run(operation, params, ctx):
+    """The platform contract's run: ``operation(Google(params), params, ctx)``; client secrets go to ctx."""
+    google = Google(params)
+    try:
+        return operation(google, params, ctx)
+    finally:
+        for made in google.clients:
+            for value in made.secret_values():
+                ctx.secret(value)
+
+
+def gateway(google, params, ctx):
+    write = not ctx.check_mode
+    result = engine.run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn,
+                        client=google.client(engine.scopes_for(params.get("api") or "policy", write)))
     if params.get("on_manual") == "fail":
         msg = engine.manual_failure(result, params["domain"])
         if msg:
@@ -57,43 +94,40 @@ def execute_gateway(params, ctx):
     return result
 
 
-def execute_info(params, ctx):
-    require_libraries(params)
-    result = engine.info(params)
+def info(google, params, ctx):
+    result = engine.info(params, warn=ctx.warn,
+                         client=google.client(engine.scopes_for(params.get("api") or "policy", False)))
     if params.get("app_grants"):
-        _info_grants(params, result)
+        _info_grants(google, params, result, ctx)
     return result
 
 
-def _info_grants(params, result):
+def _info_grants(google, params, result, ctx):
     """google_info's read-only look at mxHero's OAuth grants; a refusal is a caution, not a failure."""
     try:
-        found = grants_run(params, check_mode=True, diff_mode=False, apply=False)
+        found = grants_run(params, check_mode=True, diff_mode=False, apply=False, warn=ctx.warn,
+                           client=google.client(GRANT_SCOPES))
     except UnrouteError as err:
-        result["warnings"].append("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
-                                  + ("; " + err.fix if err.fix else "")))
+        ctx.warn("%s: mxHero's OAuth grants were not checked: %s" % (params["domain"], err.cause
+                 + ("; " + err.fix if err.fix else "")))
         return
     result["findings"].extend(found["findings"])
     result["manual_actions"].extend(found["manual_actions"])
-    result["warnings"].extend(found["warnings"])
     result["oauth_grants"] = list(found["removed"])
     result["users_read"] = found["users_read"]
 
 
 def grants_run(params, check_mode=False, diff_mode=False, apply=True, client=None, warn=None):
-    client = client or engine.make_client(params, [client_mod.SCOPE_USER_RO, client_mod.SCOPE_USER_SECURITY])
+    client = client or engine.make_client(params, GRANT_SCOPES)
     return grants.GrantsRun(params, check_mode, diff_mode, client, apply=apply, warn=warn).run()
 
 
-def execute_app_grants(params, ctx):
-    require_libraries(params)
-    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn)
+def app_grants(google, params, ctx):
+    return grants_run(params, ctx.check_mode, ctx.diff_mode, warn=ctx.warn, client=google.client(GRANT_SCOPES))
 
 
-def execute_send_as(params, ctx):
-    require_libraries(params)
-    client = engine.make_client(params, [client_mod.SCOPE_USER_RO])
-    return send_as.SendAsRun(params, client).run()
+def send_as_relays(google, params, ctx):
+    return send_as.SendAsRun(params, google.client([client_mod.SCOPE_USER_RO]), warn=ctx.warn).run()
 
 
 ARGSPEC = ArgSpec(google_argument_spec(), **CONSTRAINTS)

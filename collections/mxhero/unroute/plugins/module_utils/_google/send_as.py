@@ -15,6 +15,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._errors import Unro
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
 from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params, normalize_host
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google.grants import read_users
 
 WHAT = "send-as addresses (Gmail API)"
 WHY = ("only the user can point a send-as address at another SMTP server (it needs that server's credentials), and "
@@ -31,7 +32,7 @@ def steps(email, alias, host):
 
 
 class SendAsRun(object):
-    def __init__(self, params, client):
+    def __init__(self, params, client, warn=None):
         self.params = params
         self.domain = params["domain"]
         self.customer = params.get("customer") or "my_customer"
@@ -42,21 +43,17 @@ class SendAsRun(object):
             raise UnrouteError(self.domain, "options", str(err), "fix mxhero_ips")
         self.client = client
         self.findings, self.manual, self.warnings = [], [], []
+        # The runner's warn callback; without one (unit tests) warnings are kept and returned.
+        self.warn = warn or self.warnings.append
         self.skipped = []
         self.users_read = 0
         self.aliases = []
 
     def run(self):
-        try:
-            users = self.client.list_users(self.customer, limit=self.max_users)
-        except client_mod.NotPermitted as err:
-            raise UnrouteError(self.domain, WHAT, "listing users was refused: %s" % err, None)
-        if self.max_users is not None and len(users) > self.max_users:
-            raise UnrouteError(self.domain, WHAT, "the customer has more than %d users (max_users), and each one "
-                               "costs a token and a sendAs.list call; nothing was read" % self.max_users,
-                               "raise max_users above the number of users to go through all of them")
+        users = read_users(self.client, self.domain, WHAT, self.customer, self.max_users,
+                           "a token and a sendAs.list call; nothing was read")
         self.users_read = len(users)
-        for user in sorted(users, key=lambda u: str(u.get("primaryEmail") or "").lower()):
+        for user in users:
             email = user.get("primaryEmail")
             if user.get("suspended"):
                 self.skipped.append(email)
@@ -72,8 +69,8 @@ class SendAsRun(object):
             for alias in aliases:
                 self._alias(email, alias)
         if self.skipped:
-            self.warnings.append("%s: %d user(s) without a mailbox to read (suspended or no Gmail) were not checked "
-                                 "for send-as relays: %s" % (self.domain, len(self.skipped), ", ".join(self.skipped)))
+            self.warn("%s: %d user(s) without a mailbox to read (suspended or no Gmail) were not checked "
+                      "for send-as relays: %s" % (self.domain, len(self.skipped), ", ".join(self.skipped)))
         return dict(changed=False, findings=self.findings, removed=[], added=[], manual_actions=self.manual,
                     warnings=self.warnings, users_read=self.users_read, users_skipped=len(self.skipped),
                     send_as=self.aliases)

@@ -1,155 +1,53 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""mta_relay: pick the MTA, plan its findings, apply them (or not, in check mode) and reload it."""
+"""What every MTA engine shares: the action word of a finding, refusals that an audit only reports, the undo."""
 
 from __future__ import annotations
 
-import socket
-
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
-from ansible_collections.mxhero.unroute.plugins.module_utils._fingerprint import fingerprint_from_params
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _files, queue
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.detect import detect
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.exim import Exim
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.postfix import Postfix
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
-    exim_host, parse_replacement, resolve_problem, sendmail_host)
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta.sendmail import Sendmail
+from ansible_collections.mxhero.unroute.plugins.module_utils._findings import planned
 
 
-def host_name():
-    return socket.gethostname() or "localhost"
+class Engine(object):
+    """``audit`` (mta_info): findings read ``reported`` and a refusal is kept for the caller to say, not raised."""
 
+    audit = False
 
-def execute(params, ctx):
-    return _run(params, ctx, audit=False)
+    def __init__(self, host, fingerprint, replacement, check_mode, backup):
+        self.host = host
+        self.fp = fingerprint
+        # A relay.Relay, parsed and checked; the text an MTA gets is built from it, never taken as typed.
+        self.replacement = replacement
+        self.check_mode = check_mode
+        self.backup = backup
+        self.refusals = []
 
+    def action(self, new):
+        if self.audit:
+            return "reported"
+        return planned("changed" if new else "removed", self.check_mode)
 
-def info(params, ctx):
-    """mta_info: the findings mta_relay would act on (``reported``), what it would refuse, and the queue."""
-    return _run(params, ctx, audit=True)
+    def refuse(self, err):
+        if not self.audit:
+            raise err
+        if str(err) not in self.refusals:
+            self.refusals.append(str(err))
 
+    # What rebuilds the configuration an MTA reads from the restored files, and the word for its reload.
+    reloaded_text = "reloaded"
 
-def _run(params, ctx, audit):
-    host = host_name()
-    try:
-        fp = fingerprint_from_params(params)
-    except ValueError as err:
-        raise UnrouteError(host, "mxhero_ips", str(err), "list IP addresses or networks only")
-    replacement = None
-    if params.get("state") == "replaced":
-        replacement = parse_replacement(params.get("replacement"), fp, host)
-    elif params.get("replacement"):
-        raise UnrouteError(host, "replacement", "is only used with state=replaced",
-                           "set state=replaced, or drop replacement")
-    config_dir = params.get("config_dir")
-    mta = params.get("mta") or "auto"
-    if mta == "auto":
-        mta = detect(host, config_dir)
-    common = dict(host=host, config_dir=config_dir, fingerprint=fp, check_mode=ctx.check_mode or audit,
-                  backup=params.get("backup", True), replacement=replacement)
-    if mta == "postfix":
-        engine = Postfix(**common)
-    else:
-        engine = Exim(configtype=params.get("exim_configtype"), **common) if mta == "exim" else Sendmail(**common)
-    if audit:
-        return _audit(engine, ctx)
-    if mta == "postfix":
-        return _postfix(engine, ctx)
-    return _files_engine(engine, ctx)
+    def rebuild(self):
+        """Build what the MTA reads from the restored source files (nothing to do by default)."""
 
-
-def _audit(engine, ctx):
-    engine.audit = True
-    planned = engine.plan()
-    findings = planned[0]
-    result = {"changed": False, "findings": findings, "mta": engine.name, "config_dir": engine.config_dir,
-              "host": engine.host, "refusals": list(engine.refusals), "queued": []}
-    for text in engine.refusals:
-        ctx.warn("mta_relay would refuse: %s" % text)
-    # Mail that leaves through the main relay: every queued message waits for it.
-    routing = [e for f in findings if f["kind"] in ("relayhost", "transport", "smarthost")
-               and f["object"].rsplit(" ", 1)[-1] in ("relayhost", "default_transport", "dc_smarthost")
-               for e in f["evidence"]]
-    reader = {"postfix": queue.postfix, "exim": queue.exim}.get(engine.name)
-    if reader:
-        result["queued"], caution = reader(engine, routing)
-        if caution:
-            ctx.warn(caution)
-    return result
-
-
-def _result(engine, findings, files, ctx):
-    before, after = _files.diff_text(files)
-    return {"changed": bool(findings) and any(old != new for old, new in files.values()), "findings": findings,
-            "mta": engine.name, "config_dir": engine.config_dir, "host": engine.host,
-            "files": sorted(p for p, (old, new) in files.items() if old != new),
-            "backup_files": [], "reloaded": False,
-            # What a restore needs: each place as it was (the backups hold the whole files).
-            "removed": [f["before"] for f in findings if f["action"] not in ("manual", "reported")],
-            # The state read, diff mode or not: the plan digest covers it; the runner shows it as diff only in
-            # diff mode.
-            "before": before, "after": after}
-
-
-def _postfix(engine, ctx):
-    findings, ops, tables = engine.plan()
-    files = engine.simulate(ops, tables) if findings else {}
-    result = _result(engine, findings, files, ctx)
-    result["changed"] = bool(ops or tables)
-    if ctx.check_mode or not result["changed"]:
-        _caution_unresolved(engine, result, ctx, engine.nexthop)
-        return result
-    journal = engine.apply(ops, tables)
-    edited = "edited %s" % ", ".join(result["files"])
-    try:
-        reloaded = engine.reload()
-    except UnrouteError as err:
-        err.partial.append(edited)
-        raise
-    # Only once Postfix itself reads the new next hop back and it resolves is the change done (else undone).
-    engine.verify(findings, journal, reloaded)
-    ctx.done(edited)
-    result["backup_files"] = journal.backup_files
-    result["reloaded"] = reloaded
-    return result
-
-
-def _written(engine):
-    if not engine.replacement:
-        return None
-    return (exim_host if engine.name == "exim" else sendmail_host)(engine.replacement)
-
-
-def _caution_unresolved(engine, result, ctx, written):
-    """Check mode cannot reload, but it can say now what the real run's resolution check will refuse."""
-    problem = resolve_problem(engine.replacement) if result["changed"] and engine.replacement else None
-    if problem:
-        ctx.warn("%s: replacement %s: %s; a real run would put every file back" % (engine.host, written, problem))
-
-
-def _files_engine(engine, ctx):
-    findings, files = engine.plan()
-    result = _result(engine, findings, files, ctx)
-    if ctx.check_mode or not result["changed"]:
-        missing = engine.tools_missing() if result["changed"] and hasattr(engine, "tools_missing") else []
-        if missing:
-            ctx.warn("%s: %s: a real run needs %s to rebuild sendmail.cf; install it first"
-                     % (engine.host, engine.mc, ", ".join(missing)))
-        _caution_unresolved(engine, result, ctx, _written(engine))
-        return result
-    journal = engine.apply(files)
-    edited = "edited %s" % ", ".join(result["files"])
-    try:
-        reloaded = engine.reload()
-    except UnrouteError as err:
-        err.partial.append(edited)
-        raise
-    # The new smarthost must resolve here before the change counts (Postfix is asked in more detail).
-    problem = resolve_problem(engine.replacement) if engine.replacement else None
-    if problem:
-        engine.undo(journal, reloaded, "replacement %s" % _written(engine), problem)
-    ctx.done(edited)
-    result["backup_files"] = journal.backup_files
-    result["reloaded"] = reloaded
-    return result
+    def undo(self, journal, reloaded, what, problem):
+        """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
+        journal.restore()
+        again = ""
+        try:
+            self.rebuild()
+            if reloaded:
+                again = " and %s" % self.reloaded_text if self.reload() else ""
+        except UnrouteError as err:
+            again = "; then %s" % err.cause
+        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
+                           "give a replacement relay this mail server resolves and reaches, then run again")

@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, exim_host, refuse_transport
 
 DEFAULT_DIR = "/etc/exim4"
@@ -25,16 +25,11 @@ def _host_of(item):
     return item.strip().split("::", 1)[0].strip().strip("[]")
 
 
-class Exim(_base.Engine):
+class Exim(engine.Engine):
     name = "exim"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup, configtype=None):
-        self.host = host
-        self.fp = fingerprint
-        self.replacement = replacement
-        self.check_mode = check_mode
-        self.backup = backup
-        self.refusals = []
+        engine.Engine.__init__(self, host, fingerprint, replacement, check_mode, backup)
         self.configtype = configtype
         refuse_transport(host, replacement, "Exim's smarthost and route_list take host::port")
         self.config_dir = (config_dir or DEFAULT_DIR).rstrip("/") or "/"
@@ -197,18 +192,10 @@ class Exim(_base.Engine):
                 raise UnrouteError(self.host, self.conf, "update-exim4.conf failed: %s" % _cmd.one_line(out),
                                    "fix what update-exim4.conf reports, then run again")
 
-    def undo(self, journal, reloaded, what, problem):
-        """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
-        journal.restore()
-        again = ""
-        try:
-            self._update()
-            if reloaded:
-                again = " and exim4 reloaded" if self.reload() else ""
-        except UnrouteError as err:
-            again = "; then %s" % err.cause
-        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
-                           "give a replacement relay this mail server resolves and reaches, then run again")
+    reloaded_text = "exim4 reloaded"
+
+    def rebuild(self):
+        self._update()
 
     def reload(self):
         if self.config_dir != DEFAULT_DIR or not _service.running(["/run/exim4/exim.pid", "/var/run/exim4/exim.pid"]):

@@ -17,7 +17,7 @@ import tempfile
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import (
     evidence, postfix_nexthop, postfix_problem, resolve_problem, split_nexthop)
 
@@ -42,22 +42,16 @@ _INDEX_SUFFIXES = (".db", ".lmdb", ".cdb", ".dir", ".pag")
 _LIST_SPLIT = re.compile(r"[\s,]+")
 
 
-class Postfix(_base.Engine):
+class Postfix(engine.Engine):
     name = "postfix"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
-        self.host = host
-        self.fp = fingerprint
-        # A relay.Relay, parsed and checked; the text Postfix gets is built from it, never taken as typed.
-        self.replacement = replacement
+        engine.Engine.__init__(self, host, fingerprint, replacement, check_mode, backup)
         self.nexthop = postfix_nexthop(replacement) if replacement else None
         if postfix_problem(replacement):
             raise UnrouteError(host, "replacement %s" % self.nexthop, postfix_problem(replacement),
                                "write the replacement as [%s]%s" % (replacement.host,
                                                                     ":%s" % replacement.port if replacement.port else ""))
-        self.check_mode = check_mode
-        self.backup = backup
-        self.refusals = []
         self.postconf = _cmd.which("postconf")
         if not self.postconf:
             raise UnrouteError(host, "postconf", "Postfix's postconf command is not installed",

@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _base, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, refuse_transport, sendmail_host
 
 DEFAULT_DIR = "/etc/mail"
@@ -30,16 +30,11 @@ def _split(value):
     return mailer, host.split("@")[-1]
 
 
-class Sendmail(_base.Engine):
+class Sendmail(engine.Engine):
     name = "sendmail"
 
     def __init__(self, host, config_dir, fingerprint, replacement, check_mode, backup):
-        self.host = host
-        self.fp = fingerprint
-        self.replacement = replacement
-        self.check_mode = check_mode
-        self.backup = backup
-        self.refusals = []
+        engine.Engine.__init__(self, host, fingerprint, replacement, check_mode, backup)
         self.config_dir = (config_dir or DEFAULT_DIR).rstrip("/") or "/"
         self.mc = os.path.join(self.config_dir, "sendmail.mc")
         self.mailertable = os.path.join(self.config_dir, "mailertable")
@@ -135,19 +130,11 @@ class Sendmail(_base.Engine):
                                "fix what the build reports (make -C %s), then run again" % self.config_dir)
         return journal
 
-    def undo(self, journal, reloaded, what, problem):
-        """A change that took but cannot work (the new smart host does not resolve): put it all back, the
-        mailertable database rebuilt from the restored source."""
-        journal.restore()
-        again = ""
-        try:
-            self._rebuild(os.path.join(self.config_dir, "sendmail.cf"), os.path.isfile(self.mailertable))
-            if reloaded:
-                again = " and sendmail restarted" if self.reload() else ""
-        except UnrouteError as err:
-            again = "; then %s" % err.cause
-        raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),
-                           "give a replacement relay this mail server resolves and reaches, then run again")
+    reloaded_text = "sendmail restarted"
+
+    def rebuild(self):
+        """The mailertable database too is rebuilt from the restored source."""
+        self._rebuild(os.path.join(self.config_dir, "sendmail.cf"), os.path.isfile(self.mailertable))
 
     def _rebuild(self, cf, mailertable):
         if os.path.isfile(os.path.join(self.config_dir, "Makefile")):

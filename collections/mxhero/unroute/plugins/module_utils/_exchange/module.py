@@ -1,9 +1,8 @@
 # Copyright (c) mxhero-unroute developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every exchange_* module shares: connection options, client set-up, the run wrapper.
+"""The Exchange Server platform (docs/conventions.md, "Platform contract"): ARGSPEC and run(operation, params, ctx).
 
-Modules expose ``ARGSPEC`` and ``execute(params, ctx)`` for the one runner
-(module_utils/_runner.py).
+The connection options, client set-up and the one way an exchange_* module runs.
 """
 
 from __future__ import annotations
@@ -96,20 +95,22 @@ def build_engine(params, check_mode, warn=None, winrm=True, remote=True):
                   secrets=[params["password"]], warn=warn, shell=shell)
 
 
-def execute(params, ctx, action, winrm=True, remote=True):
-    """Run ``action(engine)``; every failure leaves as one UnrouteError with no secret in it."""
-    engine = build_engine(params, ctx.check_mode, warn=ctx.warn, winrm=winrm, remote=remote)
+def run(operation, params, ctx):
+    """The platform contract's run: ``operation(engine, params, ctx)``; every failure leaves as one UnrouteError.
+
+    The operation's needs ``winrm`` (transport agents) and ``remote`` (remote PowerShell) say which connections
+    to open; both by default.
+    """
+    engine = build_engine(params, ctx.check_mode, warn=ctx.warn, winrm=operation.need("winrm", True),
+                          remote=operation.need("remote", True))
     try:
-        out = action(engine)
+        return operation(engine, params, ctx)
     except client_mod.ExchangeError as err:
         raise engine.fail(err)
     finally:
         for connection in (engine.client, engine.shell):
             if connection is not None:
                 connection.close()
-    for text in out.pop("warnings", None) or []:
-        ctx.warn(text)
-    return out
 
 
 ARGSPEC = ArgSpec(connection_argument_spec(), **CONSTRAINTS)
