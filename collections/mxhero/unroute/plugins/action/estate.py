@@ -92,44 +92,41 @@ class ActionModule(ActionBase):
         for host in hosts:
             variables = dict(defaults)
             variables.update(hostvars.raw_get(host))
+            dv = _domain_run.domain_vars(self._templar, variables)
             try:
-                dv = _domain_run.domain_vars(self._templar, variables)
-            except Exception as err:  # pylint: disable=broad-exception-caught
-                # One domain's broken variable is that domain's error, never the estate's.
-                entries.append({"domain": host, "platform": str(variables.get("unroute_platform", "other")),
-                                "results": {}, "skipped": False,
-                                "errors": [{"task": "Platform and DNS", "drifted": False,
-                                            "msg": "%s: its variables could not be templated: %s; fix the inventory"
-                                                   % (host, str(err).splitlines()[0] if str(err) else type(err).__name__)}]})
-                continue
-            if _domain.needs_mail_servers(dv):
+                mail_servers, name = _domain.needs_mail_servers(dv), dv.domain
+            except Exception:  # pylint: disable=broad-exception-caught
+                mail_servers, name = False, host  # prepare() words the template error for this domain
+            if mail_servers:
                 # Its platform steps run on its mail servers over SSH: the role's play after this task runs it.
                 per_host.append(host)
                 continue
-            prepared.append(dv)
+            # Templating stays on this thread (the templar is not shared across threads); the calls go to the pool.
+            job = _domain_run.prepare(dv, check_mode,
+                                      plan.get(name) if isinstance(plan, dict) else _domain_run.ABSENT,
+                                      restore.get(name) if isinstance(restore, dict) else _domain_run.ABSENT)
+            prepared.append(job)
 
-        progress = Progress(len(prepared) + len(entries), interval, display.display)
-        for entry in entries:
-            progress.add("error")
+        progress = Progress(len(prepared), interval, display.display)
         if prepared:
             display.display("estate: %d domains, %d at a time%s" % (
                 len(prepared), concurrency, "; %d with mail servers follow per host" % len(per_host) if per_host else ""))
         running = [0]
         lock = threading.Lock()
 
-        def one(dv):
+        def one(job):
             with lock:
                 running[0] += 1
                 progress.peak = max(progress.peak, running[0])
             try:
-                return self._one(dv, check_mode, diff_mode, plan, restore)
+                return self._one(job, check_mode, diff_mode)
             finally:
                 with lock:
                     running[0] -= 1
 
         with task_environment(self._task_environment()):
             with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-                futures = [pool.submit(one, dv) for dv in prepared]
+                futures = [pool.submit(one, job) for job in prepared]
                 for future in concurrent.futures.as_completed(futures):
                     entry = future.result()
                     entries.append(entry)
@@ -147,17 +144,16 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
-    def _one(dv, check_mode, diff_mode, plan, restore):
-        planned = plan.get(dv.domain) if isinstance(plan, dict) else _domain_run.ABSENT
-        restoring = restore.get(dv.domain) if isinstance(restore, dict) else _domain_run.ABSENT
+    def _one(job, check_mode, diff_mode):
         try:
-            return _domain_run.run_domain(dv, check_mode, diff_mode, planned=planned, restoring=restoring)
+            return _domain_run.execute(job, check_mode, diff_mode)
         except Exception as err:  # pylint: disable=broad-exception-caught
-            return {"domain": dv.domain, "platform": dv.platform, "results": {}, "skipped": False,
-                    "errors": [{"task": "Platform and DNS", "drifted": False,
+            entry = dict(job["entry"], results={})
+            entry["errors"] = [{"task": "Platform and DNS", "drifted": False,
                                 "msg": "%s: the estate engine failed unexpectedly: %s: %s; run again with "
                                        "-e unroute_engine=per_host and report this as a bug of mxhero.unroute"
-                                       % (dv.domain, type(err).__name__, err)}]}
+                                       % (entry["domain"], type(err).__name__, err)}]
+            return entry
 
     def _task_environment(self):
         final = {}

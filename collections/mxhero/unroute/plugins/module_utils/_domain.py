@@ -45,19 +45,34 @@ _DNS_PROVIDER_ALWAYS = {"route53": ("private_zone",), "powerdns": ("powerdns_ser
                         "lexicon": ("lexicon_options",)}
 
 _MISSING = object()
+# What resolve returns for a variable templated to Ansible's omit placeholder: as if it were not set.
+_OMITTED = object()
+OMITTED = _OMITTED
 
 
 class DomainVars(object):
-    """A domain's templated ``unroute_*`` variables with the role's defaults under them."""
+    """A domain's ``unroute_*`` variables with the role's defaults under them.
 
-    def __init__(self, variables):
-        self.v = dict(variables)
+    ``variables``: name -> value; ``resolve``: how a raw value becomes its final one (templating), called
+    once per variable actually used, so a variable no step needs can never stop a domain.
+    """
+
+    def __init__(self, variables, resolve=None):
+        self.raw = variables
+        self.resolve = resolve or (lambda value: value)
+        self.v = {}
 
     def get(self, name, default=None):
-        return self.v.get("unroute_" + name, default)
+        key = "unroute_" + name
+        if key not in self.v:
+            if key not in self.raw:
+                return default
+            self.v[key] = self.resolve(self.raw[key])
+        value = self.v[key]
+        return default if value is _OMITTED else value
 
     def has(self, name):
-        return ("unroute_" + name) in self.v
+        return ("unroute_" + name) in self.raw and self.get(name, _OMITTED) is not _OMITTED
 
     def need(self, name):
         if not self.has(name):

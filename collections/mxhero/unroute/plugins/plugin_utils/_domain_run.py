@@ -31,16 +31,15 @@ def role_defaults(loader):
 
 
 def domain_vars(templar, variables):
-    """A domain's ``unroute_*`` variables, templated with everything the host sees."""
+    """A domain's ``unroute_*`` variables, each templated (with everything the host sees) when first used."""
     templar = templar.copy_with_new_env(available_variables=variables)
     omit = variables.get("omit")
-    done = {}
-    for name, value in variables.items():
-        if name.startswith("unroute_"):
-            value = templar.template(value)
-            if omit is None or value != omit:
-                done[name] = value
-    return _domain.DomainVars(done)
+
+    def resolve(value):
+        value = templar.template(value)
+        return _domain.OMITTED if omit is not None and value == omit else value
+
+    return _domain.DomainVars(variables, resolve)
 
 
 def _module(name):
@@ -90,35 +89,58 @@ def _steps_through(steps, check_mode, diff_mode, results, task_of=None):
     return None
 
 
-def run_domain(dv, check_mode=False, diff_mode=False, planned=ABSENT, restoring=ABSENT):
-    """One domain, start to end: its report entry (``domain``, ``platform``, ``results``, ``errors``, ``skipped``).
+def prepare(dv, check_mode=False, planned=ABSENT, restoring=ABSENT):
+    """What a domain will run, built from its variables (templating happens here, on the caller's thread).
 
     ``planned``: the reviewed plan's entry for this domain (None: not in the plan), ABSENT without a plan.
     ``restoring``: the run record's entry (None: not in the record), ABSENT unless this is a restore.
     """
-    entry = {"domain": dv.domain, "platform": dv.platform, "results": {}, "errors": [], "skipped": False}
-    planning = planned is not ABSENT and not check_mode
-    if (restoring is not ABSENT and restoring is None) or (planning and planned is None):
-        entry["skipped"] = True
-        return entry
-    results = entry["results"]
+    job = {"entry": None, "steps": [], "restore": restoring is not ABSENT, "planned": ABSENT, "failure": None}
     try:
-        if restoring is not ABSENT:
-            steps = _domain.restore_steps(dv, restoring)
-            failure = None
+        entry = {"domain": dv.domain, "platform": dv.platform, "results": {}, "errors": [], "skipped": False}
+        job["entry"] = entry
+        planning = planned is not ABSENT and not check_mode
+        if (restoring is not ABSENT and restoring is None) or (planning and planned is None):
+            entry["skipped"] = True
+            job["steps"] = None
+        elif restoring is not ABSENT:
+            job["steps"] = _domain.restore_steps(dv, restoring)
+        else:
+            job["steps"] = _domain.domain_steps(dv)
+            if planning:
+                job["planned"] = planned
+    except UnrouteError as err:
+        job["failure"] = {"task": "Platform and DNS", "msg": str(err), "drifted": False}
+    except Exception as err:  # pylint: disable=broad-exception-caught
+        # A variable that does not template is this domain's error, never the estate's.
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        job["failure"] = {"task": "Platform and DNS", "drifted": False,
+                          "msg": "%s: its variables could not be templated: %s; fix the inventory" % (
+                              dv.raw.get("inventory_hostname", "?"), text)}
+    if job["entry"] is None:
+        host = str(dv.raw.get("inventory_hostname", "?"))
+        job["entry"] = {"domain": host, "platform": str(dv.raw.get("unroute_platform", "other")), "results": {},
+                        "errors": [], "skipped": False}
+    return job
+
+
+def execute(job, check_mode=False, diff_mode=False):
+    """Run a prepared domain: its report entry (``domain``, ``platform``, ``results``, ``errors``, ``skipped``)."""
+    entry, steps, failure = job["entry"], job["steps"], job["failure"]
+    results = entry["results"]
+    if failure is None and steps is not None:
+        if job["restore"]:
             if not check_mode:
                 # Every restore in check mode first: an entry any module refuses stops the domain before any write.
                 failure = _steps_through(steps, True, diff_mode, None, _domain.restore_check_task)
             if failure is None:
                 failure = _steps_through(steps, check_mode, diff_mode, results)
         else:
-            steps = _domain.domain_steps(dv)
-            failure = None
-            if planning:
+            if job["planned"] is not ABSENT:
                 failure = _steps_through(steps, True, diff_mode, results)
                 if failure is None:
-                    check = run_module("plan_check", {"domain": dv.domain, "results": dict(results),
-                                                      "approved": planned}, False, False)
+                    check = run_module("plan_check", {"domain": entry["domain"], "results": dict(results),
+                                                      "approved": job["planned"]}, False, False)
                     if check.get("failed"):
                         failure = {"task": _domain.PLAN_CHECK_TASK, "msg": check.get("msg", "failed"),
                                    "drifted": bool(check.get("drifted", False))}
@@ -128,11 +150,14 @@ def run_domain(dv, check_mode=False, diff_mode=False, planned=ABSENT, restoring=
                             results[name] = dict(_SKIPPED)
             if failure is None:
                 failure = _steps_through(steps, check_mode, diff_mode, results)
-    except UnrouteError as err:
-        failure = {"task": "Platform and DNS", "msg": str(err), "drifted": False}
     if failure is not None:
         entry["errors"] = [failure]
     return entry
+
+
+def run_domain(dv, check_mode=False, diff_mode=False, planned=ABSENT, restoring=ABSENT):
+    """One domain, start to end, on this thread: its report entry."""
+    return execute(prepare(dv, check_mode, planned, restoring), check_mode, diff_mode)
 
 
 def entry_status(entry):
