@@ -22,7 +22,7 @@ from ansible_collections.mxhero.unroute.plugins.plugin_utils._inprocess import t
 
 display = Display()
 DEFAULT_CONCURRENCY = 8
-_OPTIONS = {"hosts", "plan", "restore", "concurrency", "progress_interval"}
+_OPTIONS = {"hosts", "plan", "restore", "concurrency", "progress_interval", "slices"}
 
 
 class Progress(object):
@@ -140,7 +140,7 @@ class ActionModule(ActionBase):
         result.update(changed=any(_domain_run.entry_status(e) == "changed" for e in entries), entries=entries,
                       per_host=per_host,
                       summary={"domains": len(entries), "changed": progress.changed, "errors": progress.errors,
-                               "per_host": len(per_host)})
+                               "per_host": len(per_host), "slices": int(args.get("slices") or 1)})
         return result
 
     @staticmethod
