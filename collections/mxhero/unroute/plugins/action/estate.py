@@ -123,8 +123,8 @@ class ActionModule(ActionBase):
 
         progress = Progress(len(prepared), interval, display.display)
         if prepared:
-            display.display("estate: %d domains, %d at a time%s" % (
-                len(prepared), concurrency, "; %d with mail servers follow per host" % len(per_host) if per_host else ""))
+            later = "; %d with mail servers follow per host" % len(per_host) if per_host else ""
+            display.display("estate: %d domains, %d at a time%s" % (len(prepared), concurrency, later))
         running = [0]
         lock = threading.Lock()
 

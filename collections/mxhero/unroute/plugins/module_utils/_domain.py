@@ -269,7 +269,8 @@ def restore_steps(dv, restoring):
     """What puts back one domain's entry of a run record: DNS first, then the platform, then manual steps."""
     platform = dv.platform
     steps = []
-    removed, added, findings = restoring.get("removed") or [], restoring.get("added") or [], restoring.get("findings") or []
+    removed, added = restoring.get("removed") or [], restoring.get("added") or []
+    findings = restoring.get("findings") or []
     if dv.flag("dns_enabled", True):
         params = _with(dns_defaults(dv), records=_records(dv),
                        removed=[r for r in removed if r.get("module") in ("dns_mx", "dns_spf")],
