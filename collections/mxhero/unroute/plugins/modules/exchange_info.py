@@ -111,17 +111,17 @@ removed:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = exchange.ARGSPEC.extend(dict(
-    transport_service=dict(type="list", elements="str",
-                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
-))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.info(services=params["transport_service"]))
 
 
 def execute(params, ctx):
     return exchange.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exchange.ARGSPEC.extend(dict(
+    transport_service=dict(type="list", elements="str",
+                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
+))
 
 
 def main():

@@ -113,14 +113,6 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = exchange.ARGSPEC.extend(dict(
-    state=dict(type="str", default="absent", choices=["disabled", "absent"]),
-    name=dict(type="str"),
-    include_mixed=dict(type="bool", default=False),
-    allow_no_outbound=dict(type="bool", default=False),
-))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.send_connectors(
     params["state"], name=params["name"], include_mixed=params["include_mixed"],
     allow_no_outbound=params["allow_no_outbound"]), winrm=False)
@@ -128,6 +120,14 @@ OPERATION = _runner.Operation(lambda engine, params, ctx: engine.send_connectors
 
 def execute(params, ctx):
     return exchange.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exchange.ARGSPEC.extend(dict(
+    state=dict(type="str", default="absent", choices=["disabled", "absent"]),
+    name=dict(type="str"),
+    include_mixed=dict(type="bool", default=False),
+    allow_no_outbound=dict(type="bool", default=False),
+))
 
 
 def main():

@@ -145,15 +145,6 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exchange import module as exchange
 
-ARGSPEC = exchange.ARGSPEC.extend(dict(
-    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
-    name=dict(type="str"),
-    transport_service=dict(type="list", elements="str",
-                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
-    restart_services=dict(type="bool", default=True),
-))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.transport_agents(
     params["state"], name=params["name"], services=params["transport_service"],
     restart=params["restart_services"]), remote=False)
@@ -161,6 +152,15 @@ OPERATION = _runner.Operation(lambda engine, params, ctx: engine.transport_agent
 
 def execute(params, ctx):
     return exchange.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exchange.ARGSPEC.extend(dict(
+    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
+    name=dict(type="str"),
+    transport_service=dict(type="list", elements="str",
+                           choices=["Hub", "FrontEnd", "MailboxSubmission", "MailboxDelivery", "Edge"]),
+    restart_services=dict(type="bool", default=True),
+))
 
 
 def main():

@@ -127,17 +127,17 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-ARGSPEC = exo_module.ARGSPEC.extend(dict(
-    direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
-    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
-))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.connectors(params["direction"], params["state"]))
 
 
 def execute(params, ctx):
     return exo_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exo_module.ARGSPEC.extend(dict(
+    direction=dict(type="str", default="both", choices=["outbound", "inbound", "both"]),
+    state=dict(type="str", default="disabled", choices=["disabled", "absent"]),
+))
 
 
 def main():

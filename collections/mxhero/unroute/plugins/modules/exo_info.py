@@ -103,14 +103,14 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.engine import INFO_CHECKS
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-ARGSPEC = exo_module.ARGSPEC.extend(dict(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS))))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.info(params["checks"]))
 
 
 def execute(params, ctx):
     return exo_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exo_module.ARGSPEC.extend(dict(checks=dict(type="list", elements="str", choices=list(INFO_CHECKS), default=list(INFO_CHECKS))))
 
 
 def main():

@@ -79,14 +79,14 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo.restore import restore
 
-ARGSPEC = exo_module.ARGSPEC.extend(dict(findings=dict(type="list", elements="dict", default=[])))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: restore(engine, params["findings"], ctx.check_mode))
 
 
 def execute(params, ctx):
     return exo_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exo_module.ARGSPEC.extend(dict(findings=dict(type="list", elements="dict", default=[])))
 
 
 def main():

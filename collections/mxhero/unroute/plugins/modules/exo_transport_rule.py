@@ -103,14 +103,14 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import module as exo_module
 
-ARGSPEC = exo_module.ARGSPEC.extend(dict(state=dict(type="str", default="disabled", choices=["disabled", "absent"])))
-
-
 OPERATION = _runner.Operation(lambda engine, params, ctx: engine.transport_rules(params["state"]))
 
 
 def execute(params, ctx):
     return exo_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = exo_module.ARGSPEC.extend(dict(state=dict(type="str", default="disabled", choices=["disabled", "absent"])))
 
 
 def main():

@@ -156,14 +156,14 @@ partial:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-ARGSPEC = google_module.ARGSPEC.extend(google_module.GRANT_OPTIONS)
-
-
 OPERATION = _runner.Operation(google_module.app_grants)
 
 
 def execute(params, ctx):
     return google_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = google_module.ARGSPEC.extend(google_module.GRANT_OPTIONS)
 
 
 def main():

@@ -213,18 +213,18 @@ partial:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-ARGSPEC = google_module.ARGSPEC.extend(dict(
-    google_module.AUDIT_OPTIONS,
-    state=dict(type="str", default="absent", choices=["absent"]),
-    on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
-))
-
-
 OPERATION = _runner.Operation(google_module.gateway)
 
 
 def execute(params, ctx):
     return google_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = google_module.ARGSPEC.extend(dict(
+    google_module.AUDIT_OPTIONS,
+    state=dict(type="str", default="absent", choices=["absent"]),
+    on_manual=dict(type="str", default="warn", choices=["warn", "fail"]),
+))
 
 
 def main():

@@ -147,15 +147,15 @@ users_read:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-ARGSPEC = google_module.ARGSPEC.extend(dict(google_module.AUDIT_OPTIONS, app_grants=dict(type="bool", default=False),
-                                            **google_module.GRANT_OPTIONS))
-
-
 OPERATION = _runner.Operation(google_module.info)
 
 
 def execute(params, ctx):
     return google_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = google_module.ARGSPEC.extend(dict(google_module.AUDIT_OPTIONS, app_grants=dict(type="bool", default=False),
+                                            **google_module.GRANT_OPTIONS))
 
 
 def main():

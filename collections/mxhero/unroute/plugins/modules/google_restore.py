@@ -84,11 +84,6 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._google.engine impo
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import settings
 from ansible_collections.mxhero.unroute.plugins.module_utils._google.restore import check, restore
 
-ARGSPEC = google_module.ARGSPEC.extend(dict(
-    removed=dict(type="list", elements="dict", default=[]),
-    findings=dict(type="list", elements="dict", default=[]),
-))
-
 
 def restore_removed(google, params, ctx):
     domain = params["domain"]
@@ -113,6 +108,12 @@ OPERATION = _runner.Operation(restore_removed)
 
 def execute(params, ctx):
     return google_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = google_module.ARGSPEC.extend(dict(
+    removed=dict(type="list", elements="dict", default=[]),
+    findings=dict(type="list", elements="dict", default=[]),
+))
 
 
 def main():

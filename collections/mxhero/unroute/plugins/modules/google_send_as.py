@@ -123,14 +123,14 @@ msg:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import module as google_module
 
-ARGSPEC = google_module.ARGSPEC.extend(dict(max_users=google_module.GRANT_OPTIONS["max_users"]))
-
-
 OPERATION = _runner.Operation(google_module.send_as_relays)
 
 
 def execute(params, ctx):
     return google_module.run(OPERATION, params, ctx)
+
+
+ARGSPEC = google_module.ARGSPEC.extend(dict(max_users=google_module.GRANT_OPTIONS["max_users"]))
 
 
 def main():

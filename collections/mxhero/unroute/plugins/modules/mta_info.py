@@ -131,12 +131,14 @@ cautions:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta import module as mta
 
-ARGSPEC = mta.ARGSPEC
 OPERATION = _runner.Operation(mta.audit, read_only=True)
 
 
 def execute(params, ctx):
     return mta.run(OPERATION, params, ctx)
+
+
+ARGSPEC = mta.ARGSPEC
 
 
 def main():

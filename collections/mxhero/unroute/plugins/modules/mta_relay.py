@@ -216,17 +216,19 @@ diff:
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta import module as mta
 
+OPERATION = _runner.Operation(mta.relay)
+
+
+def execute(params, ctx):
+    return mta.run(OPERATION, params, ctx)
+
+
 ARGSPEC = mta.ARGSPEC.extend(dict(
     state=dict(type="str", default="absent", choices=["absent", "replaced"]),
     replacement=dict(type="str"),
     backup=dict(type="bool", default=True),
     exim_configtype=dict(type="str", choices=["internet", "local"]),
 ), required_if=[("state", "replaced", ("replacement",))])
-OPERATION = _runner.Operation(mta.relay)
-
-
-def execute(params, ctx):
-    return mta.run(OPERATION, params, ctx)
 
 
 def main():

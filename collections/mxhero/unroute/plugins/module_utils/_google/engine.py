@@ -174,32 +174,35 @@ def _manual_steps(plan, target):
 
 
 # -- the run ---------------------------------------------------------------------------
-class Run(object):
-    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
+class Pass(object):
+    """What every run over one Google domain starts with: its mode, and where findings and warnings go."""
+
+    def __init__(self, params, check_mode, diff_mode, apply, warn):
         self.params = params
         self.domain = params["domain"]
         self.check_mode = check_mode
         self.diff_mode = diff_mode
         self.apply = apply and not check_mode
+        self.customer = params.get("customer") or "my_customer"
+        self.findings, self.removed, self.manual, self.done = [], [], [], []
+        # The runner's warn callback; without one (info, unit tests) warnings are kept and returned.
+        self.warnings = []
+        self.warn = warn or self.warnings.append
+        self.before, self.after = {}, {}
+
+
+class Run(Pass):
+    def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
+        Pass.__init__(self, params, check_mode, diff_mode, apply, warn)
         self.api = params.get("api") or "policy"
         try:
             self.fp = fingerprint_from_params(params)
         except ValueError as err:
             raise UnrouteError(self.domain, "options", str(err), "fix mxhero_ips")
         self.client = client or make_client(params, scopes_for(self.api, self.apply))
-        self.findings = []
-        self.removed = []
-        self.manual = []
-        # The runner's warn callback; without one (info, unit tests) warnings are kept and returned.
-        self.warnings = []
-        self.warn = warn or self.warnings.append
-        self.before = {}
-        self.after = {}
         self.changed = False
-        self.done = []
         self.extra = {}
         self.policies = []
-        self.customer = params.get("customer") or "my_customer"
         self._org_units = None
         self._org_units_note = None
 

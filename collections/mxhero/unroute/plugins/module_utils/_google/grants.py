@@ -14,6 +14,7 @@ from __future__ import annotations
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding, planned
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import client as client_mod
+from ansible_collections.mxhero.unroute.plugins.module_utils._google.engine import Pass
 
 GWFIX_CLIENT_ID = "966519150562-uhu01pdic1gpe3vvmff0ga91bvhd7ub5.apps.googleusercontent.com"
 NOT_RESTORABLE = ("no API recreates an OAuth grant: to give the app access again, the user signs in to it and "
@@ -41,21 +42,13 @@ def read_users(client, domain, what, customer, max_users, cost):
     return sorted(users, key=lambda u: str(u.get("primaryEmail") or "").lower())
 
 
-class GrantsRun(object):
+class GrantsRun(Pass):
     def __init__(self, params, check_mode=False, diff_mode=False, client=None, apply=True, warn=None):
-        self.params = params
-        self.domain = params["domain"]
-        self.check_mode = check_mode
-        self.diff_mode = diff_mode
-        self.apply = apply and not check_mode
-        self.customer = params.get("customer") or "my_customer"
+        Pass.__init__(self, params, check_mode, diff_mode, apply, warn)
         ids = [GWFIX_CLIENT_ID] + [str(c).strip() for c in params.get("client_ids") or [] if str(c).strip()]
         self.client_ids = list(dict.fromkeys(ids))
         self.max_users = params.get("max_users")
         self.client = client
-        self.findings, self.removed, self.manual, self.warnings, self.done = [], [], [], [], []
-        self.warn = warn or self.warnings.append
-        self.before, self.after = {}, {}
         self.grants = []
         self.users_read = 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import planned
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import _cmd, _service
 
 
 class Engine(object):
@@ -33,11 +34,22 @@ class Engine(object):
         if str(err) not in self.refusals:
             self.refusals.append(str(err))
 
-    # What rebuilds the configuration an MTA reads from the restored files, and the word for its reload.
-    reloaded_text = "reloaded"
+    # Exim and Sendmail: the service told to reload (``verb``) when the configuration in use changed, the pid
+    # files that say it runs, and what to do when it refuses. Postfix reloads its own way.
+    default_dir = service = verb = fix = None
+    pid_files = ()
 
     def rebuild(self):
         """Build what the MTA reads from the restored source files (nothing to do by default)."""
+
+    def reload(self):
+        if self.config_dir != self.default_dir or not _service.running(list(self.pid_files)):
+            return False
+        rc, out = _service.control(self.service, self.verb)
+        if rc != 0:
+            raise UnrouteError(self.host, self.service, "%s failed: %s" % (self.verb, _cmd.one_line(out)),
+                               self.fix)
+        return True
 
     def undo(self, journal, reloaded, what, problem):
         """A change that took but cannot work (the new smarthost does not resolve): put it all back."""
@@ -46,7 +58,7 @@ class Engine(object):
         try:
             self.rebuild()
             if reloaded:
-                again = " and %s" % self.reloaded_text if self.reload() else ""
+                again = " and %s %sed" % (self.service, self.verb) if self.reload() else ""
         except UnrouteError as err:
             again = "; then %s" % err.cause
         raise UnrouteError(self.host, what, "%s; every file was restored as it was%s" % (problem, again),

@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, exim_host, refuse_transport
 
 DEFAULT_DIR = "/etc/exim4"
@@ -192,19 +192,13 @@ class Exim(engine.Engine):
                 raise UnrouteError(self.host, self.conf, "update-exim4.conf failed: %s" % _cmd.one_line(out),
                                    "fix what update-exim4.conf reports, then run again")
 
-    reloaded_text = "exim4 reloaded"
+    default_dir = DEFAULT_DIR
+    service, verb = "exim4", "reload"
+    pid_files = ("/run/exim4/exim.pid", "/var/run/exim4/exim.pid")
+    fix = "the new configuration is in place; reload exim4 on the host"
 
     def rebuild(self):
         self._update()
-
-    def reload(self):
-        if self.config_dir != DEFAULT_DIR or not _service.running(["/run/exim4/exim.pid", "/var/run/exim4/exim.pid"]):
-            return False
-        rc, out = _service.control("exim4", "reload")
-        if rc != 0:
-            raise UnrouteError(self.host, "exim4", "reload failed: %s" % _cmd.one_line(out),
-                               "the new configuration is in place; reload exim4 on the host")
-        return True
 
 
 def _set(text, changes):

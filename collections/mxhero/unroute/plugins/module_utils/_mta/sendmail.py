@@ -9,7 +9,7 @@ import re
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._findings import finding
-from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files, _service
+from ansible_collections.mxhero.unroute.plugins.module_utils._mta import engine, _cmd, _files
 from ansible_collections.mxhero.unroute.plugins.module_utils._mta.relay import evidence, refuse_transport, sendmail_host
 
 DEFAULT_DIR = "/etc/mail"
@@ -130,7 +130,10 @@ class Sendmail(engine.Engine):
                                "fix what the build reports (make -C %s), then run again" % self.config_dir)
         return journal
 
-    reloaded_text = "sendmail restarted"
+    default_dir = DEFAULT_DIR
+    service, verb = "sendmail", "restart"
+    pid_files = ("/run/sendmail/mta/sendmail.pid", "/var/run/sendmail.pid")
+    fix = "the new sendmail.cf is in place; restart sendmail on the host"
 
     def rebuild(self):
         """The mailertable database too is rebuilt from the restored source."""
@@ -151,13 +154,3 @@ class Sendmail(engine.Engine):
                 rc, out = _cmd.run([_cmd.which("makemap"), "hash", self.mailertable], data=source.read())
             if rc != 0:
                 raise UnrouteError(self.host, self.mailertable, "makemap failed: %s" % _cmd.one_line(out), None)
-
-    def reload(self):
-        pids = ["/run/sendmail/mta/sendmail.pid", "/var/run/sendmail.pid"]
-        if self.config_dir != DEFAULT_DIR or not _service.running(pids):
-            return False
-        rc, out = _service.control("sendmail", "restart")
-        if rc != 0:
-            raise UnrouteError(self.host, "sendmail", "restart failed: %s" % _cmd.one_line(out),
-                               "the new sendmail.cf is in place; restart sendmail on the host")
-        return True
