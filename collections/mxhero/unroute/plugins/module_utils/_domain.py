@@ -76,8 +76,8 @@ class DomainVars(object):
 
     def need(self, name):
         if not self.has(name):
-            raise UnrouteError("%s: unroute_%s is not set and platform %s needs it; set it in the inventory"
-                               % (self.domain, name, self.platform))
+            raise UnrouteError(self.domain, "unroute_" + name, "not set, and platform %s needs it" % self.platform,
+                               "set unroute_%s in the inventory" % name)
         return self.get(name)
 
     def flag(self, name, default):
