@@ -5,6 +5,7 @@ never one line per task and domain."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -49,11 +50,16 @@ def _stable(value, lab):
 
 
 def _differences(one, other):
-    """The first domains whose records differ, as text for the assertion message."""
+    """Where the first domains' records differ, as text for the assertion message."""
     theirs = {d["domain"]: d for d in other["domains"]}
-    return "; ".join("%s: %s != %s" % (d["domain"], json.dumps(d, sort_keys=True)[:1500],
-                                       json.dumps(theirs.get(d["domain"]), sort_keys=True)[:1500])
-                     for d in one["domains"] if d != theirs.get(d["domain"]))[:6000]
+    out = []
+    for mine in one["domains"]:
+        if mine != theirs.get(mine["domain"]):
+            a = json.dumps(mine, indent=0, sort_keys=True).splitlines()
+            b = json.dumps(theirs.get(mine["domain"]), indent=0, sort_keys=True).splitlines()
+            out.append("%s: %s" % (mine["domain"], " | ".join(line for line in difflib.unified_diff(a, b, n=0, lineterm="")
+                                                              if line[:1] in "+-")))
+    return "; ".join(out)[:6000]
 
 
 def test_both_engines_write_the_same_run_records_for_the_default_estate(lab_factory, tmp_path):
