@@ -24,6 +24,9 @@ BIN = os.path.dirname(sys.executable)
 # (the states themselves are compared).
 _VOLATILE = {"started", "finished", "id", "run_id", "mac", "elapsed", "duration", "generated", "time", "plan_digest"}
 _PORT = re.compile(r"(127\.0\.0\.\d+\]?):\d+")
+_POSTFIX_TMP = re.compile(r"/tmp/unroute-lab-postfix-\w+")
+# A list of quoted records in a message follows the order the DNS server answered in (BIND rotates RRsets).
+_QUOTED_LIST = re.compile(r'"[^"]*"(?:; "[^"]*")+')
 
 
 def _play(lab, reports, playbook, *extra, inventory=()):
@@ -45,7 +48,8 @@ def _stable(value, lab):
     if isinstance(value, list):
         return [_stable(v, lab) for v in value]
     if isinstance(value, str):
-        return _PORT.sub(r"\1:<port>", value.replace(str(lab.dir), "<lab>"))
+        value = _POSTFIX_TMP.sub("<postfix>", _PORT.sub(r"\1:<port>", value.replace(str(lab.dir), "<lab>")))
+        return _QUOTED_LIST.sub(lambda m: "; ".join(sorted(m.group(0).split("; "))), value)
     return value
 
 
