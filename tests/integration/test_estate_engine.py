@@ -49,7 +49,9 @@ def _stable(value, lab):
         return [_stable(v, lab) for v in value]
     if isinstance(value, str):
         value = _POSTFIX_TMP.sub("<postfix>", _PORT.sub(r"\1:<port>", value.replace(str(lab.dir), "<lab>")))
-        return _QUOTED_LIST.sub(lambda m: "; ".join(sorted(m.group(0).split("; "))), value)
+        value = _QUOTED_LIST.sub(lambda m: "; ".join(sorted(m.group(0).split("; "))), value)
+        # A lab's Postfix main.cf (read whole into the mail-server plan state) is written in no fixed line order.
+        return "\n".join(sorted(value.splitlines())) if "\n" in value else value
     return value
 
 
