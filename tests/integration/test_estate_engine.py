@@ -22,7 +22,8 @@ BIN = os.path.dirname(sys.executable)
 # What differs between any two runs: when, how long, which run, and the MAC over them; between two labs also
 # the lab's clock (Google's audit-log times), folders and ports, and so the digests over states naming them
 # (the states themselves are compared).
-_VOLATILE = {"started", "finished", "id", "run_id", "mac", "elapsed", "duration", "generated", "time", "waited", "plan_digest"}
+_VOLATILE = {"started", "finished", "id", "run_id", "mac", "elapsed", "duration", "generated", "time", "waited",
+             "plan_digest"}
 _PORT = re.compile(r"(127\.0\.0\.\d+\]?):\d+")
 _POSTFIX_TMP = re.compile(r"/tmp/unroute-lab-postfix-\w+")
 # A list of quoted records in a message follows the order the DNS server answered in (BIND rotates RRsets).
@@ -63,8 +64,8 @@ def _differences(one, other):
         if mine != theirs.get(mine["domain"]):
             a = json.dumps(mine, indent=0, sort_keys=True).splitlines()
             b = json.dumps(theirs.get(mine["domain"]), indent=0, sort_keys=True).splitlines()
-            out.append("%s: %s" % (mine["domain"], " | ".join(line for line in difflib.unified_diff(a, b, n=0, lineterm="")
-                                                              if line[:1] in "+-")))
+            lines = [line for line in difflib.unified_diff(a, b, n=0, lineterm="") if line[:1] in "+-"]
+            out.append("%s: %s" % (mine["domain"], " | ".join(lines)))
     return "; ".join(out)[:6000]
 
 
