@@ -79,10 +79,14 @@ entry:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+
+# One spec object, as every module of the collection has (tests/unit/test_platform_contract.py reads it).
+ARGSPEC = _runner.ArgSpec(dict(planned=dict(type="raw"), restoring=dict(type="raw")))
+
 
 def main():
-    module = AnsibleModule(argument_spec=dict(planned=dict(type="raw"), restoring=dict(type="raw")),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGSPEC.options, supports_check_mode=True)
     module.fail_json(msg="mxhero.unroute.domain runs as an action on the controller; run it from a play, "
                          "not as a module on a remote host")
 

@@ -83,14 +83,18 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+
+# One spec object, as every module of the collection has (tests/unit/test_platform_contract.py reads it).
+ARGSPEC = _runner.ArgSpec(dict(hosts=dict(type="list", elements="str", required=True),
+                               plan=dict(type="dict"), restore=dict(type="dict"),
+                               concurrency=dict(type="int", default=8),
+                               progress_interval=dict(type="float", default=15),
+                               slices=dict(type="int", default=1)))
+
 
 def main():
-    module = AnsibleModule(argument_spec=dict(hosts=dict(type="list", elements="str", required=True),
-                                              plan=dict(type="dict"), restore=dict(type="dict"),
-                                              concurrency=dict(type="int", default=8),
-                                              progress_interval=dict(type="float", default=15),
-                                              slices=dict(type="int", default=1)),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGSPEC.options, supports_check_mode=True)
     module.fail_json(msg="mxhero.unroute.estate runs as an action on the controller; run it from a play on "
                          "localhost")
 
