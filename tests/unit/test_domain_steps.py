@@ -22,8 +22,39 @@ def _vars(**given):
 def test_platform_steps_come_before_dns_and_keep_their_names_in_order():
     steps = _domain.domain_steps(_vars(platform="microsoft365", exo_client_id="app"))
     assert [s.name for s in steps] == ["exo_transport_rule", "exo_connector", "exo_info", "dns_mx", "dns_spf",
-                                       "dns_dkim"]
-    assert steps[-1].module == "dns_info" and steps[-1].params["checks"] == ["dkim"]
+                                       "dns_dkim", "dns_mail_zone"]
+    assert steps[-2].module == "dns_info" and steps[-2].params["checks"] == ["dkim"]
+    assert steps[-1].module == "dns_info" and steps[-1].params["checks"] == ["mail_zone"]
+
+
+def test_dns_steps_scan_the_zone_and_spf_follows_the_customers_zones_as_the_role_passes_them():
+    steps = {s.name: s.params for s in _domain.domain_steps(_vars(dns_customer_zones=["a.test", "b.test"]))}
+    assert steps["dns_mx"]["zone_scan"] is True and steps["dns_dkim"]["zone_scan"] is True
+    assert steps["dns_spf"]["zone_scan"] is True and steps["dns_spf"]["customer_zones"] == ["a.test", "b.test"]
+    steps = {s.name: s.params for s in _domain.domain_steps(_vars(dns_zone_scan=False, dns_customer_zones=[]))}
+    assert steps["dns_mx"]["zone_scan"] is False and steps["dns_spf"]["customer_zones"] == []
+    restore = _domain.restore_steps(_vars(dns_zone_scan=False), {"removed": [], "added": [], "findings": []})
+    assert restore[0].name == "dns_restore" and restore[0].params["zone_scan"] is False
+
+
+def test_the_mail_zone_check_runs_only_on_the_names_a_real_run_wrote():
+    check = _domain.domain_steps(_vars(dns_customer_zones=[]))[-1].params
+    planned = {"unroute_result_dns_mx": {"findings": [{"action": "would_remove", "before": {"record": "x.test"}}]}}
+    assert check.complete(planned) is None
+    written = {"unroute_result_dns_mx": {"findings": [{"action": "removed", "before": {"record": "x.test"}}]},
+               "unroute_result_dns_spf": {"findings": [{"action": "added", "before": {"record": "x.test"}},
+                                                       {"action": "removed", "before": {"record": "y.test"}}]}}
+    assert check.complete(written)["mail_zone_names"] == ["x.test", "y.test"]
+    off = _domain.domain_steps(_vars(dns_customer_zones=[], dns_check_mail_zone=False))[-1].params
+    assert off.complete(written) is None
+
+
+def test_dry_run_only_is_the_variable_or_the_group():
+    assert _domain.dry_run_only(_vars()) is False
+    assert _domain.dry_run_only(_vars(dry_run_only=True)) is True
+    dv = _vars()
+    dv.raw["group_names"] = ["unroute_dry_run_only"]
+    assert _domain.dry_run_only(dv) is True
 
 
 def test_empty_connection_options_are_left_out_and_only_the_chosen_providers_options_go_in():

@@ -249,15 +249,49 @@ def dns_steps(dv):
         return []
     base = dns_defaults(dv)
     verify = {"verify": dv.get("dns_verify"), "verify_timeout": dv.get("dns_verify_timeout")}
-    mx = _with(base, records=_records(dv), **verify)
+    # Every name in the zone, and SPF followed through the customer's own zones (tasks/dns.yml).
+    scan = {"zone_scan": dv.flag("dns_zone_scan", True)}
+    mx = _with(base, records=_records(dv), **dict(scan, **verify))
     _put(mx, "replacement", dv.get("mx_replacement"))
     steps = [Step("dns_mx", "dns_mx", mx, "DNS - remove mxHero MX records", False),
-             Step("dns_spf", "dns_spf", _with(base, **verify), "DNS - remove mxHero SPF terms", False)]
+             Step("dns_spf", "dns_spf", _with(base, customer_zones=list(dv.get("dns_customer_zones") or []),
+                                              **dict(scan, **verify)),
+                  "DNS - remove mxHero SPF terms", False)]
     if dv.flag("dns_report_dkim", True):
-        steps.append(Step("dns_dkim", "dns_info", _given(dv, _with(base, checks=["dkim"]),
+        steps.append(Step("dns_dkim", "dns_info", _given(dv, _with(base, checks=["dkim"], **scan),
                                                          dkim_selectors="dkim_selectors"),
                           "DNS - report DKIM selectors that point into mxHero (read-only)", False))
+    # Always a step: the role registers its task's result even when the check is off (skipped).
+    mail_zone = MailZoneCheck(_with(base, checks=["mail_zone"]))
+    mail_zone.enabled = dv.flag("dns_check_mail_zone", True)
+    steps.append(Step("dns_mail_zone", "dns_info", mail_zone, "DNS - check the changed zone as a mail zone", False))
     return steps
+
+
+class MailZoneCheck(dict):
+    """The mail-zone check's options, completed from the results of the steps before it (tasks/dns.yml):
+    the names a real run wrote. Nothing written (audit, dry run only, nothing to do) or the check off
+    (``unroute_dns_check_mail_zone``): the step is skipped."""
+
+    enabled = True
+
+    def complete(self, results):
+        written = [f for name in ("unroute_result_dns_mx", "unroute_result_dns_spf")
+                   for f in (results.get(name) or {}).get("findings") or []
+                   if f.get("action") in ("removed", "added")]
+        names = []
+        for finding in written:
+            record = (finding.get("before") or {}).get("record")
+            if record and record not in names:
+                names.append(record)
+        if not written or not self.enabled:
+            return None
+        return dict(self, mail_zone_names=names)
+
+
+def dry_run_only(dv):
+    """``unroute_dry_run_only`` as a host variable or the group of that name (vars/main.yml unroute_dry_run)."""
+    return dv.flag("dry_run_only", False) or "unroute_dry_run_only" in (dv.raw.get("group_names") or [])
 
 
 def domain_steps(dv):
@@ -272,7 +306,7 @@ def restore_steps(dv, restoring):
     removed, added = restoring.get("removed") or [], restoring.get("added") or []
     findings = restoring.get("findings") or []
     if dv.flag("dns_enabled", True):
-        params = _with(dns_defaults(dv), records=_records(dv),
+        params = _with(dns_defaults(dv), records=_records(dv), zone_scan=dv.flag("dns_zone_scan", True),
                        removed=[r for r in removed if r.get("module") in ("dns_mx", "dns_spf")],
                        added=[r for r in added if r.get("module") in ("dns_mx", "dns_spf")])
         _put(params, "replacement", dv.get("mx_replacement"))

@@ -67,8 +67,15 @@ def run_module(module_name, args, check_mode, diff_mode):
     return result
 
 
-def run_step(step, check_mode, diff_mode):
+# What Ansible registers for a task whose condition is false (the role's mail-zone check, nothing written).
+_CONDITION_FALSE = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+
+def run_step(step, check_mode, diff_mode, results=None):
     """A step's result; a list of options is one call per item, shaped as a registered loop result."""
+    if isinstance(step.params, _domain.MailZoneCheck):
+        params = step.params.complete(results or {})
+        return dict(_CONDITION_FALSE) if params is None else run_module(step.module, params, check_mode, diff_mode)
     if not isinstance(step.params, list):
         return run_module(step.module, step.params, check_mode, diff_mode)
     items = [run_module(step.module, params, check_mode, diff_mode) for params in step.params]
@@ -79,8 +86,10 @@ def run_step(step, check_mode, diff_mode):
 
 def _steps_through(steps, check_mode, diff_mode, results, task_of=None):
     """Run steps in order into ``results``; the first failure (not ignored) stops them: its note, or None."""
+    seen = {}
     for step in steps:
-        result = run_step(step, check_mode, diff_mode)
+        result = run_step(step, check_mode, diff_mode, seen)
+        seen["unroute_result_" + step.name] = result
         if results is not None:
             results["unroute_result_" + step.name] = result
         if result.get("failed") and not step.ignore_errors:
@@ -95,10 +104,14 @@ def prepare(dv, check_mode=False, planned=ABSENT, restoring=ABSENT):
     ``planned``: the reviewed plan's entry for this domain (None: not in the plan), ABSENT without a plan.
     ``restoring``: the run record's entry (None: not in the record), ABSENT unless this is a restore.
     """
-    job = {"entry": None, "steps": [], "restore": restoring is not ABSENT, "planned": ABSENT, "failure": None}
+    job = {"entry": None, "steps": [], "restore": restoring is not ABSENT, "planned": ABSENT, "failure": None,
+           "dry_run": False}
     try:
-        entry = {"domain": dv.domain, "platform": dv.platform, "results": {}, "errors": [], "skipped": False}
+        # The keys, in the order, of the role's unroute_report_entry (tasks/main.yml).
+        entry = {"domain": dv.domain, "platform": dv.platform, "dns_provider": dv.get("dns_provider"),
+                 "results": {}, "errors": [], "dry_run_only": _domain.dry_run_only(dv), "skipped": False}
         job["entry"] = entry
+        job["dry_run"] = entry["dry_run_only"]
         planning = planned is not ABSENT and not check_mode
         if (restoring is not ABSENT and restoring is None) or (planning and planned is None):
             entry["skipped"] = True
@@ -119,8 +132,9 @@ def prepare(dv, check_mode=False, planned=ABSENT, restoring=ABSENT):
                               dv.raw.get("inventory_hostname", "?"), text)}
     if job["entry"] is None:
         host = str(dv.raw.get("inventory_hostname", "?"))
-        job["entry"] = {"domain": host, "platform": str(dv.raw.get("unroute_platform", "other")), "results": {},
-                        "errors": [], "skipped": False}
+        job["entry"] = {"domain": host, "platform": str(dv.raw.get("unroute_platform", "other")),
+                        "dns_provider": str(dv.raw.get("unroute_dns_provider", "rfc2136")), "results": {},
+                        "errors": [], "dry_run_only": False, "skipped": False}
     return job
 
 
@@ -149,7 +163,8 @@ def execute(job, check_mode=False, diff_mode=False):
                         for name in list(results):
                             results[name] = dict(_SKIPPED)
             if failure is None:
-                failure = _steps_through(steps, check_mode, diff_mode, results)
+                # unroute_dry_run_only: always audited, never changed, even in a real run.
+                failure = _steps_through(steps, check_mode or job["dry_run"], diff_mode, results)
     if failure is not None:
         entry["errors"] = [failure]
     return entry
