@@ -19,7 +19,7 @@ description:
     M(mxhero.unroute.run_report) takes.
   - Platform C(mta) steps run on the mail servers over SSH and are not part of this action (the role runs them).
   - Used by the estate engine (experimental, C(-e unroute_engine=estate)); the role (the default per-host engine)
-    still runs its own tasks. Not yet here: the estate brake and the preflight.
+    still runs its own tasks. The estate brake and the preflight are not in this action yet.
   - Runs only as an action on the controller; there is no module to run on a remote host.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
