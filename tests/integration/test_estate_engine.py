@@ -109,7 +109,9 @@ def test_a_failing_domain_stops_at_its_first_error_and_the_others_go_on(lab_fact
     # One domain's DNS server is a port nothing listens on: its first DNS step fails.
     extra = tmp_path / "broken.yml"
     extra.write_text(yaml.safe_dump({"all": {"hosts": {"e03.test": {"unroute_dns_port": 9}}}}))
-    _p, run, stdout = _play(lab, tmp_path / "run", "unroute.yml", "-e", "unroute_concurrency=4", inventory=[extra])
+    # The estate engine is opt-in (the default is per_host).
+    _p, run, stdout = _play(lab, tmp_path / "run", "unroute.yml", "-e", "unroute_engine=estate",
+                            "-e", "unroute_concurrency=4", inventory=[extra])
     by_name = {d["domain"]: d for d in run["domains"]}
     broken = by_name.pop("e03.test")
     assert broken["status"] == "error"
