@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,23 @@ def record_key_home(tmp_path_factory):
         os.environ.pop("XDG_CONFIG_HOME", None)
     else:
         os.environ["XDG_CONFIG_HOME"] = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def budgets(tmp_path_factory):
+    """API budgets (module_utils/_budget.py): state files of the tests' own, and the lab's emulators told to the
+    collection as unlimited (they enforce nothing unless an estate sets ``budgets``); a test of budgets sets its
+    own UNROUTE_BUDGETS."""
+    saved = dict((k, os.environ.get(k)) for k in ("UNROUTE_BUDGET_DIR", "UNROUTE_BUDGETS"))
+    os.environ["UNROUTE_BUDGET_DIR"] = str(tmp_path_factory.mktemp("budgets"))
+    os.environ["UNROUTE_BUDGETS"] = json.dumps(dict((kind, {"rate": 100000, "per": 1}) for kind in (
+        "cloudflare", "route53", "azure", "google_cloud_dns", "exo", "google")))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

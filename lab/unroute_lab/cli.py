@@ -127,7 +127,9 @@ def _start_supervisor(directory, estate_path):
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                             env=env)
     ready = directory / "supervisor.json"
-    deadline = time.monotonic() + 60
+    # A large estate on a loaded machine takes longer (300 hosted zones in moto): UNROUTE_LAB_START_TIMEOUT.
+    limit = float(os.environ.get("UNROUTE_LAB_START_TIMEOUT") or 60)
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if ready.exists():
             info = json.loads(ready.read_text())
@@ -138,7 +140,8 @@ def _start_supervisor(directory, estate_path):
                              % (directory / "supervisor.log"))
         time.sleep(0.05)
     proc.kill()
-    raise SystemExit("unroute-lab: the emulated services did not start within 60s")
+    raise SystemExit("unroute-lab: the emulated services did not start within %gs (UNROUTE_LAB_START_TIMEOUT)"
+                     % limit)
 
 
 def inventory_yaml(manifest, estate):
@@ -182,6 +185,10 @@ def inventory_yaml(manifest, estate):
             # The role proves each change on every nameserver; in the lab they answer in well under a
             # second, and a stalled secondary should not hold a demo up for the production default.
             "unroute_dns_verify_timeout": 10,
+            # The collection is told each emulated vendor's limit, as an operator tells it an account's: the
+            # estate's budget where it sets one, else none to speak of (the emulators enforce nothing then).
+            "unroute_budgets": dict((service, estate.budget(service) or {"rate": 100000, "per": 1})
+                                    for service in estate_mod.BUDGETED),
         },
         "children": groups,
     }}

@@ -142,6 +142,10 @@ class Estate:
     def with_section(self, name):
         return [d for d in self.domains if d.section(name) is not None]
 
+    def budget(self, service):
+        """The rate limit the estate sets for an emulated service (``budgets.<service>``), or None."""
+        return (self.raw.get("budgets") or {}).get(service)
+
 
 def load(path):
     path = Path(path)
@@ -195,7 +199,30 @@ def parse(data, source="<estate>"):
             if problem:
                 raise EstateError("%s (%s): %s" % (where, name, problem))
         domains.append(domain)
+    _check_budgets(data.get("budgets"), source)
     return Estate(domains=domains, source=source, raw=data)
+
+
+# The emulated vendors that can enforce a rate limit; PowerDNS and BIND are real and keep their own behaviour.
+BUDGETED = ("cloudflare", "route53", "azure", "google_cloud_dns", "exo", "google")
+
+
+def _check_budgets(budgets, source):
+    if budgets is None:
+        return
+    if not isinstance(budgets, dict):
+        raise EstateError("%s: budgets is a mapping of service name to {rate, per, burst, block, writes}" % source)
+    for service, spec in budgets.items():
+        where = "%s: budgets.%s" % (source, service)
+        if service not in BUDGETED:
+            raise EstateError("%s: only %s enforce a budget" % (where, ", ".join(BUDGETED)))
+        for part, value in [("", spec)] + ([(".writes", spec.get("writes"))] if isinstance(spec, dict) and
+                                           spec.get("writes") is not None else []):
+            if not isinstance(value, dict) or not isinstance(value.get("rate"), (int, float)) or value["rate"] <= 0:
+                raise EstateError("%s%s: needs a positive rate (requests per 'per' seconds)" % (where, part))
+            for key in ("per", "burst", "block"):
+                if key in value and (not isinstance(value[key], (int, float)) or value[key] < 0):
+                    raise EstateError("%s%s: %s must be a number of seconds or requests" % (where, part, key))
 
 
 def zone_text(domain, nameserver="ns1"):

@@ -3,7 +3,8 @@
 Each platform package has ``module.py`` with ``ARGSPEC`` (the options its modules share, declared once) and
 ``run(operation, params, ctx)``; a module declares its ``OPERATION`` and its ``execute(params, ctx)`` only
 hands it over. Warnings reach the runner only through ``ctx.warn``, run-time secrets only through
-``ctx.secret``. (The DNS platform follows the same contract; its glue is tested with the DNS providers.)"""
+``ctx.secret``. The DNS platform follows the same contract (its providers are tested with the provider contract);
+``dns_restore`` builds its operation per call, around the record entries it checked before any engine exists."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import pytest
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 
-PLATFORMS = {"exo": "exo_", "google": "google_", "exchange": "exchange_", "mta": "mta_"}
+PLATFORMS = {"exo": "exo_", "google": "google_", "exchange": "exchange_", "mta": "mta_", "dns": "dns_"}
 MODULES = {
     "exo": ["exo_connector", "exo_info", "exo_restore", "exo_transport_rule"],
     "google": ["google_app_grants", "google_gateway", "google_info", "google_restore", "google_send_as"],
     "exchange": ["exchange_info", "exchange_send_connector", "exchange_transport_agent"],
     "mta": ["mta_info", "mta_relay"],
+    "dns": ["dns_info", "dns_mx", "dns_spf"],
 }
 
 

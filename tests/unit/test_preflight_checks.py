@@ -106,7 +106,7 @@ def test_a_failed_permission_question_after_the_zone_was_read_leaves_it_unproven
     class Engine(object):
         provider = _Provider()
 
-    monkeypatch.setattr(dns.dns_module, "execute", lambda params, ctx, operation, read_only=False: operation(Engine))
+    monkeypatch.setattr(dns.dns_module, "run", lambda operation, params, ctx: operation(Engine, params, ctx))
     out = dns.probe("a.test", {"zone": "a.test", "provider": "cloudflare", "cloudflare_api_token": "t0k3n-value"},
                     RunContext())
     assert [(c["check"], c["ok"], c["proven"]) for c in out] == [("credentials and zone", True, True),

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
-from .base import LabHandler
+from .base import Budget, LabHandler
 from pathlib import Path
 
 import dns.rdata
@@ -70,9 +70,9 @@ SOA_DEFAULTS = {"email": "azuredns-hostmaster.microsoft.com", "serialNumber": 1,
 
 
 class ArmError(Exception):
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, wait=None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.wait = status, code, message, wait
 
 
 def properties_of(rdtype, values):
@@ -202,13 +202,19 @@ class _Handler(LabHandler):
     def common_headers(self):
         return [("x-ms-request-id", str(uuid.uuid4()))]
 
+    remaining = None
+
     def _reply(self, status, body=None, headers=None):
-        self.send_json(status, body, headers or {})
+        headers = dict(headers or {})
+        if self.remaining:
+            headers.setdefault(*self.remaining)
+        self.send_json(status, body, headers)
 
     def _error(self, err, headers=None):
         self._reply(err.status, {"error": {"code": err.code, "message": err.message}}, headers)
 
     def _handle(self):
+        self.remaining = None
         parts, query = self.split_path()
         raw = self.read_body()
         if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"] and self.command == "GET":
@@ -219,7 +225,18 @@ class _Handler(LabHandler):
             fault = self.svc.take_fault("429")
             if fault:
                 raise ArmError(429, "TooManyRequests", "The request is being throttled.")
-            self._authenticate()
+            principal = self._authenticate()
+            budget = self.svc.budget
+            if budget is not None:
+                write = self.command != "GET"
+                account = (parts[1] if len(parts) > 1 else "", principal)
+                wait = budget.take(account, write)
+                self.remaining = ("x-ms-ratelimit-remaining-subscription-%s" % ("writes" if write else "reads"),
+                                  str(budget.remaining(account, write)))
+                if wait is not None:
+                    # "the HTTP status code 429 Too many requests ... includes a Retry-After value"
+                    # (Azure Resource Manager: request limits and throttling).
+                    raise ArmError(429, "TooManyRequests", "The request is being throttled.", wait)
             versions = AUTHZ_VERSIONS if "microsoft.authorization" in [p.lower() for p in parts] else API_VERSIONS
             if query.get("api-version") not in versions:
                 raise ArmError(400, "InvalidApiVersionParameter" if "api-version" in query else
@@ -233,7 +250,7 @@ class _Handler(LabHandler):
             with self.svc.lock:
                 return self._route(parts, query, body)
         except ArmError as err:
-            headers = {"Retry-After": "0"} if err.status == 429 else None
+            headers = {"Retry-After": Budget.seconds(err.wait) if err.wait else "0"} if err.status == 429 else None
             if err.status == 401:
                 headers = {"WWW-Authenticate": 'Bearer authorization_uri="%s/%s", error="invalid_token"'
                                                % (self.svc.base, self.svc.tenant_id)}
@@ -306,6 +323,7 @@ class _Handler(LabHandler):
         if claims.get("aud") not in ARM_AUDIENCES:
             raise ArmError(401, "InvalidAuthenticationTokenAudience", "The access token has been obtained for "
                                                                       "wrong audience or resource.")
+        return claims.get("oid") or claims.get("appid") or claims.get("sub")
 
     # -- Resource Manager ------------------------------------------------------
     def _route(self, parts, query, body):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -23,11 +25,17 @@ class LabService:
     # control endpoint). True: real software in processes of its own, started by 'unroute-lab up' itself,
     # which records their ids (ctx.pids) in pids.json for 'down'.
     process = False
+    # What the vendor does beyond its rate when the estate does not say (Cloudflare's 5-minute block).
+    budget_defaults = {}
 
     def __init__(self, ctx):
         self.ctx = ctx  # LabContext: estate, dir, pki
         self.lock = threading.RLock()
         self.faults = []
+        estate = getattr(ctx, "estate", None)
+        spec = estate.budget(self.name) if estate is not None and hasattr(estate, "budget") else None
+        # The vendor's rate limit, when the estate sets one for this service (docs/lab.md "Budgets").
+        self.budget = Budget(dict(self.budget_defaults, **spec)) if spec else None
 
     @classmethod
     def wanted(cls, estate):
@@ -104,6 +112,64 @@ class LabService:
                         self.faults.remove(spec)
                 return spec
         return None
+
+
+class Budget:
+    """A vendor's rate limit as an emulator enforces it: a token bucket per account (``rate`` requests per ``per``
+    seconds, holding at most ``burst``, default ``rate``), a separate one for writes where the vendor counts
+    them apart (``writes``: the same keys), and, for a vendor that blocks an account once it is over
+    (Cloudflare), ``block`` seconds during which every call is refused. Each service answers a refusal in its
+    vendor's words; this only counts."""
+
+    def __init__(self, spec, clock=time.monotonic):
+        self.rate = float(spec["rate"]) / float(spec.get("per", 1.0))
+        self.burst = float(spec.get("burst") or spec["rate"])
+        self.block = float(spec.get("block") or 0)
+        writes = spec.get("writes")
+        self.writes = Budget(dict(writes, block=0), clock) if isinstance(writes, dict) else None
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.buckets = {}      # account -> [level, at]
+        self.blocked = {}      # account -> monotonic time the block ends
+        self.refused = 0
+        self.accepted = 0
+
+    def take(self, account, write=False):
+        """None when the request may go on (one token spent); else the seconds until it could (Retry-After)."""
+        if write and self.writes is not None:
+            return self.writes.take(account)
+        with self.lock:
+            now = self.clock()
+            until = self.blocked.get(account, 0.0)
+            if now < until:
+                self.refused += 1
+                return until - now
+            level, at = self.buckets.get(account, (self.burst, now))
+            level = min(self.burst, level + (now - at) * self.rate)
+            if level >= 1.0:
+                self.buckets[account] = (level - 1.0, now)
+                self.accepted += 1
+                return None
+            self.buckets[account] = (level, now)
+            self.refused += 1
+            if self.block:
+                self.blocked[account] = now + self.block
+                return self.block
+            return (1.0 - level) / self.rate
+
+    def remaining(self, account, write=False):
+        """Whole requests left in the account's bucket now (the x-ms-ratelimit-remaining-* kind of header)."""
+        if write and self.writes is not None:
+            return self.writes.remaining(account)
+        with self.lock:
+            now = self.clock()
+            level, at = self.buckets.get(account, (self.burst, now))
+            return int(min(self.burst, level + (now - at) * self.rate))
+
+    @staticmethod
+    def seconds(value):
+        """A Retry-After value: whole seconds, rounded up (never 0 for a real wait)."""
+        return str(max(1, int(math.ceil(value))))
 
 
 class LabHandler(BaseHTTPRequestHandler):

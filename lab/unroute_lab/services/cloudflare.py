@@ -24,7 +24,7 @@ import os
 import secrets
 import time
 import urllib.parse
-from .base import LabHandler
+from .base import Budget, LabHandler
 
 import dns.rdata
 import dns.rdataclass
@@ -74,6 +74,9 @@ def presentation(record):
 
 
 class CloudflareService(HostedDnsService):
+    # "If you exceed this limit, all API calls for the next five minutes will be blocked" (API rate limits).
+    budget_defaults = {"block": 300}
+
     name = "cloudflare"
 
     def start(self):
@@ -250,6 +253,12 @@ class _Handler(LabHandler):
                 return self._error(ApiError(429, 971, "Please wait and consider throttling your request speed"),
                                    [("Retry-After", retry)])
             auth = self.headers.get("Authorization") or ""
+            if svc.budget is not None:
+                # Counted per token, whatever the call; over the limit every call is refused until the block ends.
+                wait = svc.budget.take(auth)
+                if wait is not None:
+                    return self._error(ApiError(429, 971, "Please wait and consider throttling your request speed"),
+                                       [("Retry-After", Budget.seconds(wait))])
             if not auth:
                 raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
             token = auth[7:] if auth.startswith("Bearer ") else None

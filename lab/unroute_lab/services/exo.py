@@ -19,7 +19,7 @@ import time
 import urllib.parse
 import uuid
 
-from .base import LabHandler, LabService
+from .base import Budget, LabHandler, LabService
 from .exo_auth import EXCHANGE_ROLE, AppRegistration, AuthError, TokenSigner
 from .exo_partner import HOME_DOMAIN, PartnerLab
 from .exo_state import CMDLETS, CmdletError, Tenant
@@ -295,6 +295,11 @@ class _Handler(LabHandler):
             return self._reply(400, {"error": {"code": "BadRequest", "message":
                                                "The request body must be {\"CmdletInput\": {\"CmdletName\": ..., "
                                                "\"Parameters\": {...}}}."}})
+        if svc.budget is not None:
+            # Exchange Online throttles per tenant: 429 with Retry-After, as Microsoft's REST services answer.
+            wait = svc.budget.take(tid)
+            if wait is not None:
+                return self._fault_reply({"kind": "429", "retry_after": Budget.seconds(wait)})
         fault = svc.take_fault("429", "5xx", "concurrency", cmdlet=cmdlet, tenant=tenant.domain)
         if fault and not fault.get("after_write"):
             return self._fault_reply(fault)

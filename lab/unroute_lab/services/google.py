@@ -30,7 +30,7 @@ from . import google_admin_settings as admin_settings
 from . import google_gmail as gmail
 from . import google_policy as policy
 from . import google_reports as reports
-from .base import LabHandler, LabService
+from .base import Budget, LabHandler, LabService
 from .google_policy import ApiError, stable_id as _stable_id
 
 DELEGATED_SCOPES = (policy.SCOPE_POLICIES, policy.SCOPE_POLICIES_RO, admin_settings.SCOPE_ADMIN_SETTINGS,
@@ -289,6 +289,13 @@ class _Handler(LabHandler):
 
     def _fault(self, api):
         spec = self.svc.take_fault("429", "500", "502", "503", "403", api=api, method=self.command)
+        budget = self.svc.budget
+        if spec is None and budget is not None and api != "token":
+            # Quotas are per Cloud project (the lab's Google is one project); over one, Google answers 429 with
+            # reason rateLimitExceeded (Admin SDK and Gmail "Resolve errors" pages) and a Retry-After.
+            wait = budget.take("project", self.command != "GET")
+            if wait is not None:
+                spec = {"kind": "429", "retry_after": Budget.seconds(wait), "message": "Rate Limit Exceeded"}
         if spec is None:
             return False
         code = int(spec["kind"])
@@ -299,7 +306,7 @@ class _Handler(LabHandler):
             self._send(code, {"error": "internal_failure" if code >= 500 else "rate_limit_exceeded",
                               "error_description": "lab fault %s" % code}, headers=headers)
         elif api in ("directory", "reports", "gmail"):
-            self._send(code, directory.DirectoryError(code, "lab fault %d" % code, "backendError" if code >= 500
+            self._send(code, directory.DirectoryError(code, spec.get("message") or "lab fault %d" % code, "backendError" if code >= 500
                                                       else "rateLimitExceeded" if code == 429 else "forbidden").body(),
                        headers=headers)
         elif api == "legacy":

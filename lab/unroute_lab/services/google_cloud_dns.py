@@ -24,7 +24,7 @@ import os
 import secrets
 import time
 import urllib.parse
-from .base import LabHandler
+from .base import Budget, LabHandler
 
 import dns.rdata
 import dns.rdataclass
@@ -209,6 +209,12 @@ class _Handler(LabHandler):
                                                  "credential.")
             if parts[:3] != ["dns", "v1", "projects"] or len(parts) < 5 or parts[4] != "managedZones":
                 raise ApiError(404, "notFound", "Not Found")
+            if svc.budget is not None:
+                # Cloud DNS quotas are per project; over one, Google answers 429 with reason rateLimitExceeded.
+                wait = svc.budget.take(parts[3], self.command == "POST")
+                if wait is not None:
+                    return self.send_json(429, ApiError(429, "rateLimitExceeded", "Rate Limit Exceeded").body(),
+                                          {"Retry-After": Budget.seconds(wait)})
             if parts[3] != PROJECT:
                 raise ApiError(403, "forbidden", "Forbidden: the caller does not have permission on project '%s'"
                                % parts[3])

@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from ..ports import free_port
-from .base import LabHandler
+from .base import Budget, LabHandler
 from .hosted_dns import HostedDnsService, dump_lines, rrsets
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -207,6 +207,10 @@ class _StrictLayer(LabHandler):
         refused = self.svc.verify_signature(self.command, parsed.path, parsed.query, self.headers, body)
         if refused:
             return self._reply(403, error_xml(*refused), [("Content-Type", "text/xml")])
+        # "When a request is throttled, Amazon Route 53 returns an HTTP 400 error (Bad request) ... Code
+        # Throttling ... Message Rate exceeded" (Throttling for Amazon Route 53 API requests); per account.
+        if self.svc.budget is not None and self.svc.budget.take(self.svc.access_key) is not None:
+            return self._reply(400, error_xml("Throttling", "Rate exceeded"), [("Content-Type", "text/xml")])
         fault = self.svc.take_fault("throttle", "prior_request")
         if fault:
             code = "Throttling" if fault["kind"] == "throttle" else "PriorRequestNotComplete"

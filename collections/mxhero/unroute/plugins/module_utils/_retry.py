@@ -14,12 +14,15 @@ class TransientError(Exception):
     ``retry_after`` is the server's Retry-After in seconds when it sent one.
     ``unknown_outcome`` marks a write that may or may not have happened: the
     caller must re-read state before trying again, so ``retry`` never repeats it.
+    ``throttled`` marks the vendor's "too many requests" answer: the account's budget is penalised, not just
+    the one call (_budget.py).
     """
 
-    def __init__(self, message, retry_after=None, unknown_outcome=False):
+    def __init__(self, message, retry_after=None, unknown_outcome=False, throttled=False):
         super(TransientError, self).__init__(message)
         self.retry_after = retry_after
         self.unknown_outcome = unknown_outcome
+        self.throttled = throttled
 
 
 class RetryExhausted(Exception):

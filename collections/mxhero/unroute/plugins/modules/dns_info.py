@@ -137,20 +137,24 @@ ARGSPEC = dns_module.ARGSPEC.extend(dict(
 ))
 
 
-def execute(params, ctx):
+def _info(engine, params, ctx):
     checks = [c for c in params["checks"] if c != "mail_zone"]
+    outcome = engine.info(record=params["record"], dkim_selectors=params["dkim_selectors"], checks=checks,
+                          zone_scan=params["zone_scan"], customer_zones=dns_module.customer_zones(params))
+    if "mail_zone" in params["checks"]:
+        names = validate.check_records(engine.zone, records=[engine.zone] + list(params["mail_zone_names"]))
+        report = mail_zone.check(engine.provider.read, txt_policy, engine.zone, names)
+        for problem in report["problems"]:
+            ctx.warn("%s: mail zone check: %s" % (engine.zone, problem))
+        outcome = dict(outcome, mail_zone_check=report)
+    return outcome
 
-    def operation(engine):
-        outcome = engine.info(record=params["record"], dkim_selectors=params["dkim_selectors"], checks=checks,
-                              zone_scan=params["zone_scan"], customer_zones=dns_module.customer_zones(params))
-        if "mail_zone" in params["checks"]:
-            names = validate.check_records(engine.zone, records=[engine.zone] + list(params["mail_zone_names"]))
-            report = mail_zone.check(engine.provider.read, txt_policy, engine.zone, names)
-            for problem in report["problems"]:
-                ctx.warn("%s: mail zone check: %s" % (engine.zone, problem))
-            outcome = dict(outcome, mail_zone_check=report)
-        return outcome
-    return dns_module.execute(params, ctx, operation, read_only=True)
+
+OPERATION = _runner.Operation(_info, read_only=True)
+
+
+def execute(params, ctx):
+    return dns_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -195,10 +195,13 @@ ARGSPEC = dns_module.ARGSPEC.extend(dict(
 ), mutually_exclusive=[("record", "records")])
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.mx(
+    record=params["record"], records=params["records"], replacement=params["replacement"],
+    check_mode=ctx.check_mode, zone_scan=params["zone_scan"]))
+
+
 def execute(params, ctx):
-    return dns_module.execute(params, ctx, lambda engine: engine.mx(
-        record=params["record"], records=params["records"], replacement=params["replacement"],
-        check_mode=ctx.check_mode, zone_scan=params["zone_scan"]))
+    return dns_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -171,11 +171,12 @@ def execute(params, ctx):
     removed, added = _entries(params, "removed"), _entries(params, "added")
     names = validate.check_records(params["zone"], params.get("record") or None, params.get("records"))
 
-    def operation(engine):
+    # The record's entries were checked above, before any engine is built; the operation carries them.
+    def perform(engine, params, ctx):
         return restore(engine.provider, engine.zone, removed, added, engine.fp, names,
                        replacement=params.get("replacement"), check_mode=ctx.check_mode, done=ctx.done,
                        zone_scan=params["zone_scan"])
-    return dns_module.execute(params, ctx, operation)
+    return dns_module.run(_runner.Operation(perform), params, ctx)
 
 
 def main():

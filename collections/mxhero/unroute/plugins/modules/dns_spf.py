@@ -155,10 +155,13 @@ ARGSPEC = dns_module.ARGSPEC.extend(dict(
 ))
 
 
+OPERATION = _runner.Operation(lambda engine, params, ctx: engine.spf(
+    record=params["record"], check_mode=ctx.check_mode, zone_scan=params["zone_scan"],
+    customer_zones=dns_module.customer_zones(params)))
+
+
 def execute(params, ctx):
-    return dns_module.execute(params, ctx, lambda engine: engine.spf(
-        record=params["record"], check_mode=ctx.check_mode, zone_scan=params["zone_scan"],
-        customer_zones=dns_module.customer_zones(params)))
+    return dns_module.run(OPERATION, params, ctx)
 
 
 def main():

@@ -17,7 +17,7 @@ import os
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget, _runner
 
 # delegate_to these is still this controller, where the module runs anyway.
 _CONTROLLER_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -104,7 +104,7 @@ class InProcessAction(ActionBase):
         check_mode = bool(self._task.check_mode if self._task.check_mode is not None else
                           self._play_context.check_mode)
         diff_mode = bool(self._task.diff if self._task.diff is not None else self._play_context.diff)
-        with task_environment(env):
+        with task_environment(env), self._budgets(task_vars or {}):
             outcome = _runner.run(self.MODULE.execute, validated.validated_parameters, check_mode, diff_mode,
                                   no_log_values, name=name)
         result.update(outcome)
@@ -112,6 +112,20 @@ class InProcessAction(ActionBase):
         result["warnings"] = notes.pop("warnings", []) + list(result.get("warnings") or [])
         result.update(notes)
         return result
+
+    @contextlib.contextmanager
+    def _budgets(self, task_vars):
+        """The play's ``unroute_budgets`` and ``unroute_job_slices`` for the API budgets (_budget.py) while the
+        module runs; a value that is not a mapping / a number is ignored (the vendors' defaults hold)."""
+        overrides = self._templar.template(task_vars.get("unroute_budgets")) if "unroute_budgets" in task_vars \
+            else None
+        slices = self._templar.template(task_vars.get("unroute_job_slices")) if "unroute_job_slices" in task_vars \
+            else None
+        previous = _budget.configure(overrides if isinstance(overrides, dict) else None, slices)
+        try:
+            yield
+        finally:
+            _budget.configure(**previous)
 
     def _task_environment(self):
         """The task's ``environment:`` keyword, merged and templated as ActionBase does for remote modules."""

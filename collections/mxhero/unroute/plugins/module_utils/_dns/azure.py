@@ -115,6 +115,8 @@ class AzureDnsProvider(DnsProvider):
         authority, arm = cloud_endpoints(cloud)
         self.authority = (authority_host or authority).rstrip("/")
         self.arm = (resource_manager_url or arm).rstrip("/")
+        # Resource Manager counts per subscription and principal; the subscription names it in unroute_budgets.
+        self.account = ("azure", "%s %s %s" % (self.arm, subscription_id, client_id or "default"), subscription_id)
         if "://" not in self.authority:
             self.authority = "https://" + self.authority
         # azure-core retries on its own by default; ours is the only policy, so throttling shows once.
@@ -145,7 +147,8 @@ class AzureDnsProvider(DnsProvider):
         if isinstance(err, HttpResponseError):
             status, code = err.status_code, _code(err)
             if status in (429, 503) or (status in (502, 504) and not write):
-                return TransientError("Azure answered HTTP %d" % status, retry_after=_retry_after(err))
+                return TransientError("Azure answered HTTP %d" % status, retry_after=_retry_after(err),
+                                      throttled=status == 429)
             if status in (502, 504):
                 return OutcomeUnknown("Azure answered HTTP %d (a gateway error: the write may have been applied)"
                                       % status)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
@@ -48,6 +49,8 @@ class CloudflareProvider(RestProvider):
                      timeout, retry)
         self.zone_id = None
         self.ids = {}
+        # Cloudflare counts per token; in unroute_budgets the token is named by its hash's first 12 digits.
+        self.account = ("cloudflare", "%s %s" % (self.where, api_token), _budget.label_of(api_token))
 
     def _fail(self, status, body, what):
         errors = (body or {}).get("errors") if isinstance(body, dict) else None

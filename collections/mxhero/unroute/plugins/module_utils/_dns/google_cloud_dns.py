@@ -45,6 +45,8 @@ def _import():
 _load = Libraries(_import)
 
 SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
+# Google's "slow down" answers (403 or 429 with these reasons): a quota of the project, not a refusal.
+_RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded")
 
 
 class CloudDnsProvider(DnsProvider):
@@ -109,6 +111,8 @@ class CloudDnsProvider(DnsProvider):
         if not self.project:
             raise OptionRefused(self.zone_text, "option gcp_project", "no project given and the credentials name "
                                 "none", reason="project")
+        # Cloud DNS quotas are per project: the project names the account in unroute_budgets.
+        self.account = ("google_cloud_dns", "%s %s" % (api_endpoint or "google", self.project), self.project)
         transport = httplib2.Http(ca_certs=ca_path or None, timeout=timeout)
         http = google_auth_httplib2.AuthorizedHttp(creds, http=transport)
         options = {"api_endpoint": api_endpoint} if api_endpoint else None
@@ -125,7 +129,7 @@ class CloudDnsProvider(DnsProvider):
         if isinstance(err, HttpError):
             status = int(err.resp.status)
             if status in (429, 503) or (status in (500, 502, 504) and not write):
-                return TransientError("Cloud DNS answered HTTP %d" % status)
+                return TransientError("Cloud DNS answered HTTP %d" % status, throttled=status == 429)
             if status in (500, 502, 504):
                 return OutcomeUnknown("Cloud DNS answered HTTP %d: the change may have been applied" % status)
             status, reason, message = _error(err)
@@ -135,6 +139,8 @@ class CloudDnsProvider(DnsProvider):
             if status == 401:
                 return CredentialsRefused(self.zone_text, what, "Google refused the credentials (HTTP 401 %s: %s)"
                                           % (reason, message))
+            if status == 403 and reason in _RATE_LIMITED:
+                return TransientError("Cloud DNS answered HTTP 403 %s" % reason, throttled=True)
             if status == 403:
                 return AccessDenied(self.zone_text, what, "Cloud DNS refused access (HTTP 403 %s: %s)"
                                     % (reason, message), about={"project": self.project})

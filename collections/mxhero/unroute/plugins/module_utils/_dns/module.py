@@ -170,8 +170,9 @@ def check_options(params):
         validate.check_selectors(zone, params["dkim_selectors"])
 
 
-def execute(params, ctx, operation, read_only=False):
-    """Run ``operation(engine)``; the runner shapes the result (diff, warnings, scrubbing).
+def run(operation, params, ctx):
+    """The platform contract's run: ``operation(engine, params, ctx)`` on the zone's engine (``read_only``: an
+    audit-only module, planned as in check mode whatever the task's mode); the runner shapes the result.
 
     Whatever escapes the engine leaves here as the one-line error, never as a library's bare message."""
     # A unicode zone or record name (bücher.test) is worked on as its A-label, as dig and nsupdate do.
@@ -182,8 +183,8 @@ def execute(params, ctx, operation, read_only=False):
                            "%d seconds is negative" % params["verify_timeout"],
                            "give the seconds to wait for every nameserver (0: ask each once)")
     try:
-        engine = build_engine(params, read_only=read_only, ctx=ctx)
-        outcome = operation(engine)
+        engine = build_engine(params, read_only=operation.need("read_only"), ctx=ctx)
+        outcome = operation(engine, params, ctx)
     except Exception as err:  # noqa: B902 - the module boundary: every failure is one line
         raise explain(as_unroute_error(validate.domain_of(params.get("zone")), None, err), params)
     if "verify" in params:

@@ -10,7 +10,9 @@ so that a hosted API adapter can map them to its own JSON without knowing dnspyt
 from __future__ import annotations
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
-from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryExhausted, RetryPolicy, attempt
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget
+from ansible_collections.mxhero.unroute.plugins.module_utils._retry import (
+    RetryExhausted, RetryPolicy, TransientError, attempt)
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 
 
@@ -127,6 +129,11 @@ class DnsProvider(object):
     library = None
     # Set by attempt(): the policy is one per provider object, so a test can give a fast one.
     retry = None
+    # The account the provider's calls spend: (budget kind, credential identity, label in unroute_budgets), set
+    # by the provider from its credentials; None for a server of one's own (RFC 2136, PowerDNS), which has no
+    # vendor limit. ``budget`` may be given instead (a test, an engine's registry).
+    account = None
+    budget = None
 
     @classmethod
     def available(cls):
@@ -176,12 +183,38 @@ class DnsProvider(object):
         and PrerequisiteFailed go to the engine, a ProviderError to the user), or None to let it through."""
         return None
 
+    def spending(self):
+        """The account's Budget (_budget.py), or None when the provider spends no vendor's budget."""
+        if self.budget is None and self.account:
+            kind, identity, label = self.account
+            self.budget = _budget.budget_for(kind, identity, label=label)
+        return self.budget
+
     def attempt(self, func, what, write=False, policy=None):
         """``func()`` under the retry policy, every failure classified by ``classify``; what stays transient
-        after the last attempt is Unreachable."""
+        after the last attempt is Unreachable. Each try first takes its request from the account's budget; a
+        throttling answer slows the whole account, not just this call."""
+        budget = self.spending()
+
+        def spend():
+            if budget is not None:
+                budget.acquire(write=write)
+            try:
+                return func()
+            except TransientError as err:
+                if budget is not None and err.throttled:
+                    budget.penalise(err.retry_after)
+                raise
+
+        def verdict(err):
+            if isinstance(err, _DECIDED):
+                return None
+            found = self.classify(err, what, write)
+            if budget is not None and isinstance(found, TransientError) and found.throttled:
+                budget.penalise(found.retry_after)
+            return found
         try:
-            return attempt(func, lambda err: None if isinstance(err, _DECIDED) else self.classify(err, what, write),
-                           policy or self.retry or _ONCE)
+            return attempt(spend if budget is not None else func, verdict, policy or self.retry or _ONCE)
         except RetryExhausted as err:
             raise Unreachable(self.zone_text, what, str(err))
 

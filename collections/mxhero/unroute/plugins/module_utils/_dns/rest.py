@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import RetryPolicy, TransientError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import (
@@ -34,9 +35,10 @@ class RestProvider(DnsProvider):
     def connect(self, service, base_url, headers, timeout, retry=None, ca_file=None):
         self.service = service
         self.base = base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers.update(headers)
-        self.session.headers.setdefault("Accept", "application/json")
+        # The credentials travel with each request, so one pooled session serves every zone and token.
+        self.session = pooled_session(self.base)
+        self.headers = dict(headers)
+        self.headers.setdefault("Accept", "application/json")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.verify = ca_file or True
@@ -47,12 +49,12 @@ class RestProvider(DnsProvider):
         url = self.base + path
 
         def request():
+            headers = dict(self.headers, **({"Content-Type": "application/json"} if body is not None else {}))
             resp = self.session.request(method, url, params=params, timeout=self.timeout, verify=self.verify,
-                                        data=None if body is None else json.dumps(body),
-                                        headers={"Content-Type": "application/json"} if body is not None else None)
+                                        data=None if body is None else json.dumps(body), headers=headers)
             if resp.status_code in _NOT_APPLIED or (resp.status_code in _GATEWAY and not write):
                 raise TransientError("%s answered HTTP %d" % (self.service, resp.status_code),
-                                     retry_after=_retry_after(resp.headers))
+                                     retry_after=_retry_after(resp.headers), throttled=resp.status_code == 429)
             if resp.status_code in _GATEWAY:
                 raise OutcomeUnknown("%s answered HTTP %d (a gateway error: the write may have been applied)"
                                      % (self.service, resp.status_code))
@@ -73,6 +75,20 @@ class RestProvider(DnsProvider):
             return ProviderError(self.zone_text, what, "request to %s failed: %s" % (self.service, _short(err)),
                                  "check the API URL")
         return None
+
+
+_POOL = threading.local()
+
+
+def pooled_session(base_url):
+    """One requests.Session per thread and API base URL for the life of the process, so the zones of a run
+    reuse their kept-alive connections instead of a TLS handshake each. Per thread because a Session is not
+    documented as thread-safe; it holds no credentials (they go with each request)."""
+    sessions = vars(_POOL).setdefault("sessions", {})
+    session = sessions.get(base_url)
+    if session is None:
+        session = sessions[base_url] = requests.Session()
+    return session
 
 
 def _sent(err):

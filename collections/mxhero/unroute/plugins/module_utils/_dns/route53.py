@@ -72,6 +72,9 @@ class Route53Provider(DnsProvider):
         self.private_zone = bool(private_zone)
         self.zone_id = _zone_id(hosted_zone_id) if hosted_zone_id else None
         self.retry = retry or RetryPolicy()
+        # Route 53 throttles per account: the access key (or profile) names it in unroute_budgets.
+        label = access_key or (profile and "profile:%s" % profile) or "default"
+        self.account = ("route53", "%s %s" % (endpoint_url or "aws", label), label)
         try:
             core = botocore.session.Session()
             core.register_component("data_loader", _loader())
@@ -97,7 +100,7 @@ class Route53Provider(DnsProvider):
             error = err.response.get("Error", {})
             code, message = error.get("Code", ""), error.get("Message", "")
             if code in _THROTTLED:
-                return TransientError("Route 53 answered %s" % code)
+                return TransientError("Route 53 answered %s" % code, throttled=True)
             if code in _CREDENTIALS or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
                 return CredentialsRefused(self.zone_text, what, "Route 53 refused the credentials (%s: %s)"
                                           % (code, message))

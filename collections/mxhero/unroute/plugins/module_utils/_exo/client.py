@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity 
     from urlparse import urlsplit  # type: ignore
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._exo import partner as _partner
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import (
     RetryExhausted, RetryPolicy, TransientError)
 
@@ -100,6 +101,7 @@ class ExoClient(object):
         # silently replace a session-level CA path (requests merges environment settings first).
         self._session.request = functools.partial(self._session.request, verify=verify, timeout=timeout)
         self._app = None
+        self.budget = None
         self._token = None
         self.token_requests = 0
         self.calls = 0
@@ -236,10 +238,18 @@ class ExoClient(object):
                 "X-AnchorMailbox": _ANCHOR % self.tenant_id,
                 "Prefer": "odata.maxpagesize=%d" % self.page_size}
 
+    def spending(self):
+        """The tenant's Budget (_budget.py): Exchange Online throttles per tenant, whichever app or process."""
+        if self.budget is None:
+            self.budget = _budget.budget_for("exo", "%s %s" % (self.api_endpoint, str(self.tenant_id).lower()),
+                                             label=str(self.tenant_id).lower())
+        return self.budget
+
     def _post(self, url, body, write):
         """One HTTP exchange; TransientError for what the retry policy may repeat."""
         token = self._access_token()
         for attempt in (1, 2):
+            self.spending().acquire(write=write)
             self.calls += 1
             try:
                 resp = self._session.post(url, json=body, headers=self._headers(token))
@@ -275,8 +285,12 @@ class ExoClient(object):
             return data
         retry_after = _retry_after(resp.headers.get("Retry-After"))
         if status in (429, 503) or _THROTTLE_TEXT in text.lower():
+            throttled = status == 429 or _THROTTLE_TEXT in text.lower()
+            if throttled:
+                # The tenant is over its limit: every process spending it slows down, not only this call.
+                self.spending().penalise(retry_after)
             raise TransientError("%s: HTTP %d %s" % (cmdlet, status, self._clean(_error_text(resp))),
-                                 retry_after=retry_after)
+                                 retry_after=retry_after, throttled=throttled)
         if status in (500, 502, 504):
             raise TransientError("%s: HTTP %d %s" % (cmdlet, status, self._clean(_error_text(resp))),
                                  retry_after=retry_after, unknown_outcome=write)

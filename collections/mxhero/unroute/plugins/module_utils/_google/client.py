@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError, scrub
 from ansible_collections.mxhero.unroute.plugins.module_utils._google import delegation
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget
 from ansible_collections.mxhero.unroute.plugins.module_utils._retry import (
     RetryExhausted, RetryPolicy, TransientError)
 
@@ -106,6 +107,25 @@ class GoogleClient(object):
         if self._info is not None:
             self._secrets.extend([self._info.get("private_key"), self._info.get("client_secret"),
                                   self._info.get("refresh_token")])
+        self.budget = None
+
+    def spending(self):
+        """The Budget of the Cloud project whose quotas the calls spend (the key's project; a bare access
+        token: the subject's domain), shared by every process on the controller."""
+        if self.budget is None:
+            info = self._info or {}
+            label = info.get("project_id") or info.get("client_id") or (self.subject or self.domain)
+            where = self.api_endpoint or "google"
+            self.budget = _budget.budget_for("google", "%s %s" % (where, label), label=str(label))
+        return self.budget
+
+    def _throttled(self, status, reason, retry_after):
+        """Google's "slow down" (429, or 403 rateLimitExceeded/userRateLimitExceeded): the project's budget
+        is penalised for every process spending it."""
+        if status == 429 or (status == 403 and reason in _RATE_LIMITED):
+            self.spending().penalise(retry_after)
+            return True
+        return False
 
     def _parse_json(self, text, where):
         try:
@@ -217,14 +237,17 @@ class GoogleClient(object):
         """One call through our RetryPolicy; googleapiclient's own retries stay off (num_retries=0)
         because they would repeat a write whose outcome is unknown."""
         def attempt():
+            self.spending().acquire(write=write)
             try:
                 return request.execute(num_retries=0)
             except HttpError as err:
                 status = int(err.resp.status)
-                if status == 429 or (status in (500, 502, 503, 504)):
+                reason = _google_reason(err) or ((_google_body(err).get("errors") or [{}])[0] or {}).get("reason")
+                throttled = self._throttled(status, reason, _retry_after(err.resp))
+                if throttled or (status in (500, 502, 503, 504)):
                     raise TransientError("%s: HTTP %d %s" % (what, status, _google_message(err)),
                                          retry_after=_retry_after(err.resp),
-                                         unknown_outcome=write and status != 429)
+                                         unknown_outcome=write and not throttled, throttled=throttled)
                 raise
             except ssl.SSLError:
                 raise  # a certificate problem is not transient
@@ -511,6 +534,7 @@ class GoogleClient(object):
         write = method != "GET"
 
         def attempt():
+            self.spending().acquire(write=write)
             try:
                 resp = self._legacy().request(method, self._gateway_url(), data=data, timeout=self.timeout,
                                               headers={"Content-Type": "application/atom+xml"} if data else None)
@@ -518,10 +542,11 @@ class GoogleClient(object):
                 raise  # a certificate problem is not transient
             except requests.RequestException as err:
                 raise TransientError("%s: %s" % (what, _short(err)), unknown_outcome=write)
-            if resp.status_code == 429 or resp.status_code in (500, 502, 503, 504):
+            throttled = self._throttled(resp.status_code, None, _retry_after(resp.headers))
+            if throttled or resp.status_code in (500, 502, 503, 504):
                 raise TransientError("%s: HTTP %d" % (what, resp.status_code),
                                      retry_after=_retry_after(resp.headers),
-                                     unknown_outcome=write and resp.status_code != 429)
+                                     unknown_outcome=write and not throttled, throttled=throttled)
             return resp
         try:
             resp = self.retry.call(attempt)
@@ -561,6 +586,10 @@ def _parse_gateway(domain, content):
         raise UnrouteError(domain, "outbound gateway (Admin Settings API)", "the reply is not an Atom entry", None)
     props = dict((p.get("name"), p.get("value") or "") for p in root.iter("{%s}property" % APPS))
     return {"smartHost": props.get("smartHost", ""), "smtpMode": props.get("smtpMode", "")}
+
+
+# Google's quota answers that mean "slow down", not "forbidden" (Admin SDK and Gmail "Resolve errors").
+_RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded")
 
 
 def _retry_after(headers):

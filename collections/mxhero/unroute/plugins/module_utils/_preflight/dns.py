@@ -10,6 +10,7 @@ import fnmatch
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import module as dns_module
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
+from ansible_collections.mxhero.unroute.plugins.module_utils import _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._preflight.common import check, failed, options
 
 P = "dns"
@@ -57,7 +58,7 @@ def probe(domain, given, ctx):
         return {}
 
     try:
-        dns_module.execute(dict(params), ctx, operation, read_only=False)
+        dns_module.run(_runner.Operation(lambda engine, params, ctx: operation(engine)), dict(params), ctx)
     except UnrouteError as err:
         checks.append(failed(P, obj, "credentials and zone", err))
     return checks
