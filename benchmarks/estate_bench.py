@@ -70,6 +70,9 @@ def main():
     parser.add_argument("--mixed-providers", action="store_true",
                         help="spread the domains over BIND, Route 53, Cloudflare and PowerDNS")
     parser.add_argument("--preflight", action="store_true", help="also time playbooks/preflight.yml")
+    parser.add_argument("--engine", default="per_host", choices=("estate", "per_host"))
+    parser.add_argument("--real-run", action="store_true", help="also time playbooks/unroute.yml after the audit")
+    parser.add_argument("--profile", help="write a cProfile of the estate task to this file (pstats format)")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,14 +86,21 @@ def main():
                    ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp / "reports"),
                    ANSIBLE_FORKS=str(args.forks),
                    )
+        if args.profile:
+            env["UNROUTE_ESTATE_PROFILE"] = os.path.abspath(args.profile)
+        engine = ["-e", "unroute_engine=%s" % args.engine, "-e", "unroute_fail_on_error=false"]
         try:
             ping, ping_cpu, _ = timed([str(venv_bin / "ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"],
                                       env)
             audit, audit_cpu, rss = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
-                                           str(ROOT / "playbooks" / "audit.yml")], env)
+                                           str(ROOT / "playbooks" / "audit.yml")] + engine, env)
             if args.preflight:
                 preflight, preflight_cpu, _ = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
                                                      str(ROOT / "playbooks" / "preflight.yml")], env)
+            real = None
+            if args.real_run:
+                real, real_cpu, _ = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
+                                           str(ROOT / "playbooks" / "unroute.yml")] + engine, env)
         finally:
             lab_cli.down(str(tmp / "run"))
     n = args.domains
@@ -98,10 +108,13 @@ def main():
     print("lab up: %.1fs" % lab_up)
     print("ping:  %.1fs wall, %.1fs cpu, %.1f ms/domain" % (ping, ping_cpu, ping / n * 1000))
     print("audit: %.1fs wall, %.1fs cpu, %.1f ms/domain" % (audit, audit_cpu, audit / n * 1000))
-    print("ratio audit/ping: %.2f (target <= 1.5)" % (audit / ping))
+    print("ratio audit/ping: %.2f (engine %s; target estate <= 0.15, per_host <= 1.5)" % (audit / ping, args.engine))
     if args.preflight:
         print("preflight: %.1fs wall, %.1fs cpu, %.1f ms/domain" % (preflight, preflight_cpu, preflight / n * 1000))
         print("ratio preflight/audit: %.2f (target <= 1.0)" % (preflight / audit))
+    if real is not None:
+        print("real run: %.1fs wall, %.1fs cpu; ratio real/ping: %.2f (target estate <= 0.3, per_host <= 1.0)"
+              % (real, real_cpu, real / ping))
     print("peak RSS (largest ansible process): %.0f MiB" % (rss / 1024))
 
 
