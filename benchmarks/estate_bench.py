@@ -72,6 +72,7 @@ def main():
     parser.add_argument("--preflight", action="store_true", help="also time playbooks/preflight.yml")
     parser.add_argument("--engine", default="per_host", choices=("estate", "per_host"))
     parser.add_argument("--real-run", action="store_true", help="also time playbooks/unroute.yml after the audit")
+    parser.add_argument("--concurrency", type=int, help="unroute_concurrency for the estate engine")
     parser.add_argument("--profile", help="write a cProfile of the estate task to this file (pstats format)")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
@@ -89,6 +90,8 @@ def main():
         if args.profile:
             env["UNROUTE_ESTATE_PROFILE"] = os.path.abspath(args.profile)
         engine = ["-e", "unroute_engine=%s" % args.engine, "-e", "unroute_fail_on_error=false"]
+        if args.concurrency:
+            engine += ["-e", "unroute_concurrency=%d" % args.concurrency]
         try:
             ping, ping_cpu, _ = timed([str(venv_bin / "ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"],
                                       env)
