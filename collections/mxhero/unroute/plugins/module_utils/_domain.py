@@ -244,6 +244,12 @@ def _records(dv):
     return [dv.get("dns_zone")] + list(dv.get("dns_records") or [])
 
 
+def _zones(dv):
+    zones = dv.get("dns_customer_zones") or []
+    # A tuple is the inventory's names as the engines hand them over (checked once for the whole run).
+    return zones if isinstance(zones, tuple) else list(zones)
+
+
 def dns_steps(dv):
     if not dv.flag("dns_enabled", True):
         return []
@@ -254,7 +260,7 @@ def dns_steps(dv):
     mx = _with(base, records=_records(dv), **dict(scan, **verify))
     _put(mx, "replacement", dv.get("mx_replacement"))
     steps = [Step("dns_mx", "dns_mx", mx, "DNS - remove mxHero MX records", False),
-             Step("dns_spf", "dns_spf", _with(base, customer_zones=list(dv.get("dns_customer_zones") or []),
+             Step("dns_spf", "dns_spf", _with(base, customer_zones=_zones(dv),
                                               **dict(scan, **verify)),
                   "DNS - remove mxHero SPF terms", False)]
     if dv.flag("dns_report_dkim", True):

@@ -54,7 +54,12 @@ class ArgSpec(object):
         return ArgSpec(spec, **merged)
 
     def validate(self, args):
-        return ArgumentSpecValidator(self.options, **self.constraints).validate(args)
+        # One validator per spec: it only reads the spec, and building it again for every domain's every
+        # module was a tenth of an estate run.
+        validator = self.__dict__.get("_validator")
+        if validator is None:
+            validator = self.__dict__["_validator"] = ArgumentSpecValidator(self.options, **self.constraints)
+        return validator.validate(args)
 
     def module(self):
         return AnsibleModule(argument_spec=self.options, supports_check_mode=True, **self.constraints)

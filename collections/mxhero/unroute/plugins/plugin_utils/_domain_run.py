@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 
 from ansible.module_utils.common.parameters import remove_values
+from ansible.template import is_trusted_as_template
 
 from ansible_collections.mxhero.unroute.plugins.module_utils import _domain, _runner
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -30,14 +32,67 @@ def role_defaults(loader):
     return dict(loader.load_from_file(os.path.normpath(_ROLE_DEFAULTS), trusted_as_template=True) or {})
 
 
-def domain_vars(templar, variables):
-    """A domain's ``unroute_*`` variables, each templated (with everything the host sees) when first used."""
+# The role's default for unroute_dns_customer_zones: every inventory host. Templated per domain it cost
+# O(hosts) each, O(hosts^2) for the estate; the inventory's names are taken once instead.
+_ALL_HOSTS = "{{ groups['all'] | default([]) }}"
+
+
+_ALIAS = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+class InventoryZones(tuple):
+    """The inventory's host names as customer zones: validated once for the whole run (run_module passes
+    them by, as the argument spec would only check thousands of strings again for every module call)."""
+
+
+def inventory_zones(variables):
+    return InventoryZones(str.__str__(h) for h in (variables.get("groups") or {}).get("all") or ())
+
+
+def _native(value):
+    """A value as plain Python types: datatag-tagged strings and containers cost a deep copy each time a
+    module's argument spec copies its parameters."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, dict):
+        return dict((_native(k), _native(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)) and not isinstance(value, InventoryZones):
+        return [_native(v) for v in value]
+    return value
+
+
+def _plain(value):
+    """Whether a raw value holds no template at all (then templating it would return it unchanged)."""
+    if isinstance(value, str):
+        return "{" not in value
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return isinstance(value, InventoryZones) or all(_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def domain_vars(templar, variables, zones=None):
+    """A domain's ``unroute_*`` variables, each templated (with everything the host sees) when first used.
+    ``zones``: the inventory's names (InventoryZones) when the caller has them already (the estate, once)."""
+    if str(variables.get("unroute_dns_customer_zones", "")).strip() == _ALL_HOSTS:
+        variables = dict(variables, unroute_dns_customer_zones=zones if zones is not None
+                         else inventory_zones(variables))
     templar = templar.copy_with_new_env(available_variables=variables)
     omit = variables.get("omit")
 
-    def resolve(value):
-        value = templar.template(value)
-        return _domain.OMITTED if omit is not None and value == omit else value
+    def resolve(value, depth=0):
+        if not _plain(value):
+            # `{{ name }}` (the role's unroute_domain and unroute_dns_zone defaults) is that variable's value:
+            # compiling the same template again for every domain was most of the engine's templating time.
+            alias = _ALIAS.match(value) if isinstance(value, str) and depth < 8 and is_trusted_as_template(value) \
+                else None
+            if alias and alias.group(1) in variables:
+                return resolve(variables[alias.group(1)], depth + 1)
+            value = templar.template(value)
+        if omit is not None and value == omit:
+            return _domain.OMITTED
+        return _native(value)
 
     return _domain.DomainVars(variables, resolve)
 
@@ -52,7 +107,15 @@ def run_module(module_name, args, check_mode, diff_mode):
     """One module call, validated and run exactly as its in-process action runs it."""
     module = _module(module_name)
     name = "mxhero.unroute." + module_name
+    zones = args.get("customer_zones")
+    if isinstance(zones, InventoryZones):
+        args = dict(args)
+        del args["customer_zones"]
+    else:
+        zones = None
     validated = module.ARGSPEC.validate(args)
+    if zones is not None:
+        validated.validated_parameters["customer_zones"] = zones
     no_log_values = validated._no_log_values
     notes = remove_values(validator_notes(validated), no_log_values)
     if validated.error_messages:

@@ -5,6 +5,8 @@ parameters."""
 
 from __future__ import annotations
 
+import functools
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -27,6 +29,7 @@ from ansible_collections.mxhero.unroute.plugins.module_utils._dns import rfc2136
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import verify
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.engine import DnsEngine, as_unroute_error
+from ansible_collections.mxhero.unroute.plugins.module_utils._dns.zone import ZoneSet
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns.provider import ProviderError
 
 # ``provider:`` picks one; each declares its name, options, required options, library and how it is built.
@@ -200,9 +203,14 @@ ZONE_SCAN_OPTIONS = dict(
 
 
 def customer_zones(params):
-    """The customer's other zones, as names (the run's own zone left out)."""
-    own = validate.fqdn(params["zone"])
-    return [validate.fqdn(z) for z in params.get("customer_zones") or [] if z and validate.fqdn(z) != own]
+    """The customer's zones as a ZoneSet (the chains look the run's own zone up first anyway)."""
+    return _zone_set(tuple(params.get("customer_zones") or ()))
+
+
+@functools.lru_cache(maxsize=16)
+def _zone_set(names):
+    # Every module call of an estate run gives the same inventory's names: their A-labels are worked out once.
+    return ZoneSet(validate.fqdn(str(n)) for n in names if n)
 
 
 # dns_mx and dns_spf: prove a change on every authoritative server (documentation: doc_fragments/dns_verify.py).

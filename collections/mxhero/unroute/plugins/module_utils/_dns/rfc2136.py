@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import collections
 import socket
+import threading
+import time
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
 from ansible_collections.mxhero.unroute.plugins.module_utils._dns import validate
@@ -32,6 +35,19 @@ except ImportError:  # pragma: no cover - reported by the module
     HAS_DNSPYTHON = False
 
 ALGORITHMS = validate.ALGORITHMS
+
+# Reads reuse one TCP connection per server and thread (RFC 7766 6.2.1: a client SHOULD reuse a connection for
+# several queries; BIND keeps an idle one open for tcp-idle-timeout, 30 s by default). A connection per query was
+# most of an audit's time. Writes always get a connection of their own, so that a failure is never a stale
+# connection mistaken for a write whose outcome is unknown.
+_CONNECTIONS = threading.local()
+# The last transfer of each zone with its SOA serial: the next module of the same domain asks the serial
+# (one query) and reuses the transfer while it is unchanged. Every dynamic update raises the serial (BIND,
+# PowerDNS, Knot), our own writes drop the entry, and an entry lives at most _ZONE_TTL seconds.
+_ZONES = collections.OrderedDict()
+_ZONES_LOCK = threading.Lock()
+_ZONE_ENTRIES = 64
+_ZONE_TTL = 120.0
 
 _TSIG_ERRORS = {
     "PeerBadKey": "the server does not know TSIG key '%s' (BADKEY)",
@@ -147,15 +163,40 @@ class Rfc2136Provider(DnsProvider):
         """The server's answer to ``message``. For a write, any failure once it may have left the machine is
         OutcomeUnknown: the server may have applied it, and only a fresh read can tell."""
         def send():
-            sock = self._connect(what) if self.protocol == "tcp" else None
+            if self.protocol == "udp":
+                return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
+            if not write:
+                return self._read_over_kept_connection(message, what)
+            sock = self._connect(what)
             try:
-                if self.protocol == "udp":
-                    return dns.query.udp(message, self.server, port=self.port, timeout=self.timeout)
                 return dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
             finally:
-                if sock is not None:
-                    sock.close()
+                sock.close()
         return self.attempt(send, what, write)
+
+    def _read_over_kept_connection(self, message, what):
+        kept = getattr(_CONNECTIONS, "socks", None)
+        if kept is None:
+            kept = _CONNECTIONS.socks = {}
+        key = (tuple(self.addresses), self.port)
+        sock = kept.pop(key, None)
+        if sock is not None:
+            try:
+                answer = dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
+            except (EOFError, OSError, dns.exception.Timeout):
+                # The server closed the idle connection (or it went bad): ask again on a new one.
+                sock.close()
+            else:
+                kept[key] = sock
+                return answer
+        sock = self._connect(what)
+        try:
+            answer = dns.query.tcp(message, self.server, port=self.port, timeout=self.timeout, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        kept[key] = sock
+        return answer
 
     def classify(self, err, what, write):
         name = type(err).__name__
@@ -264,19 +305,51 @@ class Rfc2136Provider(DnsProvider):
                 return RRset(qname.to_text(), rdtype, rrset.ttl, [r.to_text() for r in rrset])
         return RRset(qname.to_text(), rdtype)
 
+    def _zone_key(self):
+        return (tuple(self.addresses), self.port, self.zone_fqdn, self.key_name)
+
+    def _serial(self):
+        """The zone's SOA serial as the server has it now (None: no SOA in the answer)."""
+        what = "zone %s SOA" % self.zone_text
+        response = self._send(self._message(self.zone, dns.rdatatype.SOA), what)
+        self._check_rcode(response, what, updating=False)
+        for rrset in response.answer:
+            if rrset.rdtype == dns.rdatatype.SOA and rrset.name == self.zone:
+                return rrset[0].serial
+        return None
+
     def read_zone(self):
         """The zone by AXFR (RFC 5936), signed with the TSIG key when one is given: one transfer for the whole
         zone however large. A server that refuses the transfer (allow-transfer) is ZoneListRefused."""
+        key = self._zone_key()
+        with _ZONES_LOCK:
+            kept = _ZONES.get(key)
+        if kept is not None and time.monotonic() - kept[2] < _ZONE_TTL and kept[0] is not None \
+                and self._serial() == kept[0]:
+            return [RRset(r.name, r.rdtype, r.ttl, r.values) for r in kept[1]]
+        serial = [None]
+        rrsets = self._transfer(serial)
+        with _ZONES_LOCK:
+            _ZONES[key] = (serial[0], rrsets, time.monotonic())
+            _ZONES.move_to_end(key)
+            while len(_ZONES) > _ZONE_ENTRIES:
+                _ZONES.popitem(last=False)
+        return [RRset(r.name, r.rdtype, r.ttl, r.values) for r in rrsets]
+
+    def _transfer(self, serial):
         what = "zone %s (AXFR)" % self.zone_text
         wanted = set(dns.rdatatype.from_text(t) for t in ZONE_TYPES)
 
         def transfer():
             out = []
+            serial[0] = None
             xfr = dns.query.xfr(self.server, self.zone, port=self.port, keyring=self.keyring,
                                 keyname=self.key_name, keyalgorithm=self.algorithm, timeout=self.timeout,
                                 lifetime=max(self.timeout * 6, 60.0), relativize=False)
             for message in xfr:
                 for rrset in message.answer:
+                    if rrset.rdtype == dns.rdatatype.SOA and serial[0] is None and rrset.name == self.zone:
+                        serial[0] = rrset[0].serial
                     if rrset.rdtype in wanted:
                         out.append(RRset(rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rrset.ttl,
                                          [r.to_text() for r in rrset]))
@@ -310,6 +383,8 @@ class Rfc2136Provider(DnsProvider):
         for value in add:
             update.add(qname, ttl, dns.rdata.from_text(dns.rdataclass.IN, rdtype, value))
         what = "%s %s" % (qname.to_text(), expected.rdtype)
+        with _ZONES_LOCK:
+            _ZONES.pop(self._zone_key(), None)
         response = self._send(update, what, write=True)
         self._check_rcode(response, what, updating=True)
 

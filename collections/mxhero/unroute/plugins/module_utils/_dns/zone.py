@@ -122,6 +122,23 @@ class Outside(object):
         return (policies[0] if len(policies) == 1 else None), None
 
 
+class ZoneSet(object):
+    """The customer's zones by name: which of them holds a name, in one look-up per label of the name
+    (an estate lists thousands of zones, and every domain's SPF chains ask)."""
+
+    def __init__(self, names):
+        self.names = frozenset(fqdn(n) for n in names if n)
+
+    def holding(self, name):
+        """The most specific of the zones that ``name`` lies in (None: none)."""
+        labels = fqdn(name).split(".")
+        for start in range(len(labels) - 1):
+            zone = ".".join(labels[start:])
+            if zone in self.names:
+                return zone
+        return None
+
+
 class Chains(object):
     """Every include:/redirect= chain from the zone's SPF records: where it goes and what it finds there.
 
@@ -131,7 +148,7 @@ class Chains(object):
     def __init__(self, index, fp, customer_zones, outside):
         self.index = index
         self.fp = fp
-        self.customer_zones = [fqdn(z) for z in customer_zones or []]
+        self.customer_zones = customer_zones if isinstance(customer_zones, ZoneSet) else ZoneSet(customer_zones or [])
         self.outside = outside
         self.via = {}          # name in this zone -> the first chain that reaches it ([root, ..., name])
         self.loops = []        # chains that come back to a name already on them
@@ -141,10 +158,7 @@ class Chains(object):
     def zone_of(self, name):
         if in_zone(name, self.index.zone):
             return self.index.zone
-        for zone in sorted(self.customer_zones, key=len, reverse=True):
-            if in_zone(name, zone):
-                return zone
-        return None
+        return self.customer_zones.holding(name)
 
     def fetch(self, name):
         """The SPF policy of ``name`` wherever it lies (None: no SPF record, a void lookup)."""
