@@ -1,10 +1,11 @@
 """Budgets under load: N domains in one Cloudflare token and N in one AWS account, with the lab enforcing a
 scaled-down vendor limit (default 60 requests per 15 s per account, Cloudflare's block scaled to the window),
-through the per-host path (today's playbooks: ansible-playbook playbooks/audit.yml, forks in parallel).
+through the estate engine (the playbooks' default) or the per-host path (--engine per_host).
 
-    .venv/bin/python benchmarks/budget_bench.py --domains 300 --rate 60 --per 15 --forks 10
+    .venv/bin/python benchmarks/budget_bench.py --domains 300 --rate 60 --per 15
+    .venv/bin/python benchmarks/budget_bench.py --domains 300 --rate 60 --per 15 --engine per_host --forks 10
 
-Prints the domains in error (PLAY RECAP failed/unreachable), the requests each account spent and the
+Prints the domains in error (the run record's status), the requests each account spent and the
 throttling answers it met (the budget state files of module_utils/_budget.py), and the wall time against
 (requests made / budget): the accounts run side by side, so the bound is the slower account's.
 """
@@ -12,7 +13,6 @@ throttling answers it met (the budget state files of module_utils/_budget.py), a
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -49,6 +49,8 @@ def main():
     parser.add_argument("--per", type=float, default=15.0)
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--playbook", default="audit.yml")
+    parser.add_argument("--engine", default="estate", choices=("estate", "per_host"))
+    parser.add_argument("--concurrency", type=int, default=8, help="unroute_concurrency (estate engine)")
     parser.add_argument("--no-budget", action="store_true",
                         help="the same run with no lab budget and none told: what the path itself costs")
     args = parser.parse_args()
@@ -73,24 +75,29 @@ def main():
             start = time.perf_counter()
             proc = subprocess.run([str(venv_bin / "ansible-playbook"), "-i", str(tmp / "run" / "inventory.yml"),
                                    str(ROOT / "playbooks" / args.playbook), "-e",
-                                   json.dumps({"unroute_budgets": told})],
+                                   json.dumps({"unroute_budgets": told, "unroute_engine": args.engine,
+                                               "unroute_concurrency": args.concurrency,
+                                               "unroute_fail_on_error": False})],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             wall = time.perf_counter() - start
         finally:
             lab_cli.down(str(tmp / "run"))
         states = [json.loads(p.read_text()) for p in sorted(budgets.glob("*.json"))]
-    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout, re.M)
-    in_error = sorted(h for h, unreachable, failed in recap if int(unreachable) or int(failed))
+        records = sorted((tmp / "reports").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        record = json.loads(records[-1].read_text()) if records else {"domains": []}
+    in_error = sorted(d["domain"] for d in record["domains"] if d.get("status") == "error")
+    recap = record["domains"]
     spent = [int(s.get("spent", 0)) for s in states]
     throttled = sum(int(s.get("throttled", 0)) for s in states)
     bound = max(spent or [0]) / (args.rate / args.per)
-    print("path: per-host (ansible-playbook playbooks/%s, forks %d); estate engine: not used"
-          % (args.playbook, args.forks))
+    print("engine: %s (ansible-playbook playbooks/%s, %s)" % (
+        args.engine, args.playbook, "concurrency %d" % args.concurrency if args.engine == "estate"
+        else "forks %d" % args.forks))
     print("domains: %d per account, %d accounts (one Cloudflare token, one AWS access key)"
           % (args.domains, len(PROVIDERS)))
     print("lab budget: %s; told the collection: %s"
           % ("none" if args.no_budget else "%d requests per %gs per account" % (args.rate, args.per), told))
-    print("hosts in the recap: %d; domains in error: %d %s" % (len(recap), len(in_error), in_error[:10]))
+    print("domains in the run record: %d; in error: %d %s" % (len(recap), len(in_error), in_error[:10]))
     print("requests spent per account: %s; throttling answers met: %d" % (spent, throttled))
     print("wall: %.1fs; requests/budget (slower account): %.1fs; ratio %.2f (target <= 1.2)"
           % (wall, bound, wall / bound if bound else float("nan")))

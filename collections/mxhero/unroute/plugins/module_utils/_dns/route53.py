@@ -10,6 +10,9 @@ being overwritten.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -32,6 +35,31 @@ except ImportError:  # pragma: no cover - reported by the module
 _THROTTLED = ("Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded")
 _CREDENTIALS = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "AccessDenied",
                 "AccessDeniedException", "ExpiredToken", "InvalidAccessKeyId", "AuthFailure")
+
+
+# One boto3 client per account and endpoint for the life of the process: building one loads the service model
+# (tens of milliseconds), and an estate run's three DNS modules per domain built one each. Low-level boto3
+# clients are thread-safe.
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(zone_text, access_key, secret_key, session_token, profile, region, endpoint_url, timeout):
+    try:
+        core = botocore.session.Session()
+        core.register_component("data_loader", _loader())
+        session = boto3.session.Session(botocore_session=core, aws_access_key_id=access_key or None,
+                                        aws_secret_access_key=secret_key or None,
+                                        aws_session_token=session_token or None,
+                                        profile_name=profile or None)
+    except botocore.exceptions.ProfileNotFound:
+        raise OptionRefused(zone_text, "option aws_profile %r" % profile,
+                            "no such profile in the AWS config files", reason="profile")
+    # Our retry policy is the only one: botocore's own retries would hide throttling and double the waits.
+    config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=timeout,
+                                    read_timeout=timeout)
+    return session.client("route53", region_name=region or "us-east-1", endpoint_url=endpoint_url or None,
+                          config=config)
 
 
 class Route53Provider(DnsProvider):
@@ -75,21 +103,15 @@ class Route53Provider(DnsProvider):
         # Route 53 throttles per account: the access key (or profile) names it in unroute_budgets.
         label = access_key or (profile and "profile:%s" % profile) or "default"
         self.account = ("route53", "%s %s" % (endpoint_url or "aws", label), label)
-        try:
-            core = botocore.session.Session()
-            core.register_component("data_loader", _loader())
-            session = boto3.session.Session(botocore_session=core, aws_access_key_id=access_key or None,
-                                            aws_secret_access_key=secret_key or None,
-                                            aws_session_token=session_token or None,
-                                            profile_name=profile or None)
-        except botocore.exceptions.ProfileNotFound:
-            raise OptionRefused(self.zone_text, "option aws_profile %r" % profile,
-                                "no such profile in the AWS config files", reason="profile")
-        # Our retry policy is the only one: botocore's own retries would hide throttling and double the waits.
-        config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=timeout,
-                                        read_timeout=timeout)
-        self.client = session.client("route53", region_name=region or "us-east-1",
-                                     endpoint_url=endpoint_url or None, config=config)
+        key = (hashlib.sha256(repr((access_key, secret_key, session_token)).encode("utf-8")).hexdigest(), profile,
+               region, endpoint_url, timeout)
+        with _CLIENTS_LOCK:
+            self.client = _CLIENTS.get(key)
+        if self.client is None:
+            self.client = _client(self.zone_text, access_key, secret_key, session_token, profile, region,
+                                  endpoint_url, timeout)
+            with _CLIENTS_LOCK:
+                _CLIENTS[key] = self.client
 
     # -- the seam ----------------------------------------------------------------
     def _call(self, op, what, write=False, **kwargs):
