@@ -77,3 +77,26 @@ def test_a_zone_set_names_the_most_specific_customer_zone():
     assert zones.holding("other.test") == "other.test."
     assert zones.holding("example.net") is None
     assert Chains(None, None, ["b.test"], None).customer_zones.holding("x.b.test") == "b.test."
+
+
+def test_a_template_that_names_no_variable_is_worked_out_once_per_run(monkeypatch):
+    templar = Templar(loader=DataLoader())
+    calls = []
+    real = Templar.template
+
+    def counting(self, value, *args, **kwargs):
+        calls.append(str(value))
+        return real(self, value, *args, **kwargs)
+    monkeypatch.setattr(Templar, "template", counting)
+    memo = {}
+    # As a lookup('file', ...) of the secret would be: no variable named, the same for every host.
+    lookup = trust_as_template("{{ ' c2VjcmV0 ' | trim }}")
+    per_host = trust_as_template("{{ inventory_hostname ~ '-key' }}")
+    values = []
+    for host in ("a.test", "b.test", "c.test"):
+        dv = _domain_run.domain_vars(templar, _variables(host, [], unroute_dns_key_secret=lookup,
+                                                         unroute_dns_key_name=per_host), memo=memo)
+        values.append((dv.get("dns_key_secret"), dv.get("dns_key_name")))
+    assert values == [("c2VjcmV0", "a.test-key"), ("c2VjcmV0", "b.test-key"), ("c2VjcmV0", "c.test-key")]
+    assert sum("c2VjcmV0" in c for c in calls) == 1
+    assert sum("inventory_hostname" in c for c in calls) == 3

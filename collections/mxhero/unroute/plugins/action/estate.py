@@ -103,11 +103,11 @@ class ActionModule(ActionBase):
         defaults = _domain_run.role_defaults(self._loader)
 
         prepared, per_host, entries = [], [], []
-        zones = _domain_run.inventory_zones(task_vars)
+        zones, memo = _domain_run.inventory_zones(task_vars), {}
         for host in hosts:
             variables = dict(defaults)
             variables.update(hostvars.raw_get(host))
-            dv = _domain_run.domain_vars(self._templar, variables, zones)
+            dv = _domain_run.domain_vars(self._templar, variables, zones, memo)
             try:
                 mail_servers, name = _domain.needs_mail_servers(dv), dv.domain
             except Exception:  # pylint: disable=broad-exception-caught

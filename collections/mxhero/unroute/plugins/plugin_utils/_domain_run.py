@@ -10,9 +10,13 @@ it from registered task results.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
+
+import jinja2
+import jinja2.meta
 
 from ansible.module_utils.common.parameters import remove_values
 from ansible.template import is_trusted_as_template
@@ -37,6 +41,7 @@ def role_defaults(loader):
 _ALL_HOSTS = "{{ groups['all'] | default([]) }}"
 
 
+_JINJA = jinja2.Environment()
 _ALIAS = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
@@ -72,9 +77,25 @@ def _plain(value):
     return value is None or isinstance(value, (bool, int, float))
 
 
-def domain_vars(templar, variables, zones=None):
+# Names a template may call that depend on no host: lookup('file', ...) of the lab's and many users' TSIG secret.
+_HOST_FREE = frozenset(("lookup", "query", "q"))
+
+
+@functools.lru_cache(maxsize=256)
+def _host_independent(text):
+    """Whether a template names no variable at all (literals, filters, lookups): its value is the same for
+    every host of a run, so the estate works it out once (a lookup per domain was a tenth of an audit)."""
+    try:
+        names = jinja2.meta.find_undeclared_variables(_JINJA.parse(text))
+    except jinja2.TemplateError:
+        return False
+    return names <= _HOST_FREE
+
+
+def domain_vars(templar, variables, zones=None, memo=None):
     """A domain's ``unroute_*`` variables, each templated (with everything the host sees) when first used.
-    ``zones``: the inventory's names (InventoryZones) when the caller has them already (the estate, once)."""
+    ``zones``: the inventory's names (InventoryZones) when the caller has them already (the estate, once);
+    ``memo``: a dict the caller keeps for a run, where host-independent templates keep their value."""
     if str(variables.get("unroute_dns_customer_zones", "")).strip() == _ALL_HOSTS:
         variables = dict(variables, unroute_dns_customer_zones=zones if zones is not None
                          else inventory_zones(variables))
@@ -82,17 +103,22 @@ def domain_vars(templar, variables, zones=None):
     omit = variables.get("omit")
 
     def resolve(value, depth=0):
+        shared = False
         if not _plain(value):
+            trusted = isinstance(value, str) and is_trusted_as_template(value)
             # `{{ name }}` (the role's unroute_domain and unroute_dns_zone defaults) is that variable's value:
             # compiling the same template again for every domain was most of the engine's templating time.
-            alias = _ALIAS.match(value) if isinstance(value, str) and depth < 8 and is_trusted_as_template(value) \
-                else None
+            alias = _ALIAS.match(value) if trusted and depth < 8 else None
             if alias and alias.group(1) in variables:
                 return resolve(variables[alias.group(1)], depth + 1)
-            value = templar.template(value)
-        if omit is not None and value == omit:
-            return _domain.OMITTED
-        return _native(value)
+            shared = memo is not None and trusted and _host_independent(str.__str__(value))
+            if shared and value in memo:
+                return memo[value]
+            raw, value = value, templar.template(value)
+        result = _domain.OMITTED if omit is not None and value == omit else _native(value)
+        if shared:
+            memo[raw] = result
+        return result
 
     return _domain.DomainVars(variables, resolve)
 
