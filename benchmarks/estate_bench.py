@@ -15,6 +15,7 @@ and prints the ratio, peak memory (max RSS of the ansible process tree) and cost
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,8 @@ def main():
     parser.add_argument("--engine", default="per_host", choices=("estate", "per_host"))
     parser.add_argument("--real-run", action="store_true", help="also time playbooks/unroute.yml after the audit")
     parser.add_argument("--concurrency", type=int, help="unroute_concurrency for the estate engine")
+    parser.add_argument("--no-ping", action="store_true", help="skip the ping baseline (10,000 hosts: half an hour)")
+    parser.add_argument("--keep-report", help="copy the audit's report and run record to this folder")
     parser.add_argument("--profile", help="write a cProfile of the estate task to this file (pstats format)")
     args = parser.parse_args()
     venv_bin = Path(sys.executable).parent
@@ -127,10 +130,16 @@ def main():
         if args.concurrency:
             engine += ["-e", "unroute_concurrency=%d" % args.concurrency]
         try:
-            ping, ping_cpu, _ = timed([str(venv_bin / "ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"],
-                                      env)
+            ping = ping_cpu = float("nan")
+            if not args.no_ping:
+                ping, ping_cpu, _ = timed([str(venv_bin / "ansible"), "all", "-i", inventory, "-m",
+                                           "ansible.builtin.ping"], env)
             audit, audit_cpu, rss = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
                                            str(ROOT / "playbooks" / "audit.yml")] + engine, env)
+            if args.keep_report:
+                os.makedirs(args.keep_report, exist_ok=True)
+                for made in (tmp / "reports").glob("audit-*"):
+                    shutil.copy(str(made), args.keep_report)
             if args.preflight:
                 preflight, preflight_cpu, _ = timed([str(venv_bin / "ansible-playbook"), "-i", inventory,
                                                      str(ROOT / "playbooks" / "preflight.yml")], env)
