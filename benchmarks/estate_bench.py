@@ -13,6 +13,7 @@ and prints the ratio, peak memory (max RSS of the ansible process tree) and cost
 """
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -108,6 +109,9 @@ def main():
     parser.add_argument("--engine", default="per_host", choices=("estate", "per_host"))
     parser.add_argument("--real-run", action="store_true", help="also time playbooks/unroute.yml after the audit")
     parser.add_argument("--concurrency", type=int, help="unroute_concurrency for the estate engine")
+    parser.add_argument("--unlimited-budgets", action="store_true",
+                        help="tell the collection no request budget binds (UNROUTE_BUDGETS): the path's own cost, "
+                             "not the vendors' default limits (the lab enforces none unless its estate says so)")
     parser.add_argument("--no-ping", action="store_true", help="skip the ping baseline (10,000 hosts: half an hour)")
     parser.add_argument("--keep-report", help="copy the audit's report and run record to this folder")
     parser.add_argument("--profile", help="write a cProfile of the estate task to this file (pstats format)")
@@ -124,6 +128,10 @@ def main():
                    ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp / "reports"),
                    ANSIBLE_FORKS=str(args.forks),
                    )
+        if args.unlimited_budgets:
+            env["UNROUTE_BUDGETS"] = json.dumps(dict((kind, {"rate": 100000, "per": 1, "burst": 100000})
+                                                     for kind in ("cloudflare", "route53", "azure",
+                                                                  "google_cloud_dns", "exo", "google")))
         if args.profile:
             env["UNROUTE_ESTATE_PROFILE"] = os.path.abspath(args.profile)
         engine = ["-e", "unroute_engine=%s" % args.engine, "-e", "unroute_fail_on_error=false"]
