@@ -10,6 +10,10 @@ azure_rm_dnsrecordset sends no If-Match; we do).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mxhero.unroute.plugins.module_utils._errors import UnrouteError
@@ -53,6 +57,32 @@ def cloud_endpoints(cloud):
     """(authority host, Resource Manager URL) of an ``azure_cloud`` value, or None when it names no cloud."""
     key = str(cloud or "public").strip().lower().replace("_", "").replace(" ", "")
     return CLOUDS.get(ALIASES.get(key, key))
+
+
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+# The zones a subscription holds (name -> resource groups), listed once per principal for a while: without
+# unroute_dns_azure_resource_group every module call listed the whole subscription, which for an MSP's thousand
+# zones is pages of reads per call against the 25-reads-per-second budget. A zone missing from a kept listing
+# is listed again before it is called missing.
+_LISTINGS = {}
+_LISTING_TTL = 300.0
+
+
+def _client(authority, arm_url, arm, subscription_id, tenant_id, client_id, client_secret, certificate_path,
+            certificate_password, common):
+    known = authority in [c[0] for c in CLOUDS.values()]
+    cred_args = dict(common, authority=authority, disable_instance_discovery=not known)
+    if client_id and client_secret:
+        credential = ClientSecretCredential(tenant_id or "organizations", client_id, client_secret, **cred_args)
+    elif client_id and certificate_path:
+        credential = CertificateCredential(tenant_id or "organizations", client_id, certificate_path,
+                                           password=certificate_password or None, **cred_args)
+    else:
+        credential = DefaultAzureCredential(exclude_interactive_browser_credential=True, **cred_args)
+    client = DnsManagementClient(credential, subscription_id, base_url=arm_url,
+                                 credential_scopes=[arm.rstrip("/") + "/.default"], **common)
+    return credential, client
 
 
 class AzureDnsProvider(DnsProvider):
@@ -123,18 +153,20 @@ class AzureDnsProvider(DnsProvider):
         common = dict(retry_total=0, connection_timeout=timeout, read_timeout=timeout)
         if ca_path:
             common["connection_verify"] = ca_path
-        known = self.authority in [c[0] for c in CLOUDS.values()]
-        cred_args = dict(common, authority=self.authority, disable_instance_discovery=not known)
-        if client_id and client_secret:
-            self.credential = ClientSecretCredential(tenant_id or "organizations", client_id, client_secret,
-                                                     **cred_args)
-        elif client_id and certificate_path:
-            self.credential = CertificateCredential(tenant_id or "organizations", client_id, certificate_path,
-                                                    password=certificate_password or None, **cred_args)
-        else:
-            self.credential = DefaultAzureCredential(exclude_interactive_browser_credential=True, **cred_args)
-        self.client = DnsManagementClient(self.credential, subscription_id, base_url=self.arm,
-                                          credential_scopes=[arm.rstrip("/") + "/.default"], **common)
+        # One credential and client per principal, subscription and endpoint for the life of the process: the
+        # credential keeps its token (fetched once, not once per module call) and the client its connections.
+        # Azure SDK clients are thread-safe.
+        key = (self.authority, self.arm, subscription_id, tenant_id, client_id, certificate_path, ca_path, timeout,
+               hashlib.sha256(repr((client_secret, certificate_password)).encode("utf-8")).hexdigest())
+        with _CLIENTS_LOCK:
+            kept = _CLIENTS.get(key)
+        if kept is None:
+            kept = _client(self.authority, self.arm, arm, subscription_id, tenant_id, client_id, client_secret,
+                           certificate_path, certificate_password, common)
+            with _CLIENTS_LOCK:
+                _CLIENTS[key] = kept
+        self.credential, self.client = kept
+        self.listing_key = (self.arm, subscription_id, client_id or "default")
         self.sets = {}
 
     # -- the seam ----------------------------------------------------------------
@@ -189,13 +221,22 @@ class AzureDnsProvider(DnsProvider):
     def find_zone(self):
         what = "zone %s" % self.zone_text
         if self.group is None:
-            zones = self._call(lambda: list(self.client.zones.list()), what)
-            found = [z for z in zones if (z.name or "").lower().rstrip(".") == self.zone_name]
+            with _CLIENTS_LOCK:
+                kept = _LISTINGS.get(self.listing_key)
+            if kept is None or time.monotonic() - kept[0] > _LISTING_TTL or self.zone_name not in kept[1]:
+                zones = self._call(lambda: list(self.client.zones.list()), what)
+                listing = {}
+                for z in zones:
+                    listing.setdefault((z.name or "").lower().rstrip("."), []).append(_group_of(z.id))
+                kept = (time.monotonic(), listing)
+                with _CLIENTS_LOCK:
+                    _LISTINGS[self.listing_key] = kept
+            found = kept[1].get(self.zone_name) or []
             if not found:
                 raise ZoneNotFound(self.zone_text, what, "Azure DNS has no zone %s in subscription %s that this "
                                    "identity can see" % (self.zone_text, self.client._config.subscription_id),
                                    reason="subscription")
-            groups = sorted(_group_of(z.id) for z in found)
+            groups = sorted(found)
             if len(groups) > 1:
                 raise ZoneNotFound(self.zone_text, what, "Azure DNS has zone %s in %d resource groups (%s)"
                                    % (self.zone_text, len(groups), ", ".join(groups)), reason="ambiguous")

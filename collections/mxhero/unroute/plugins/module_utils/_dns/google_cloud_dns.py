@@ -11,7 +11,9 @@ being overwritten.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import socket
 
 from ansible.module_utils.basic import env_fallback
@@ -47,6 +49,23 @@ _load = Libraries(_import)
 SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
 # Google's "slow down" answers (403 or 429 with these reasons): a quota of the project, not a refusal.
 _RATE_LIMITED = ("rateLimitExceeded", "userRateLimitExceeded")
+
+
+# One Credentials object per service-account key for the life of the process: loading the key costs a tenth of a
+# second, and the object keeps its access token (one token per key, not one per module call).
+_CREDENTIALS = {}
+_CREDENTIALS_LOCK = threading.Lock()
+
+
+def _credentials(text, info):
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with _CREDENTIALS_LOCK:
+        creds = _CREDENTIALS.get(key)
+    if creds is None:
+        creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+        with _CREDENTIALS_LOCK:
+            _CREDENTIALS[key] = creds
+    return creds
 
 
 class CloudDnsProvider(DnsProvider):
@@ -94,7 +113,7 @@ class CloudDnsProvider(DnsProvider):
                 if not isinstance(info, dict) or info.get("type") != "service_account":
                     raise ValueError("not a service-account key (its \"type\" is not service_account)")
                 self.secret(info.get("private_key"))
-                creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+                creds = _credentials(text, info)
                 found_project = info.get("project_id")
             else:
                 creds, found_project = google.auth.default(scopes=[SCOPE])
