@@ -55,8 +55,9 @@ def estate(n, mixed=False):
 
 
 def _tree_rss(root):
-    """Resident memory of ``root`` and every process below it (bytes), from /proc."""
-    parents, rss = {}, {}
+    """Memory of ``root`` and every process below it (bytes): the sum of each one's proportional set size (PSS:
+    pages a fork shares with its parent counted once, split between them), or of RSS where PSS is not there."""
+    parents = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -65,14 +66,24 @@ def _tree_rss(root):
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        parents[int(entry)] = (int(fields[1]), int(fields[21]) * os.sysconf("SC_PAGE_SIZE"))
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
+        total += _pss(pid, parents.get(pid, (0, 0))[1])
+        todo.extend(child for child, (parent, _rss) in parents.items() if parent == pid)
     return total
+
+
+def _pss(pid, rss):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss
 
 
 def timed(cmd, env):
@@ -169,7 +180,7 @@ def main():
     if real is not None:
         print("real run: %.1fs wall, %.1fs cpu; ratio real/ping: %.2f (target estate <= 0.3, per_host <= 1.0)"
               % (real, real_cpu, real / ping))
-    print("peak RSS of the audit's process tree: %.0f MiB%s" % (
+    print("peak memory (PSS) of the audit's process tree: %.0f MiB%s" % (
         rss / 1024, "; of the real run's: %.0f MiB" % (real_rss / 1024) if real is not None else ""))
 
 
