@@ -10,6 +10,9 @@ from ansible_collections.mxhero.unroute.plugins.module_utils import _domain
 from ansible_collections.mxhero.unroute.plugins.plugin_utils import _domain_run
 from ansible_collections.mxhero.unroute.plugins.plugin_utils._inprocess import InProcessAction, task_environment
 
+# Loaded in the controller's main process before the per-host workers fork: they inherit the step modules.
+_domain_run.import_step_modules()
+
 MAIL_SERVERS_SKIP = ("its platform steps run on its mail servers over SSH (unroute_mta_hosts): they are tasks of "
                      "the role (tasks/task_path.yml), not part of this action")
 
