@@ -17,9 +17,16 @@ description:
     (M(mxhero.unroute.plan_check)). With O(restoring), puts back what a run changed instead (check pass first).
   - Each module's result keeps its name (C(unroute_result_<module>)) in the returned C(entry), the shape
     M(mxhero.unroute.run_report) takes.
-  - Platform C(mta) steps run on the mail servers over SSH and are not part of this action (the role runs them).
-  - Used by the estate engine (experimental, C(-e unroute_engine=estate)); the role (the default per-host engine)
-    still runs its own tasks. The estate brake and the preflight are not in this action yet.
+  - Stops at the domain's first error as a task of its own would - C(failed), with that error's one line as
+    C(msg) - and still returns C(entry), which carries the error and whatever ran before it; the role runs the
+    task with C(ignore_errors) so that the run goes on with the other domains and the report shows the domain in
+    error.
+  - In diff mode returns each step's C(diff), headed by the step, for the callback to show (C(--diff)).
+  - A domain whose platform steps run on its mail servers over SSH (platform C(mta), or C(other) with
+    C(unroute_mta_hosts)) is skipped, never cleaned in DNS alone; the role runs that domain's steps as tasks,
+    and the preflight (C(unroute_preflight)) too.
+  - The role (the per-host engine) runs this action once per domain; the estate engine
+    (M(mxhero.unroute.estate), C(-e unroute_engine=estate)) runs the same steps for every domain from one task.
   - Runs only as an action on the controller; there is no module to run on a remote host.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
@@ -35,12 +42,14 @@ extends_documentation_fragment:
 options:
   planned:
     description:
-      - The reviewed plan's entry for this domain (C(None) when it is not in the plan: the domain is left alone).
+      - The reviewed plan's entry for this domain (C(None) when it is not in the plan, and the domain is left
+        alone).
       - Leave out when no reviewed plan is applied.
     type: raw
   restoring:
     description:
-      - The run record's entry for this domain (C(None) when it is not in the record: the domain is left alone).
+      - The run record's entry for this domain (C(None) when it is not in the record, and the domain is left
+        alone).
       - Leave out unless this is a restore.
     type: raw
 """
@@ -49,6 +58,8 @@ EXAMPLES = r"""
 - name: Platform and DNS
   mxhero.unroute.domain:
   register: unroute_domain_run
+  # The domain's error is in its entry: go on with the other domains, report it at the end.
+  ignore_errors: true
 
 - name: Hand this domain's record to the report
   ansible.builtin.set_fact:
@@ -56,9 +67,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: The domain's first error, in one line.
+  returned: when the domain ended in error
+  type: str
 entry:
   description: The domain's report entry.
-  returned: always
+  returned: unless the domain was skipped (its steps run on its mail servers)
   type: dict
   contains:
     domain:
@@ -67,6 +82,9 @@ entry:
     platform:
       description: Its platform.
       type: str
+    dns_provider:
+      description: Where its zone is hosted.
+      type: str
     results:
       description: Each step's module result by C(unroute_result_<step>).
       type: dict
@@ -74,6 +92,9 @@ entry:
       description: The first error (task, msg, drifted), or empty.
       type: list
       elements: dict
+    dry_run_only:
+      description: Whether the domain is always audited, never changed (C(unroute_dry_run_only)).
+      type: bool
     skipped:
       description: Whether the domain was left alone (not in the reviewed plan or the run record).
       type: bool
