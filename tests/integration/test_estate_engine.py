@@ -30,9 +30,9 @@ _POSTFIX_TMP = re.compile(r"/tmp/unroute-lab-postfix-\w+")
 _QUOTED_LIST = re.compile(r'"[^"]*"(?:; "[^"]*")+')
 
 
-def _play(lab, reports, playbook, *extra, inventory=()):
+def _play(lab, reports, playbook, *extra, inventory=(), env=None):
     env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(reports))
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(reports), **(env or {}))
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml")]
     for path in inventory:
         cmd += ["-i", str(path)]
@@ -128,3 +128,53 @@ def test_a_failing_domain_stops_at_its_first_error_and_the_others_go_on(lab_fact
     assert not re.search(r"^(ok|changed|skipping|fatal): \[e\d\d\.test\]", stdout, re.M), "per-task lines per domain"
     assert "e03.test" in stdout  # its error is said once
 
+
+
+# The lab's Cloudflare enforces 10 requests per 2 s per token (then blocks it for 3 s).
+_CF_BUDGET = {"cloudflare": {"rate": 10, "per": 2, "block": 3}}
+
+
+def _cloudflare_estate(n, budgets=None):
+    records = ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.example.net."]
+    estate = {"domains": [{"name": "cf%02d.test" % i, "platform": "other",
+                           "dns": {"provider": "cloudflare", "records": records}} for i in range(n)]}
+    return dict(estate, budgets=budgets) if budgets else estate
+
+
+def _budget_states(directory):
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+def _elapsed(stdout):
+    """The estate task's own time, from its last progress line (Ansible's start-up left out)."""
+    minutes, seconds = re.findall(r"domains done, .*?(?:(\d+)m)?(\d+)s elapsed", stdout)[-1]
+    return int(minutes or 0) * 60 + int(seconds)
+
+
+def test_the_estate_engine_spends_the_plays_budgets_and_meets_no_throttling(lab_factory, tmp_path):
+    lab = lab_factory(_cloudflare_estate(4, _CF_BUDGET), name="budget")
+    budgets = tmp_path / "budgets"
+    # Told a little under the lab's limit, as one would under a vendor's.
+    told = json.dumps({"unroute_budgets": {"cloudflare": {"rate": 8, "per": 2, "burst": 6}}})
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "-e", told, "-e", "unroute_concurrency=4",
+                              env={"UNROUTE_BUDGET_DIR": str(budgets)})
+    assert "estate: 4 domains" in stdout
+    assert all(d["status"] == "would_change" for d in audit["domains"]), [d["status"] for d in audit["domains"]]
+    states = _budget_states(budgets)
+    assert states and sum(int(s.get("spent", 0)) for s in states) > 4
+    # The vendor's default (1,080 per 5 minutes, 120 at once) would have overrun the lab's 10 per 2 s.
+    assert sum(int(s.get("throttled", 0)) for s in states) == 0, states
+
+
+def test_the_estate_engine_takes_its_slices_share_of_each_budget(lab_factory, tmp_path):
+    lab = lab_factory(_cloudflare_estate(2), name="slices")   # the lab enforces no budget here
+    budgets = tmp_path / "budgets"
+    # 16 requests/s with 4 at once, shared by 4 job slices: this slice may send 4/s, 1 at once.
+    told = json.dumps({"unroute_budgets": {"cloudflare": {"rate": 16, "per": 1, "burst": 4}}})
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "-e", told, "-e", "unroute_job_slices=4",
+                              env={"UNROUTE_BUDGET_DIR": str(budgets)})
+    assert len(audit["domains"]) == 2
+    spent = sum(int(s.get("spent", 0)) for s in _budget_states(budgets))
+    assert spent >= 12
+    # Whole seconds in the progress line: one second of rounding (unsliced, the same takes about a second).
+    assert _elapsed(stdout) >= (spent - 1) / 4.0 - 1, (spent, stdout[-1500:])
