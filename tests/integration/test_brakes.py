@@ -156,3 +156,20 @@ def test_a_bad_limit_is_refused_in_one_line(lab_factory, tmp_path, engine):
     assert done.returncode != 0
     assert "option unroute_max_changed_domains 'lots': is no number of domains nor a percentage" in out, out[-2000:]
     assert zone_snapshot(lab.dns, "one.test") == before
+
+
+def test_the_estate_brake_counts_the_domains_with_mail_servers_the_role_plans(lab_factory, tmp_path):
+    mta = {"name": "mta-brake.test", "platform": "mta",
+           "dns": {"records": ["@ 3600 IN MX 10 mail.mta-brake.test.", "mail 3600 IN A 192.0.2.120",
+                               '@ 3600 IN TXT "v=spf1 mx include:spf.mxhero.com ~all"']},
+           "mta": {"software": "postfix", "relayhost": "[smtp.mxhero.com]:25"}}
+    lab = lab_factory({"domains": [_dns_domain("one.test"), _dns_domain("two.test"), mta]})
+    before = zone_snapshot(lab.dns, "mta-brake.test")
+    done = _play(lab, tmp_path, "unroute.yml", "-e", "unroute_max_changed_domains=2")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out[-3000:]
+    # Two planned by the estate engine, the one with a mail server by the role on its host: all three counted.
+    assert "estate: 2 domains, 8 at a time; 1 with mail servers follow per host" in out, out[-3000:]
+    assert "TASK [Brake - plan this domain in check mode" in out
+    assert "brake: this run would change 3 of 3 domains" in out, out[-3000:]
+    assert zone_snapshot(lab.dns, "mta-brake.test") == before

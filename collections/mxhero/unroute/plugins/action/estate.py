@@ -139,7 +139,7 @@ class ActionModule(ActionBase):
                 with lock:
                     running[0] -= 1
 
-        with task_environment(self._task_environment()), self._budgets(task_vars, args.get("slices")):
+        with task_environment(self._task_environment()), self._budgets(task_vars, args.get("slices")) as slices:
             if concurrency == 1 and os.environ.get("UNROUTE_ESTATE_PROFILE"):
                 # Profiling one at a time: on this thread, where cProfile sees the domains' own work.
                 for job in prepared:
@@ -162,7 +162,7 @@ class ActionModule(ActionBase):
         result.update(changed=any(_domain_run.entry_status(e) == "changed" for e in entries), entries=entries,
                       per_host=per_host,
                       summary={"domains": len(entries), "changed": progress.changed, "errors": progress.errors,
-                               "per_host": len(per_host), "slices": int(args.get("slices") or 1)})
+                               "per_host": len(per_host), "slices": slices})
         return result
 
     @staticmethod
@@ -181,14 +181,15 @@ class ActionModule(ActionBase):
     def _budgets(self, task_vars, slices):
         """The play's ``unroute_budgets`` and the slice count (the ``slices`` option, else the play's
         ``unroute_job_slices``) for the API budgets (_budget.py) while the domains run, as the in-process
-        actions set them for one module; a value that is not a mapping / a number is ignored."""
+        actions set them for one module; a value that is not a mapping / a number is ignored. Yields the
+        slice count in force."""
         overrides = self._templar.template(task_vars.get("unroute_budgets")) if "unroute_budgets" in task_vars \
             else None
         if slices is None and "unroute_job_slices" in task_vars:
             slices = self._templar.template(task_vars.get("unroute_job_slices"))
         previous = _budget.configure(overrides if isinstance(overrides, dict) else None, slices)
         try:
-            yield
+            yield _budget._slices()  # pylint: disable=protected-access  # the count in force, for the summary
         finally:
             _budget.configure(**previous)
 

@@ -18,8 +18,8 @@ description:
   - Each module's result keeps its name (C(unroute_result_<module>)) in the returned C(entry), the shape
     M(mxhero.unroute.run_report) takes.
   - Platform C(mta) steps run on the mail servers over SSH and are not part of this action (the role runs them).
-  - Used by the estate engine (experimental, C(-e unroute_engine=estate)); the role (the default per-host engine)
-    still runs its own tasks. The estate brake and the preflight are not in this action yet.
+  - Used by the estate engine (M(mxhero.unroute.estate), the playbooks' default); the role (the per-host engine,
+    C(-e unroute_engine=per_host)) still runs its own tasks. The preflight is not in this action.
   - Runs only as an action on the controller; there is no module to run on a remote host.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
