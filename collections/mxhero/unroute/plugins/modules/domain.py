@@ -35,12 +35,12 @@ extends_documentation_fragment:
 options:
   planned:
     description:
-      - The reviewed plan's entry for this domain (C(None) when it is not in the plan: the domain is left alone).
+      - The reviewed plan's entry for this domain (C(None) when it is not in the plan - the domain is left alone).
       - Leave out when no reviewed plan is applied.
     type: raw
   restoring:
     description:
-      - The run record's entry for this domain (C(None) when it is not in the record: the domain is left alone).
+      - The run record's entry for this domain (C(None) when it is not in the record - the domain is left alone).
       - Leave out unless this is a restore.
     type: raw
 """
