@@ -179,3 +179,11 @@ def test_the_estate_engine_takes_its_slices_share_of_each_budget(lab_factory, tm
     assert spent >= 12
     # Whole seconds in the progress line: one second of rounding (unsliced, the same takes about a second).
     assert _elapsed(stdout) >= (spent - 1) / 4.0 - 1, (spent, stdout[-1500:])
+
+
+def test_the_estate_engine_keeps_to_the_limit(lab_factory, tmp_path):
+    lab = lab_factory(_estate(3, broken=None), name="limit")
+    # As AWX's Limit field passes it: the domains, and localhost for the plays on the controller.
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "--limit", "e01.test,localhost")
+    assert "estate: 1 domains" in stdout
+    assert [d["domain"] for d in audit["domains"]] == ["e01.test"]
