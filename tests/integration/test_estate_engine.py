@@ -187,3 +187,18 @@ def test_the_estate_engine_keeps_to_the_limit(lab_factory, tmp_path):
     _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "--limit", "e01.test,localhost")
     assert "estate: 1 domains" in stdout
     assert [d["domain"] for d in audit["domains"]] == ["e01.test"]
+
+
+def test_a_limit_without_localhost_runs_the_role_on_its_domains(lab_factory, tmp_path):
+    lab = lab_factory(_estate(3, broken=None), name="limit-only")
+    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp_path / "reports"))
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml"),
+                           str(ROOT / "playbooks" / "audit.yml"), "--limit", "e01.test"],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    # The plays on the controller do not run (the engine, the report): the role audits the domain, as it did
+    # before the estate engine was the default; no other domain is touched.
+    assert "estate: " not in done.stdout
+    assert re.search(r"^ok: \[e01\.test\]", done.stdout, re.M), done.stdout[-3000:]
+    assert not re.search(r"\[e0[02]\.test\]", done.stdout)
