@@ -30,9 +30,9 @@ _POSTFIX_TMP = re.compile(r"/tmp/unroute-lab-postfix-\w+")
 _QUOTED_LIST = re.compile(r'"[^"]*"(?:; "[^"]*")+')
 
 
-def _play(lab, reports, playbook, *extra, inventory=()):
+def _play(lab, reports, playbook, *extra, inventory=(), env=None):
     env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(reports))
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(reports), **(env or {}))
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml")]
     for path in inventory:
         cmd += ["-i", str(path)]
@@ -71,14 +71,16 @@ def _differences(one, other):
 
 def test_both_engines_write_the_same_run_records_for_the_default_estate(lab_factory, tmp_path):
     records = {}
+    # The brake's planning pass is tested in test_brakes.py: a limit no run reaches skips it here.
     for engine in ("estate", "per_host"):
         lab = lab_factory(DEFAULT_ESTATE, name=engine)
         out = tmp_path / engine
-        args = ("-e", "unroute_engine=%s" % engine)
+        args = ("-e", "unroute_engine=%s" % engine, "-e", "unroute_max_changed_domains=1000")
         _p, audit, audit_out = _play(lab, out / "audit", "audit.yml", *args)
         # Both engines run a domain's steps as one unit, domains side by side. spf-cross.test's SPF chain crosses
-        # into spf-chain.test, whose own run removes the term: whether spf-cross.test is read before or after that
-        # write is a race in either engine. One domain at a time, in inventory order, both read it after.
+        # into spf-chain.test, another domain of the run, whose own run removes the term: whether spf-cross.test
+        # is read before or after that write is a race between concurrent domains (threads or forks) in either
+        # engine. One domain at a time, in inventory order (spf-chain.test first), both read it after.
         one_at_a_time = ("-e", "unroute_concurrency=1") if engine == "estate" else ("--forks", "1")
         run_path, run, _o = _play(lab, out / "run", "unroute.yml", *(args + one_at_a_time))
         _p, restore, _o = _play(lab, out / "restore", "restore.yml", "-e", "unroute_record=%s" % run_path, *args)
@@ -107,9 +109,8 @@ def test_a_failing_domain_stops_at_its_first_error_and_the_others_go_on(lab_fact
     # One domain's DNS server is a port nothing listens on: its first DNS step fails.
     extra = tmp_path / "broken.yml"
     extra.write_text(yaml.safe_dump({"all": {"hosts": {"e03.test": {"unroute_dns_port": 9}}}}))
-    # The estate engine is opt-in (the default is per_host).
-    _p, run, stdout = _play(lab, tmp_path / "run", "unroute.yml", "-e", "unroute_engine=estate",
-                            "-e", "unroute_concurrency=4", inventory=[extra])
+    # The default engine: the estate engine.
+    _p, run, stdout = _play(lab, tmp_path / "run", "unroute.yml", "-e", "unroute_concurrency=4", inventory=[extra])
     by_name = {d["domain"]: d for d in run["domains"]}
     broken = by_name.pop("e03.test")
     assert broken["status"] == "error"
@@ -212,3 +213,78 @@ def test_the_per_host_path_runs_one_task_per_domain_and_writes_the_same_record(l
                           timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "All assertions passed" in done.stdout
+
+
+# The lab's Cloudflare enforces 10 requests per 2 s per token (then blocks it for 3 s).
+_CF_BUDGET = {"cloudflare": {"rate": 10, "per": 2, "block": 3}}
+
+
+def _cloudflare_estate(n, budgets=None):
+    records = ["@ 3600 IN MX 10 smtp-in.mxhero.com.", "@ 3600 IN MX 20 mail.example.net."]
+    estate = {"domains": [{"name": "cf%02d.test" % i, "platform": "other",
+                           "dns": {"provider": "cloudflare", "records": records}} for i in range(n)]}
+    return dict(estate, budgets=budgets) if budgets else estate
+
+
+def _budget_states(directory):
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+def _elapsed(stdout):
+    """The estate task's own time, from its last progress line (Ansible's start-up left out)."""
+    minutes, seconds = re.findall(r"domains done, .*?(?:(\d+)m)?(\d+)s elapsed", stdout)[-1]
+    return int(minutes or 0) * 60 + int(seconds)
+
+
+def test_the_estate_engine_spends_the_plays_budgets_and_meets_no_throttling(lab_factory, tmp_path):
+    lab = lab_factory(_cloudflare_estate(4, _CF_BUDGET), name="budget")
+    budgets = tmp_path / "budgets"
+    # Told a little under the lab's limit, as one would under a vendor's.
+    told = json.dumps({"unroute_budgets": {"cloudflare": {"rate": 8, "per": 2, "burst": 6}}})
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "-e", told, "-e", "unroute_concurrency=4",
+                              env={"UNROUTE_BUDGET_DIR": str(budgets)})
+    assert "estate: 4 domains" in stdout
+    assert all(d["status"] == "would_change" for d in audit["domains"]), [d["status"] for d in audit["domains"]]
+    states = _budget_states(budgets)
+    assert states and sum(int(s.get("spent", 0)) for s in states) > 4
+    # The vendor's default (1,080 per 5 minutes, 120 at once) would have overrun the lab's 10 per 2 s.
+    assert sum(int(s.get("throttled", 0)) for s in states) == 0, states
+
+
+# unroute_slice_count: the slice count's first name, still taken.
+@pytest.mark.parametrize("variable", ["unroute_job_slices", "unroute_slice_count"])
+def test_the_estate_engine_takes_its_slices_share_of_each_budget(lab_factory, tmp_path, variable):
+    lab = lab_factory(_cloudflare_estate(2), name="slices")   # the lab enforces no budget here
+    budgets = tmp_path / "budgets"
+    # 16 requests/s with 4 at once, shared by 4 job slices: this slice may send 4/s, 1 at once.
+    told = json.dumps({"unroute_budgets": {"cloudflare": {"rate": 16, "per": 1, "burst": 4}}})
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "-e", told, "-e", "%s=4" % variable,
+                              env={"UNROUTE_BUDGET_DIR": str(budgets)})
+    assert len(audit["domains"]) == 2
+    spent = sum(int(s.get("spent", 0)) for s in _budget_states(budgets))
+    assert spent >= 12
+    # Whole seconds in the progress line: one second of rounding (unsliced, the same takes about a second).
+    assert _elapsed(stdout) >= (spent - 1) / 4.0 - 1, (spent, stdout[-1500:])
+
+
+def test_the_estate_engine_keeps_to_the_limit(lab_factory, tmp_path):
+    lab = lab_factory(_estate(3, broken=None), name="limit")
+    # As AWX's Limit field passes it: the domains, and localhost for the plays on the controller.
+    _p, audit, stdout = _play(lab, tmp_path / "audit", "audit.yml", "--limit", "e01.test,localhost")
+    assert "estate: 1 domains" in stdout
+    assert [d["domain"] for d in audit["domains"]] == ["e01.test"]
+
+
+def test_a_limit_without_localhost_runs_the_role_on_its_domains(lab_factory, tmp_path):
+    lab = lab_factory(_estate(3, broken=None), name="limit-only")
+    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp_path / "reports"))
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(lab.dir / "inventory.yml"),
+                           str(ROOT / "playbooks" / "audit.yml"), "--limit", "e01.test"],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    # The plays on the controller do not run (the engine, the report): the role audits the domain, as it did
+    # before the estate engine was the default; no other domain is touched.
+    assert "estate: " not in done.stdout
+    assert re.search(r"^ok: \[e01\.test\]", done.stdout, re.M), done.stdout[-3000:]
+    assert not re.search(r"\[e0[02]\.test\]", done.stdout)

@@ -10,6 +10,7 @@ being rebuilt by every fork, and Ansible pays for one task instead of seven to t
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ import time
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.mxhero.unroute.plugins.module_utils import _domain
+from ansible_collections.mxhero.unroute.plugins.module_utils import _budget, _domain
 from ansible_collections.mxhero.unroute.plugins.plugin_utils import _domain_run
 from ansible_collections.mxhero.unroute.plugins.plugin_utils._inprocess import task_environment
 
@@ -139,7 +140,7 @@ class ActionModule(ActionBase):
                 with lock:
                     running[0] -= 1
 
-        with task_environment(self._task_environment()):
+        with task_environment(self._task_environment()), self._budgets(task_vars, args.get("slices")) as slices:
             if concurrency == 1 and os.environ.get("UNROUTE_ESTATE_PROFILE"):
                 # Profiling one at a time: on this thread, where cProfile sees the domains' own work.
                 for job in prepared:
@@ -162,7 +163,7 @@ class ActionModule(ActionBase):
         result.update(changed=any(_domain_run.entry_status(e) == "changed" for e in entries), entries=entries,
                       per_host=per_host,
                       summary={"domains": len(entries), "changed": progress.changed, "errors": progress.errors,
-                               "per_host": len(per_host), "slices": int(args.get("slices") or 1)})
+                               "per_host": len(per_host), "slices": slices})
         return result
 
     @staticmethod
@@ -176,6 +177,22 @@ class ActionModule(ActionBase):
                                        "-e unroute_engine=per_host and report this as a bug of mxhero.unroute"
                                        % (entry["domain"], type(err).__name__, err)}]
             return entry
+
+    @contextlib.contextmanager
+    def _budgets(self, task_vars, slices):
+        """The play's ``unroute_budgets`` and the slice count (the ``slices`` option, else the play's
+        ``unroute_job_slices``) for the API budgets (_budget.py) while the domains run, as the in-process
+        actions set them for one module; a value that is not a mapping / a number is ignored. Yields the
+        slice count in force."""
+        overrides = self._templar.template(task_vars.get("unroute_budgets")) if "unroute_budgets" in task_vars \
+            else None
+        if slices is None and "unroute_job_slices" in task_vars:
+            slices = self._templar.template(task_vars.get("unroute_job_slices"))
+        previous = _budget.configure(overrides if isinstance(overrides, dict) else None, slices)
+        try:
+            yield _budget._slices()  # pylint: disable=protected-access  # the count in force, for the summary
+        finally:
+            _budget.configure(**previous)
 
     def _task_environment(self):
         final = {}

@@ -25,8 +25,8 @@ description:
   - A domain whose platform steps run on its mail servers over SSH (platform C(mta), or C(other) with
     C(unroute_mta_hosts)) is skipped, never cleaned in DNS alone; the role runs that domain's steps as tasks,
     and the preflight (C(unroute_preflight)) too.
-  - The role (the per-host engine) runs this action once per domain; the estate engine
-    (M(mxhero.unroute.estate), C(-e unroute_engine=estate)) runs the same steps for every domain from one task.
+  - The role (the per-host engine, C(-e unroute_engine=per_host)) runs this action once per domain; the estate
+    engine (M(mxhero.unroute.estate), the playbooks' default) runs the same steps for every domain from one task.
   - Runs only as an action on the controller; there is no module to run on a remote host.
 author:
   - mxhero-unroute developers (@mxhero-unroute)

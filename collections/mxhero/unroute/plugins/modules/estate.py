@@ -16,6 +16,10 @@ description:
     are not run here; they are returned in C(per_host) for the role.
   - Prints plain progress lines (domains done of total, changed, errors, time left), never one line per task and
     domain; a domain's error is one line.
+  - The engine C(playbooks/audit.yml), C(unroute.yml) and C(restore.yml) run by default (C(-e unroute_engine=per_host)
+    runs the role on every host instead); C(unroute.yml)'s estate brake runs it in check mode to plan the run.
+  - Every API call spends the budget of its account (provider and credential); the play's C(unroute_budgets) and
+    the slice count (O(slices)) set those budgets while the task runs, as for a module run alone.
   - Runs only as an action on the controller.
 author:
   - mxhero-unroute developers (@mxhero-unroute)
@@ -48,8 +52,9 @@ options:
     description:
       - How many AWX job slices share the estate (C(job_slice_count)); each slice takes its share of each
         account's request budget.
+      - The playbooks pass C(unroute_job_slices) (or C(unroute_slice_count), its first name); left out, the play's
+        C(unroute_job_slices) is used, else V(1).
     type: int
-    default: 1
   progress_interval:
     description: Seconds between progress lines at most (a line is also printed every tenth of the estate).
     type: float
@@ -76,7 +81,7 @@ per_host:
   type: list
   elements: str
 summary:
-  description: Counts of domains, changed, errors and per_host.
+  description: Counts of domains, changed, errors and per_host, and the slice count.
   returned: always
   type: dict
 """
@@ -90,7 +95,7 @@ ARGSPEC = _runner.ArgSpec(dict(hosts=dict(type="list", elements="str", required=
                                plan=dict(type="dict"), restore=dict(type="dict"),
                                concurrency=dict(type="int", default=8),
                                progress_interval=dict(type="float", default=15),
-                               slices=dict(type="int", default=1)))
+                               slices=dict(type="int")))
 
 
 def main():
