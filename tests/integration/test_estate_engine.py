@@ -288,3 +288,19 @@ def test_a_limit_without_localhost_runs_the_role_on_its_domains(lab_factory, tmp
     assert "estate: " not in done.stdout
     assert re.search(r"^ok: \[e01\.test\]", done.stdout, re.M), done.stdout[-3000:]
     assert not re.search(r"\[e0[02]\.test\]", done.stdout)
+
+
+@pytest.mark.parametrize("playbook", ["audit.yml", "unroute.yml", "restore.yml"])
+def test_a_misspelt_engine_stops_the_run_before_any_domain(tmp_path, playbook):
+    env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", "")),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), UNROUTE_REPORT_DIR=str(tmp_path))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"a.test": {"unroute_dns_port": 9}}}}))
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory),
+                           str(ROOT / "playbooks" / playbook), "-e", "unroute_engine=per-host",
+                           "-e", "unroute_record=missing.json"], cwd=str(ROOT), env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode != 0
+    assert "unroute_engine is per-host: give estate (the default) or per_host" in done.stdout
+    assert "a.test" not in done.stdout.split("PLAY RECAP")[0], "a domain was worked on"
+    assert not list(tmp_path.glob("*.html"))
