@@ -100,7 +100,7 @@ def _put(params, key, value):
 
 def needs_mail_servers(dv):
     """Whether this domain's platform steps run on its mail servers over SSH (the role's task path)."""
-    return dv.platform in MTA_PLATFORMS or (dv.platform == "other" and bool(dv.get("mta_hosts") or []))
+    return dv.platform in MTA_PLATFORMS or (dv.platform == "other" and bool(dv.get("mta_hosts")))
 
 
 def dns_defaults(dv):
