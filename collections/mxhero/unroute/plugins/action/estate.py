@@ -122,6 +122,7 @@ class ActionModule(ActionBase):
                                       plan.get(name) if isinstance(plan, dict) else _domain_run.ABSENT,
                                       restore.get(name) if isinstance(restore, dict) else _domain_run.ABSENT)
             prepared.append(job)
+        prepared = _domain_run.interleaved(prepared)
 
         progress = Progress(len(prepared), interval, display.display)
         if prepared:

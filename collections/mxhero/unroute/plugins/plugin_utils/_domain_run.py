@@ -286,6 +286,38 @@ def run_domain(dv, check_mode=False, diff_mode=False, planned=ABSENT, restoring=
     return execute(prepare(dv, check_mode, planned, restoring), check_mode, diff_mode)
 
 
+# The options that say which API account a step spends (a DNS provider's credentials, a tenant's app): domains
+# of one account are spread among those of the others (interleaved), so that every account's budget is spent
+# side by side instead of one account after the other.
+_ACCOUNT_OPTIONS = ("provider", "server", "port", "cloudflare_api_token", "cloudflare_api_url", "aws_access_key",
+                    "aws_profile", "aws_endpoint_url", "powerdns_api_url", "azure_subscription_id",
+                    "azure_client_id", "gcp_project", "gcp_service_account_file", "lexicon_provider", "tenant_id",
+                    "client_id", "credentials_file", "api_endpoint")
+
+
+def account_of(job):
+    """Which accounts a prepared domain spends: its first platform step's and its first DNS step's options."""
+    steps = job.get("steps") or []
+    chosen = steps[:1] + [s for s in steps if s.module.startswith("dns_")][:1]
+    key = []
+    for step in chosen:
+        params = step.params[0] if isinstance(step.params, list) and step.params else step.params
+        key.append(tuple(str((params or {}).get(option)) for option in _ACCOUNT_OPTIONS))
+    return tuple(key)
+
+
+def interleaved(jobs):
+    """The jobs, round-robin over their accounts (each account's own order kept): an estate lists its domains
+    by customer or provider, and run in that order the threads would wait on one account's budget at a time."""
+    groups = {}
+    for job in jobs:
+        groups.setdefault(account_of(job), []).append(job)
+    out = []
+    for rank in range(max((len(g) for g in groups.values()), default=0)):
+        out.extend(group[rank] for group in groups.values() if rank < len(group))
+    return out
+
+
 def entry_status(entry):
     """changed / error / ok, for the progress line."""
     if entry.get("errors"):
