@@ -19,11 +19,6 @@ MAIL_SERVERS_SKIP = ("its platform steps run on its mail servers over SSH (unrou
 
 class ActionModule(InProcessAction):
     # The task's environment and the play's budgets reach the steps as they reach each module's own action.
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
-
     def run(self, tmp=None, task_vars=None):
         result = ActionBase.run(self, tmp, task_vars)
         task_vars = task_vars or {}
@@ -33,8 +28,7 @@ class ActionModule(InProcessAction):
             result.update(failed=True, msg="mxhero.unroute.domain: unknown option(s) %s; it takes planned and "
                           "restoring" % ", ".join(unknown))
             return result
-        check_mode = bool(self._task.check_mode if self._task.check_mode is not None else self._play_context.check_mode)
-        diff_mode = bool(self._task.diff if self._task.diff is not None else self._play_context.diff)
+        check_mode, diff_mode = self._modes()
         dv = _domain_run.domain_vars(self._templar, task_vars)
         try:
             mail_servers = _domain.needs_mail_servers(dv)

@@ -10,7 +10,6 @@ being rebuilt by every fork, and Ansible pays for one task instead of seven to t
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import os
 import threading
 import time
@@ -18,9 +17,9 @@ import time
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.mxhero.unroute.plugins.module_utils import _budget, _domain
+from ansible_collections.mxhero.unroute.plugins.module_utils import _domain
 from ansible_collections.mxhero.unroute.plugins.plugin_utils import _domain_run
-from ansible_collections.mxhero.unroute.plugins.plugin_utils._inprocess import task_environment
+from ansible_collections.mxhero.unroute.plugins.plugin_utils._inprocess import InProcessAction, task_environment
 
 display = Display()
 DEFAULT_CONCURRENCY = 8
@@ -60,12 +59,8 @@ def _clock(seconds):
     return "%dm%02ds" % divmod(seconds, 60) if seconds >= 60 else "%ds" % seconds
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
-
+class ActionModule(InProcessAction):
+    # The task's environment and the play's budgets reach every domain as they reach each module's own action.
     def run(self, tmp=None, task_vars=None):
         profile = os.environ.get("UNROUTE_ESTATE_PROFILE")
         if not profile:
@@ -80,7 +75,7 @@ class ActionModule(ActionBase):
             profiler.dump_stats(profile)
 
     def _run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = ActionBase.run(self, tmp, task_vars)
         args = self._task.args
         unknown = sorted(set(args) - _OPTIONS)
         if unknown:
@@ -98,8 +93,13 @@ class ActionModule(ActionBase):
             return result
         hosts = list(args.get("hosts") or [])
         plan, restore = args.get("plan", _domain_run.ABSENT), args.get("restore", _domain_run.ABSENT)
-        check_mode = bool(self._task.check_mode if self._task.check_mode is not None else self._play_context.check_mode)
-        diff_mode = bool(self._task.diff if self._task.diff is not None else self._play_context.diff)
+        check_mode, diff_mode = self._modes()
+        try:
+            env = self._task_environment()
+        except Exception as err:  # pylint: disable=broad-exception-caught
+            result.update(failed=True, msg="mxhero.unroute.estate: the task's environment could not be read: %s; "
+                          "give environment as a mapping of variable names to strings" % err)
+            return result
         hostvars = task_vars["hostvars"]
         defaults = _domain_run.role_defaults(self._loader)
 
@@ -141,7 +141,7 @@ class ActionModule(ActionBase):
                 with lock:
                     running[0] -= 1
 
-        with task_environment(self._task_environment()), self._budgets(task_vars, args.get("slices")) as slices:
+        with task_environment(env), self._budgets(task_vars, args.get("slices")) as slices:
             if concurrency == 1 and os.environ.get("UNROUTE_ESTATE_PROFILE"):
                 # Profiling one at a time: on this thread, where cProfile sees the domains' own work.
                 for job in prepared:
@@ -178,26 +178,3 @@ class ActionModule(ActionBase):
                                        "-e unroute_engine=per_host and report this as a bug of mxhero.unroute"
                                        % (entry["domain"], type(err).__name__, err)}]
             return entry
-
-    @contextlib.contextmanager
-    def _budgets(self, task_vars, slices):
-        """The play's ``unroute_budgets`` and the slice count (the ``slices`` option, else the play's
-        ``unroute_job_slices``) for the API budgets (_budget.py) while the domains run, as the in-process
-        actions set them for one module; a value that is not a mapping / a number is ignored. Yields the
-        slice count in force."""
-        overrides = self._templar.template(task_vars.get("unroute_budgets")) if "unroute_budgets" in task_vars \
-            else None
-        if slices is None and "unroute_job_slices" in task_vars:
-            slices = self._templar.template(task_vars.get("unroute_job_slices"))
-        previous = _budget.configure(overrides if isinstance(overrides, dict) else None, slices)
-        try:
-            yield _budget._slices()  # pylint: disable=protected-access  # the count in force, for the summary
-        finally:
-            _budget.configure(**previous)
-
-    def _task_environment(self):
-        final = {}
-        for environment in self._task.environment or []:
-            if environment:
-                final.update(self._templar.template(environment))
-        return final

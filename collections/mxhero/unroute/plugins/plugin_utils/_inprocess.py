@@ -101,9 +101,7 @@ class InProcessAction(ActionBase):
             msg = "%s%s: %s; fix the task's options" % (head, name, "; ".join(validated.error_messages))
             result.update(failed=True, msg=remove_values(msg, no_log_values), **notes)
             return result
-        check_mode = bool(self._task.check_mode if self._task.check_mode is not None else
-                          self._play_context.check_mode)
-        diff_mode = bool(self._task.diff if self._task.diff is not None else self._play_context.diff)
+        check_mode, diff_mode = self._modes()
         with task_environment(env), self._budgets(task_vars or {}):
             outcome = _runner.run(self.MODULE.execute, validated.validated_parameters, check_mode, diff_mode,
                                   no_log_values, name=name)
@@ -113,17 +111,24 @@ class InProcessAction(ActionBase):
         result.update(notes)
         return result
 
+    def _modes(self):
+        """(check mode, diff mode) as the task and the play set them."""
+        check_mode = self._task.check_mode if self._task.check_mode is not None else self._play_context.check_mode
+        diff_mode = self._task.diff if self._task.diff is not None else self._play_context.diff
+        return bool(check_mode), bool(diff_mode)
+
     @contextlib.contextmanager
-    def _budgets(self, task_vars):
-        """The play's ``unroute_budgets`` and ``unroute_job_slices`` for the API budgets (_budget.py) while the
-        module runs; a value that is not a mapping / a number is ignored (the vendors' defaults hold)."""
+    def _budgets(self, task_vars, slices=None):
+        """The play's ``unroute_budgets`` and the slice count (``slices``, else the play's ``unroute_job_slices``)
+        for the API budgets (_budget.py) while the task runs; a value that is not a mapping / a number is ignored
+        (the vendors' defaults hold). Yields the slice count in force."""
         overrides = self._templar.template(task_vars.get("unroute_budgets")) if "unroute_budgets" in task_vars \
             else None
-        slices = self._templar.template(task_vars.get("unroute_job_slices")) if "unroute_job_slices" in task_vars \
-            else None
+        if slices is None and "unroute_job_slices" in task_vars:
+            slices = self._templar.template(task_vars.get("unroute_job_slices"))
         previous = _budget.configure(overrides if isinstance(overrides, dict) else None, slices)
         try:
-            yield
+            yield _budget._slices()  # pylint: disable=protected-access  # the count in force, for a summary
         finally:
             _budget.configure(**previous)
 
